@@ -1,0 +1,377 @@
+//! `serialtrack bench receive`: receive throughput and latency, measured in one run against a
+//! baseline from the same run (the machines are shared and noisy, so ratios carry over and
+//! absolute figures do not).
+//!
+//! Phases, each on fresh serials: the raw sled ceiling (the store's own keys and records written
+//! with `apply_batch` + `flush`, no server), unary `Scan` from many concurrent clients,
+//! `ScanStream`, `ScanBatch`, and the latency of unary scans at a fixed offered rate. The server
+//! runs in this process on a loopback port over a temp dir; clients use real gRPC.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+use crate::proto::v1 as pb;
+use crate::store::{self, SledStore};
+
+/// The most units one phase may be asked for.
+pub const BENCH_UNITS_MAX: usize = 10_000_000;
+const BENCH_SKU: &str = "BENCH-1";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReceiveOptions {
+    /// Units received in each throughput phase.
+    #[arg(long, default_value_t = 100_000)]
+    pub units: usize,
+    /// Concurrent unary clients, each on its own connection.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Concurrent streams in the stream phase.
+    #[arg(long, default_value_t = 4)]
+    pub streams: usize,
+    /// Scans per ScanBatch request in the batch phase.
+    #[arg(long, default_value_t = 1000)]
+    pub batch_len: usize,
+    /// Offered rate of the latency phase, scans per second.
+    #[arg(long, default_value_t = 1000)]
+    pub rate: u32,
+    /// Length of the latency phase, seconds.
+    #[arg(long, default_value_t = 5)]
+    pub latency_seconds: u32,
+    /// Units per group in the raw sled phase.
+    #[arg(long, default_value_t = 256)]
+    pub raw_group_len: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceiveReport {
+    pub units: usize,
+    pub raw_units_per_s: f64,
+    pub raw_bytes_per_unit: f64,
+    pub unary_units_per_s: f64,
+    pub stream_units_per_s: f64,
+    pub batch_units_per_s: f64,
+    pub offered_per_s: u32,
+    pub latency_scans: usize,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
+    pub latency_ms_max: f64,
+    pub store_units: usize,
+    pub store_bytes_per_unit: f64,
+}
+
+impl ReceiveReport {
+    pub fn to_text(&self) -> String {
+        let ratio = |v: f64| v / self.raw_units_per_s;
+        format!(
+            "receive bench, {units} units per phase\n\
+             raw sled ceiling (apply_batch+flush) {raw:>10.0} units/s   1.00x   {rawb:.0} bytes/unit on disk\n\
+             unary Scan, {clients:>3} clients        {unary:>10.0} units/s   {ru:.2}x\n\
+             ScanStream                         {stream:>10.0} units/s   {rs:.2}x\n\
+             ScanBatch                          {batch:>10.0} units/s   {rb:.2}x\n\
+             unary latency at {offered} scans/s offered ({n} scans): p50 {p50:.2} ms  p99 {p99:.2} ms  max {max:.2} ms\n\
+             store after the run: {su} units, {sb:.0} bytes/unit on disk\n",
+            units = self.units,
+            raw = self.raw_units_per_s,
+            rawb = self.raw_bytes_per_unit,
+            clients = "",
+            unary = self.unary_units_per_s,
+            ru = ratio(self.unary_units_per_s),
+            stream = self.stream_units_per_s,
+            rs = ratio(self.stream_units_per_s),
+            batch = self.batch_units_per_s,
+            rb = ratio(self.batch_units_per_s),
+            offered = self.offered_per_s,
+            n = self.latency_scans,
+            p50 = self.latency_ms_p50,
+            p99 = self.latency_ms_p99,
+            max = self.latency_ms_max,
+            su = self.store_units,
+            sb = self.store_bytes_per_unit,
+        )
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "units": self.units,
+            "raw_units_per_s": self.raw_units_per_s,
+            "raw_bytes_per_unit": self.raw_bytes_per_unit,
+            "unary_units_per_s": self.unary_units_per_s,
+            "unary_ratio": self.unary_units_per_s / self.raw_units_per_s,
+            "stream_units_per_s": self.stream_units_per_s,
+            "stream_ratio": self.stream_units_per_s / self.raw_units_per_s,
+            "batch_units_per_s": self.batch_units_per_s,
+            "batch_ratio": self.batch_units_per_s / self.raw_units_per_s,
+            "offered_per_s": self.offered_per_s,
+            "latency_scans": self.latency_scans,
+            "latency_ms_p50": self.latency_ms_p50,
+            "latency_ms_p99": self.latency_ms_p99,
+            "latency_ms_max": self.latency_ms_max,
+            "store_units": self.store_units,
+            "store_bytes_per_unit": self.store_bytes_per_unit,
+        })
+    }
+}
+
+fn per_second(n: usize, elapsed: Duration) -> f64 {
+    // Unit counts in a bench stay far below 2^52, where f64 is exact.
+    #[allow(clippy::cast_precision_loss)]
+    let n = n as f64;
+    n / elapsed.as_secs_f64().max(1e-9)
+}
+
+fn scan_request(serial: String) -> pb::ScanRequest {
+    pb::ScanRequest {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        station: "BENCH-DOCK".to_owned(),
+        operator: "bench".to_owned(),
+        action: pb::Action::Receive.into(),
+        raw: serial.into_bytes(),
+        sku: BENCH_SKU.to_owned(),
+        lot: String::new(),
+        entry_mode: pb::EntryMode::Scanned.into(),
+        client_time_ms: 0,
+    }
+}
+
+fn check_accepted(reply: &pb::ScanReply) -> anyhow::Result<()> {
+    if reply.outcome() != pb::Outcome::Accepted {
+        anyhow::bail!(
+            "bench scan {} was not accepted: {}",
+            reply.serial,
+            reply.message
+        );
+    }
+    Ok(())
+}
+
+/// Runs every phase and reports the figures.
+pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> {
+    anyhow::ensure!(
+        (1..=BENCH_UNITS_MAX).contains(&options.units),
+        "--units must be 1 to {BENCH_UNITS_MAX}"
+    );
+    anyhow::ensure!(
+        options.clients >= 1 && options.streams >= 1,
+        "--clients and --streams must be at least 1"
+    );
+    anyhow::ensure!(
+        (1..=store::SCAN_BATCH_LEN_MAX).contains(&options.batch_len),
+        "--batch-len must be 1 to {}",
+        store::SCAN_BATCH_LEN_MAX
+    );
+    anyhow::ensure!(
+        options.rate >= 1 && options.raw_group_len >= 1,
+        "--rate and --raw-group-len must be at least 1"
+    );
+
+    let raw_dir = tempfile::tempdir()?;
+    let units = options.units;
+    let group_len = options.raw_group_len;
+    let raw_path = raw_dir.path().to_owned();
+    let (raw_elapsed, raw_bytes) =
+        tokio::task::spawn_blocking(move || store::raw_sled_ceiling(&raw_path, units, group_len))
+            .await??;
+    drop(raw_dir);
+
+    let dir = tempfile::tempdir()?;
+    let store = SledStore::open(dir.path())?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve(listener, store.clone(), async {
+        let _ = stop_rx.await;
+    }));
+
+    let channel = Channel::from_shared(url.clone())?.connect().await?;
+    let mut catalog = pb::catalog_service_client::CatalogServiceClient::new(channel.clone());
+    catalog
+        .put_item(pb::PutItemRequest {
+            item: Some(pb::Item {
+                sku: BENCH_SKU.to_owned(),
+                description: "bench item".to_owned(),
+                ..Default::default()
+            }),
+        })
+        .await?;
+
+    let unary_elapsed = unary_phase(&url, options.clients, units, "U").await?;
+    let stream_elapsed = stream_phase(&channel, options.streams, units).await?;
+    let batch_elapsed = batch_phase(&channel, units, options.batch_len).await?;
+    let latencies =
+        latency_phase(&url, options.clients, options.rate, options.latency_seconds).await?;
+
+    let _ = stop_tx.send(());
+    server.await??;
+    let store_units = 3 * units + latencies.len();
+    let store_bytes = store.disk_bytes();
+    drop(store);
+
+    let pick = |q: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let index = ((latencies.len() - 1) as f64 * q).round() as usize;
+        latencies[index.min(latencies.len() - 1)].as_secs_f64() * 1000.0
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let per_unit = |bytes: u64, n: usize| bytes as f64 / n.max(1) as f64;
+    Ok(ReceiveReport {
+        units,
+        raw_units_per_s: per_second(units, raw_elapsed),
+        raw_bytes_per_unit: per_unit(raw_bytes, units),
+        unary_units_per_s: per_second(units, unary_elapsed),
+        stream_units_per_s: per_second(units, stream_elapsed),
+        batch_units_per_s: per_second(units, batch_elapsed),
+        offered_per_s: options.rate,
+        latency_scans: latencies.len(),
+        latency_ms_p50: pick(0.50),
+        latency_ms_p99: pick(0.99),
+        latency_ms_max: pick(1.0),
+        store_units,
+        store_bytes_per_unit: per_unit(store_bytes, store_units),
+    })
+}
+
+async fn client_pool(
+    url: &str,
+    n: usize,
+) -> anyhow::Result<Vec<pb::scan_service_client::ScanServiceClient<Channel>>> {
+    let mut clients = Vec::with_capacity(n);
+    for _ in 0..n {
+        let channel = Channel::from_shared(url.to_owned())?.connect().await?;
+        clients.push(pb::scan_service_client::ScanServiceClient::new(channel));
+    }
+    Ok(clients)
+}
+
+async fn unary_phase(
+    url: &str,
+    n_clients: usize,
+    units: usize,
+    tag: &str,
+) -> anyhow::Result<Duration> {
+    let clients = client_pool(url, n_clients).await?;
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(n_clients);
+    for (c, mut client) in clients.into_iter().enumerate() {
+        let tag = tag.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let mut i = c;
+            while i < units {
+                let reply = client
+                    .scan(scan_request(format!("{tag}{i:09}")))
+                    .await?
+                    .into_inner();
+                check_accepted(&reply)?;
+                i += n_clients;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(started.elapsed())
+}
+
+async fn stream_phase(
+    channel: &Channel,
+    n_streams: usize,
+    units: usize,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(n_streams);
+    for s in 0..n_streams {
+        let mut client = pb::scan_service_client::ScanServiceClient::new(channel.clone());
+        tasks.push(tokio::spawn(async move {
+            let requests: Vec<_> = (s..units)
+                .step_by(n_streams)
+                .map(|i| scan_request(format!("S{i:09}")))
+                .collect();
+            let expected = requests.len();
+            let mut replies = client
+                .scan_stream(tokio_stream::iter(requests))
+                .await?
+                .into_inner();
+            let mut n = 0;
+            while let Some(reply) = replies.message().await? {
+                check_accepted(&reply)?;
+                n += 1;
+            }
+            anyhow::ensure!(n == expected, "stream answered {n} of {expected} scans");
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(started.elapsed())
+}
+
+async fn batch_phase(
+    channel: &Channel,
+    units: usize,
+    batch_len: usize,
+) -> anyhow::Result<Duration> {
+    let mut client = pb::scan_service_client::ScanServiceClient::new(channel.clone());
+    let started = Instant::now();
+    let mut start = 0;
+    while start < units {
+        let end = (start + batch_len).min(units);
+        let scans = (start..end)
+            .map(|i| scan_request(format!("B{i:09}")))
+            .collect();
+        let replies = client
+            .scan_batch(pb::ScanBatchRequest { scans })
+            .await?
+            .into_inner()
+            .replies;
+        for reply in &replies {
+            check_accepted(reply)?;
+        }
+        start = end;
+    }
+    Ok(started.elapsed())
+}
+
+/// Offers unary scans at a fixed rate, each on its own task, and returns their latencies,
+/// sorted.
+async fn latency_phase(
+    url: &str,
+    n_clients: usize,
+    rate: u32,
+    seconds: u32,
+) -> anyhow::Result<Vec<Duration>> {
+    let clients = client_pool(url, n_clients).await?;
+    let total = usize::try_from(u64::from(rate) * u64::from(seconds))?;
+    let mut ticker = tokio::time::interval(Duration::from_secs(1) / rate);
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        ticker.tick().await;
+        let mut client = clients[i % clients.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let reply = client
+                .scan(scan_request(format!("L{i:09}")))
+                .await?
+                .into_inner();
+            check_accepted(&reply)?;
+            anyhow::Ok(sent.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.push(task.await??);
+    }
+    latencies.sort();
+    Ok(latencies)
+}

@@ -1,0 +1,449 @@
+//! The command line: `serve`, the admin and station commands that talk to a running server
+//! over gRPC, and `bench`. Parses arguments, calls the library, prints for people (text) or
+//! scripts (`--json`, one object per line), and chooses the exit status.
+
+mod output;
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tonic::transport::Channel;
+
+use crate::proto::v1 as pb;
+use crate::store::{SledStore, StoreError};
+
+/// Exit status when every scan was accepted (or the command succeeded).
+pub const EXIT_OK: u8 = 0;
+/// Exit status when any scan was rejected.
+pub const EXIT_REJECTED: u8 = 1;
+/// Exit status for usage errors, connection errors and failed requests.
+pub const EXIT_ERROR: u8 = 2;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
+pub const DEFAULT_DATA_DIR: &str = "./serialtrack-data";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "serialtrack",
+    version,
+    about = "Track every physical unit by its own serial number"
+)]
+pub struct Cli {
+    /// The server client commands talk to.
+    #[arg(long, global = true, default_value = DEFAULT_SERVER, env = "SERIALTRACK_SERVER")]
+    server: String,
+    /// Print one JSON object per line instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the gRPC service.
+    Serve {
+        #[arg(long, default_value = DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        #[arg(long, default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Catalog items.
+    #[command(subcommand)]
+    Item(ItemCommand),
+    /// Send scans, one per RAW argument (or one per stdin line with `-`), and print each reply.
+    Scan(ScanArgs),
+    /// Look units up.
+    #[command(subcommand)]
+    Unit(UnitCommand),
+    /// The event log, from a sequence number.
+    Events {
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// At most this many events (all when 0).
+        #[arg(long, default_value_t = 0)]
+        limit: u64,
+    },
+    /// Measurements.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ItemCommand {
+    /// Create an item, or replace the item with the same SKU.
+    Add(ItemArgs),
+    Show {
+        sku: String,
+    },
+    List {
+        #[arg(long, default_value = "")]
+        after: String,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ItemArgs {
+    #[arg(long)]
+    sku: String,
+    /// GTIN-8, -12, -13 or -14; stored as GTIN-14.
+    #[arg(long)]
+    gtin: Option<String>,
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Every receipt must name a lot.
+    #[arg(long)]
+    lot_tracked: bool,
+    #[arg(long, default_value_t = 0)]
+    warranty_months: u32,
+    /// Shortest serial, in characters.
+    #[arg(long, default_value_t = 1)]
+    serial_min: u32,
+    /// Longest serial, in characters.
+    #[arg(long, default_value_t = crate::barcode::SERIAL_LEN_MAX as u32)]
+    serial_max: u32,
+    #[arg(long, value_enum, default_value_t = CharsetArg::Gs1)]
+    charset: CharsetArg,
+    /// Fixed text every serial starts with.
+    #[arg(long, default_value = "")]
+    prefix: String,
+    #[arg(long, value_enum, default_value_t = CheckArg::None)]
+    check: CheckArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CharsetArg {
+    Numeric,
+    AlnumUpper,
+    Alnum,
+    Gs1,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CheckArg {
+    None,
+    Gs1Mod10,
+    Luhn,
+    Mod37_36,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ActionArg {
+    Receive,
+    Putaway,
+    Pick,
+    Dispatch,
+    Return,
+}
+
+#[derive(Args, Debug)]
+struct ScanArgs {
+    #[arg(long, value_enum)]
+    action: ActionArg,
+    #[arg(long)]
+    station: String,
+    #[arg(long, env = "USER", default_value = "")]
+    operator: String,
+    /// The item, when the barcode does not name it.
+    #[arg(long, default_value = "")]
+    sku: String,
+    #[arg(long, default_value = "")]
+    lot: String,
+    /// Mark the scans as keyed in by hand rather than scanned.
+    #[arg(long)]
+    keyed: bool,
+    /// Scanned values; `-` reads one per line from stdin.
+    #[arg(required = true)]
+    raw: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum UnitCommand {
+    Show {
+        serial: String,
+        /// Only a unit of the item with this GTIN.
+        #[arg(long, default_value = "")]
+        gtin: String,
+    },
+    History {
+        serial: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Receive throughput and latency against a server on loopback over a temp dir.
+    Receive(crate::bench::ReceiveOptions),
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Serve { listen, data_dir } => serve(listen, data_dir).await,
+        Command::Bench(BenchCommand::Receive(options)) => {
+            let report = crate::bench::receive(&options).await?;
+            output::print_bench(&report, cli.json);
+            Ok(EXIT_OK)
+        }
+        Command::Item(command) => item(&cli.server, cli.json, command).await,
+        Command::Scan(args) => scan(&cli.server, cli.json, args).await,
+        Command::Unit(command) => unit(&cli.server, cli.json, command).await,
+        Command::Events { from, limit } => events(&cli.server, cli.json, from, limit).await,
+    }
+}
+
+async fn serve(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<u8> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let store = match SledStore::open(&data_dir) {
+        Ok(store) => store,
+        Err(e @ StoreError::Locked { .. }) => bail!(e),
+        Err(e) => return Err(e).context(format!("cannot open data dir {}", data_dir.display())),
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {listen}; is another server using it? pass --listen")
+        })?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to find the port when --listen ends in :0.
+    println!(
+        "serialtrack listening on {addr} (data dir {})",
+        data_dir.display()
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    };
+    crate::server::serve(listener, store, shutdown)
+        .await
+        .context("server failed")?;
+    Ok(EXIT_OK)
+}
+
+async fn connect(server: &str) -> anyhow::Result<Channel> {
+    let endpoint = Channel::from_shared(server.to_owned())
+        .with_context(|| format!("--server {server:?} is not a URL like {DEFAULT_SERVER}"))?;
+    endpoint.connect().await.with_context(|| {
+        format!("cannot reach serialtrack at {server}; start it with `serialtrack serve` or pass --server")
+    })
+}
+
+/// A failed request, said so that the operator knows what happened.
+fn request_failed(status: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{} ({:?})", status.message(), status.code())
+}
+
+async fn item(server: &str, json: bool, command: ItemCommand) -> anyhow::Result<u8> {
+    let mut client = pb::catalog_service_client::CatalogServiceClient::new(connect(server).await?);
+    match command {
+        ItemCommand::Add(args) => {
+            let item = pb::Item {
+                sku: args.sku,
+                gtin: args.gtin.unwrap_or_default(),
+                description: args.description,
+                lot_tracked: args.lot_tracked,
+                warranty_months: args.warranty_months,
+                serial_rule: Some(pb::SerialRule {
+                    length_min: args.serial_min,
+                    length_max: args.serial_max,
+                    charset: match args.charset {
+                        CharsetArg::Numeric => pb::Charset::Numeric,
+                        CharsetArg::AlnumUpper => pb::Charset::AlphanumericUpper,
+                        CharsetArg::Alnum => pb::Charset::Alphanumeric,
+                        CharsetArg::Gs1 => pb::Charset::Gs182,
+                    }
+                    .into(),
+                    prefix: args.prefix,
+                    check: match args.check {
+                        CheckArg::None => pb::CheckScheme::None,
+                        CheckArg::Gs1Mod10 => pb::CheckScheme::Gs1Mod10,
+                        CheckArg::Luhn => pb::CheckScheme::Luhn,
+                        CheckArg::Mod37_36 => pb::CheckScheme::Iso7064Mod3736,
+                    }
+                    .into(),
+                }),
+                updated_at_ms: 0,
+            };
+            let response = client
+                .put_item(pb::PutItemRequest { item: Some(item) })
+                .await
+                .map_err(request_failed)?
+                .into_inner();
+            if let Some(item) = response.item {
+                output::print_item(&item, Some(response.created), json);
+            }
+        }
+        ItemCommand::Show { sku } => {
+            let response = client
+                .get_item(pb::GetItemRequest { sku })
+                .await
+                .map_err(request_failed)?
+                .into_inner();
+            if let Some(item) = response.item {
+                output::print_item(&item, None, json);
+            }
+        }
+        ItemCommand::List { mut after } => loop {
+            let page = client
+                .list_items(pb::ListItemsRequest {
+                    after_sku: after.clone(),
+                    limit: 0,
+                })
+                .await
+                .map_err(request_failed)?
+                .into_inner();
+            for item in &page.items {
+                output::print_item(item, None, json);
+            }
+            if page.next_after_sku.is_empty() {
+                break;
+            }
+            after = page.next_after_sku;
+        },
+    }
+    Ok(EXIT_OK)
+}
+
+async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
+    let mut client = pb::scan_service_client::ScanServiceClient::new(connect(server).await?);
+    let action = match args.action {
+        ActionArg::Receive => pb::Action::Receive,
+        ActionArg::Putaway => pb::Action::Putaway,
+        ActionArg::Pick => pb::Action::Pick,
+        ActionArg::Dispatch => pb::Action::Dispatch,
+        ActionArg::Return => pb::Action::Return,
+    };
+    let mut raws: Vec<Vec<u8>> = Vec::new();
+    for raw in args.raw {
+        if raw == "-" {
+            for line in std::io::stdin().lock().split(b'\n') {
+                let line = line.context("cannot read scans from stdin")?;
+                if !line.is_empty() {
+                    raws.push(line);
+                }
+            }
+        } else {
+            raws.push(raw.into_bytes());
+        }
+    }
+    let mut any_rejected = false;
+    for raw in raws {
+        let request = pb::ScanRequest {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            station: args.station.clone(),
+            operator: args.operator.clone(),
+            action: action.into(),
+            raw,
+            sku: args.sku.clone(),
+            lot: args.lot.clone(),
+            entry_mode: if args.keyed {
+                pb::EntryMode::Keyed
+            } else {
+                pb::EntryMode::Scanned
+            }
+            .into(),
+            client_time_ms: crate::domain::time::now_ms(),
+        };
+        let reply = client
+            .scan(request)
+            .await
+            .map_err(request_failed)?
+            .into_inner();
+        any_rejected |= reply.outcome() == pb::Outcome::Rejected;
+        output::print_reply(&reply, json);
+    }
+    Ok(if any_rejected { EXIT_REJECTED } else { EXIT_OK })
+}
+
+async fn unit(server: &str, json: bool, command: UnitCommand) -> anyhow::Result<u8> {
+    let mut client = pb::unit_service_client::UnitServiceClient::new(connect(server).await?);
+    match command {
+        UnitCommand::Show { serial, gtin } => {
+            let response = client
+                .get_unit(pb::GetUnitRequest { serial, gtin })
+                .await
+                .map_err(request_failed)?
+                .into_inner();
+            if let Some(unit) = response.unit {
+                output::print_unit(&unit, json);
+            }
+        }
+        UnitCommand::History { serial } => {
+            let mut after_seq = 0;
+            loop {
+                let page = client
+                    .history(pb::HistoryRequest {
+                        serial: serial.clone(),
+                        after_seq,
+                        limit: 0,
+                    })
+                    .await
+                    .map_err(request_failed)?
+                    .into_inner();
+                for event in &page.events {
+                    output::print_event(event, json);
+                }
+                if page.next_after_seq == 0 {
+                    break;
+                }
+                after_seq = page.next_after_seq;
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+async fn events(server: &str, json: bool, from: u64, limit: u64) -> anyhow::Result<u8> {
+    let mut client = pb::unit_service_client::UnitServiceClient::new(connect(server).await?);
+    let mut from_seq = from;
+    let mut printed = 0u64;
+    loop {
+        let page = client
+            .list_events(pb::ListEventsRequest { from_seq, limit: 0 })
+            .await
+            .map_err(request_failed)?
+            .into_inner();
+        for event in &page.events {
+            if limit != 0 && printed == limit {
+                return Ok(EXIT_OK);
+            }
+            output::print_event(event, json);
+            printed += 1;
+        }
+        if page.next_from_seq == 0 {
+            return Ok(EXIT_OK);
+        }
+        from_seq = page.next_from_seq;
+    }
+}

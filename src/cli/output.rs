@@ -1,0 +1,228 @@
+//! How the CLI prints replies, items, units and events: aligned text for people, or one JSON
+//! object per line with stable field names (documented in the README) for scripts. Enum
+//! values print as their names without the proto prefix: `ACCEPTED`, `DUPLICATE_SERIAL`.
+
+use serde_json::json;
+
+use crate::domain::time::format_utc;
+use crate::proto::v1 as pb;
+
+/// `OUTCOME_ACCEPTED` → `ACCEPTED`.
+fn short(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix).unwrap_or(name).to_owned()
+}
+
+fn outcome(value: i32) -> String {
+    pb::Outcome::try_from(value).map_or_else(
+        |_| value.to_string(),
+        |v| short(v.as_str_name(), "OUTCOME_"),
+    )
+}
+
+fn reason(value: i32) -> String {
+    pb::Reason::try_from(value)
+        .map_or_else(|_| value.to_string(), |v| short(v.as_str_name(), "REASON_"))
+}
+
+fn feedback(value: i32) -> String {
+    pb::Feedback::try_from(value).map_or_else(
+        |_| value.to_string(),
+        |v| short(v.as_str_name(), "FEEDBACK_"),
+    )
+}
+
+fn state(value: i32) -> String {
+    pb::UnitState::try_from(value).map_or_else(
+        |_| value.to_string(),
+        |v| short(v.as_str_name(), "UNIT_STATE_"),
+    )
+}
+
+fn action(value: i32) -> String {
+    pb::Action::try_from(value)
+        .map_or_else(|_| value.to_string(), |v| short(v.as_str_name(), "ACTION_"))
+}
+
+fn entry_mode(value: i32) -> String {
+    pb::EntryMode::try_from(value).map_or_else(
+        |_| value.to_string(),
+        |v| short(v.as_str_name(), "ENTRY_MODE_"),
+    )
+}
+
+fn charset(value: i32) -> String {
+    pb::Charset::try_from(value).map_or_else(
+        |_| value.to_string(),
+        |v| short(v.as_str_name(), "CHARSET_"),
+    )
+}
+
+fn check(value: i32) -> String {
+    pb::CheckScheme::try_from(value).map_or_else(
+        |_| value.to_string(),
+        |v| short(v.as_str_name(), "CHECK_SCHEME_"),
+    )
+}
+
+pub fn print_reply(reply: &pb::ScanReply, as_json: bool) {
+    if as_json {
+        let value = json!({
+            "event_id": reply.event_id,
+            "outcome": outcome(reply.outcome),
+            "reason": reason(reply.reason),
+            "message": reply.message,
+            "feedback": feedback(reply.feedback),
+            "state": state(reply.state),
+            "seq": reply.seq,
+            "serial": reply.serial,
+            "sku": reply.sku,
+            "replayed": reply.replayed,
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "{:<8} {:<18} seq {:<8} {}",
+            outcome(reply.outcome),
+            reason(reply.reason),
+            reply.seq,
+            reply.message
+        );
+    }
+}
+
+pub fn print_item(item: &pb::Item, created: Option<bool>, as_json: bool) {
+    let rule = item.serial_rule.clone().unwrap_or_default();
+    if as_json {
+        let mut value = json!({
+            "sku": item.sku,
+            "gtin": item.gtin,
+            "description": item.description,
+            "lot_tracked": item.lot_tracked,
+            "warranty_months": item.warranty_months,
+            "serial_rule": {
+                "length_min": rule.length_min,
+                "length_max": rule.length_max,
+                "charset": charset(rule.charset),
+                "prefix": rule.prefix,
+                "check": check(rule.check),
+            },
+            "updated_at_ms": item.updated_at_ms,
+        });
+        if let (Some(created), Some(object)) = (created, value.as_object_mut()) {
+            object.insert("created".to_owned(), json!(created));
+        }
+        println!("{value}");
+    } else {
+        let verb = match created {
+            Some(true) => "created ",
+            Some(false) => "updated ",
+            None => "",
+        };
+        println!(
+            "{verb}{}  gtin {}  lot tracked {}  warranty {} months  serial {}..{} {}{}{}  {}",
+            item.sku,
+            if item.gtin.is_empty() {
+                "-"
+            } else {
+                &item.gtin
+            },
+            if item.lot_tracked { "yes" } else { "no" },
+            item.warranty_months,
+            rule.length_min,
+            rule.length_max,
+            charset(rule.charset),
+            if rule.prefix.is_empty() {
+                String::new()
+            } else {
+                format!(" prefix {:?}", rule.prefix)
+            },
+            format_args!(" check {}", check(rule.check)),
+            item.description
+        );
+    }
+}
+
+pub fn print_unit(unit: &pb::Unit, as_json: bool) {
+    if as_json {
+        let value = json!({
+            "serial": unit.serial,
+            "sku": unit.sku,
+            "gtin": unit.gtin,
+            "lot": unit.lot,
+            "state": state(unit.state),
+            "location": unit.location,
+            "first_seen_station": unit.first_seen_station,
+            "first_seen_at_ms": unit.first_seen_at_ms,
+            "first_seen_seq": unit.first_seen_seq,
+            "last_seq": unit.last_seq,
+        });
+        println!("{value}");
+    } else {
+        println!("serial      {}", unit.serial);
+        println!("sku         {}", unit.sku);
+        println!(
+            "gtin        {}",
+            if unit.gtin.is_empty() {
+                "-"
+            } else {
+                &unit.gtin
+            }
+        );
+        println!(
+            "lot         {}",
+            if unit.lot.is_empty() { "-" } else { &unit.lot }
+        );
+        println!("state       {}", state(unit.state));
+        println!("location    {}", unit.location);
+        println!(
+            "first seen  {} at {} (event {})",
+            format_utc(unit.first_seen_at_ms),
+            unit.first_seen_station,
+            unit.first_seen_seq
+        );
+        println!("last event  {}", unit.last_seq);
+    }
+}
+
+pub fn print_event(event: &pb::Event, as_json: bool) {
+    if as_json {
+        let value = json!({
+            "seq": event.seq,
+            "event_id": event.event_id,
+            "recorded_at_ms": event.recorded_at_ms,
+            "client_time_ms": event.client_time_ms,
+            "station": event.station,
+            "operator": event.operator,
+            "action": action(event.action),
+            "raw": String::from_utf8_lossy(&event.raw),
+            "entry_mode": entry_mode(event.entry_mode),
+            "serial": event.serial,
+            "sku": event.sku,
+            "lot": event.lot,
+            "outcome": outcome(event.outcome),
+            "reason": reason(event.reason),
+            "message": event.message,
+            "state_after": state(event.state_after),
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "{:>8}  {}  {:<8} {:<8} {:<18} {:<12} {}",
+            event.seq,
+            format_utc(event.recorded_at_ms),
+            action(event.action),
+            outcome(event.outcome),
+            reason(event.reason),
+            event.station,
+            event.message
+        );
+    }
+}
+
+pub fn print_bench(report: &crate::bench::ReceiveReport, as_json: bool) {
+    if as_json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+}

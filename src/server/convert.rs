@@ -1,0 +1,325 @@
+//! Conversions between the wire types (`crate::proto::v1`) and the domain, with the shape
+//! checks every request passes before anything reaches the store: sizes, ids and enums.
+
+use tonic::Status;
+use uuid::Uuid;
+
+use crate::barcode::{self, Charset, CheckScheme, SerialRule};
+use crate::domain::{
+    self, Action, EntryMode, Event, Feedback, Item, LOT_LEN_MAX, Outcome, Reason, STATION_LEN_MAX,
+    Scan, Unit, UnitState, item::SKU_LEN_MAX,
+};
+use crate::proto::v1 as pb;
+use crate::store::{PAGE_LEN_DEFAULT, PAGE_LEN_MAX, ScanAnswer};
+
+fn invalid(message: impl Into<String>) -> Status {
+    Status::invalid_argument(message)
+}
+
+fn bounded_text(field: &str, value: &str, max_bytes: usize) -> Result<(), Status> {
+    if value.len() > max_bytes {
+        return Err(invalid(format!(
+            "{field} has {} bytes; at most {max_bytes} are allowed",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+fn non_empty(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+/// A page size from a request: 0 means the default, above the maximum is refused.
+pub fn page_len(limit: u32) -> Result<usize, Status> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    match limit {
+        0 => Ok(PAGE_LEN_DEFAULT),
+        n if n > PAGE_LEN_MAX => Err(invalid(format!(
+            "limit {n} is above the maximum page of {PAGE_LEN_MAX}"
+        ))),
+        n => Ok(n),
+    }
+}
+
+pub fn action_from_pb(value: i32) -> Result<Action, Status> {
+    match pb::Action::try_from(value) {
+        Ok(pb::Action::Receive) => Ok(Action::Receive),
+        Ok(pb::Action::Putaway) => Ok(Action::Putaway),
+        Ok(pb::Action::Pick) => Ok(Action::Pick),
+        Ok(pb::Action::Dispatch) => Ok(Action::Dispatch),
+        Ok(pb::Action::Return) => Ok(Action::Return),
+        Ok(pb::Action::Unspecified) => Err(invalid("action is required")),
+        Err(_) => Err(invalid(format!("action {value} is not a known action"))),
+    }
+}
+
+fn action_to_pb(action: Action) -> pb::Action {
+    match action {
+        Action::Receive => pb::Action::Receive,
+        Action::Putaway => pb::Action::Putaway,
+        Action::Pick => pb::Action::Pick,
+        Action::Dispatch => pb::Action::Dispatch,
+        Action::Return => pb::Action::Return,
+    }
+}
+
+fn entry_mode_from_pb(value: i32) -> Result<EntryMode, Status> {
+    match pb::EntryMode::try_from(value) {
+        // A client that does not say is a scanner: keyed entry is the exception worth marking.
+        Ok(pb::EntryMode::Unspecified | pb::EntryMode::Scanned) => Ok(EntryMode::Scanned),
+        Ok(pb::EntryMode::Keyed) => Ok(EntryMode::Keyed),
+        Err(_) => Err(invalid(format!(
+            "entry_mode {value} is not a known entry mode"
+        ))),
+    }
+}
+
+fn entry_mode_to_pb(mode: EntryMode) -> pb::EntryMode {
+    match mode {
+        EntryMode::Scanned => pb::EntryMode::Scanned,
+        EntryMode::Keyed => pb::EntryMode::Keyed,
+    }
+}
+
+pub fn state_to_pb(state: Option<UnitState>) -> pb::UnitState {
+    match state {
+        None => pb::UnitState::Unspecified,
+        Some(UnitState::Received) => pb::UnitState::Received,
+    }
+}
+
+fn outcome_to_pb(outcome: Outcome) -> pb::Outcome {
+    match outcome {
+        Outcome::Accepted => pb::Outcome::Accepted,
+        Outcome::Rejected => pb::Outcome::Rejected,
+        Outcome::Warning => pb::Outcome::Warning,
+    }
+}
+
+fn reason_to_pb(reason: Reason) -> pb::Reason {
+    match reason {
+        Reason::Ok => pb::Reason::Ok,
+        Reason::DuplicateSerial => pb::Reason::DuplicateSerial,
+        Reason::BadFormat => pb::Reason::BadFormat,
+        Reason::UnknownItem => pb::Reason::UnknownItem,
+        Reason::MissingField => pb::Reason::MissingField,
+        Reason::ConflictingFields => pb::Reason::ConflictingFields,
+        Reason::FieldIgnored => pb::Reason::FieldIgnored,
+        Reason::UnsupportedAction => pb::Reason::UnsupportedAction,
+    }
+}
+
+fn feedback_to_pb(feedback: Feedback) -> pb::Feedback {
+    match feedback {
+        Feedback::Good => pb::Feedback::Good,
+        Feedback::Bad => pb::Feedback::Bad,
+        Feedback::Warn => pb::Feedback::Warn,
+    }
+}
+
+/// Checks a scan's shape and turns it into a domain scan. `index` names the scan in a batch.
+pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Scan, Status> {
+    let at = |message: String| match index {
+        Some(i) => invalid(format!("scan {i}: {message}")),
+        None => invalid(message),
+    };
+    let event_id = Uuid::parse_str(&request.event_id).map_err(|_| {
+        at(format!(
+            "event_id {:?} is not a UUID",
+            truncated(&request.event_id)
+        ))
+    })?;
+    if event_id.is_nil() {
+        return Err(at("event_id must not be the nil UUID".to_owned()));
+    }
+    let check = |field: &str, value: &str, max: usize| {
+        bounded_text(field, value, max).map_err(|s| at(s.message().to_owned()))
+    };
+    check("station", &request.station, STATION_LEN_MAX)?;
+    check("operator", &request.operator, STATION_LEN_MAX)?;
+    check("sku", &request.sku, SKU_LEN_MAX)?;
+    check("lot", &request.lot, LOT_LEN_MAX)?;
+    if request.raw.len() > barcode::RAW_SCAN_LEN_MAX {
+        return Err(at(format!(
+            "raw has {} bytes; at most {} are allowed",
+            request.raw.len(),
+            barcode::RAW_SCAN_LEN_MAX
+        )));
+    }
+    let action = action_from_pb(request.action).map_err(|s| at(s.message().to_owned()))?;
+    let entry_mode =
+        entry_mode_from_pb(request.entry_mode).map_err(|s| at(s.message().to_owned()))?;
+    Ok(Scan {
+        event_id,
+        station: request.station,
+        operator: request.operator,
+        action,
+        raw: request.raw,
+        sku: non_empty(request.sku),
+        lot: non_empty(request.lot),
+        entry_mode,
+        client_time_ms: request.client_time_ms,
+    })
+}
+
+fn truncated(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
+pub fn reply_to_pb(answer: &ScanAnswer) -> pb::ScanReply {
+    let event = &answer.event;
+    pb::ScanReply {
+        event_id: event.event_id.to_string(),
+        outcome: outcome_to_pb(event.outcome).into(),
+        reason: reason_to_pb(event.reason).into(),
+        message: event.message.clone(),
+        feedback: feedback_to_pb(event.outcome.feedback()).into(),
+        state: state_to_pb(event.state_after).into(),
+        seq: event.seq,
+        serial: event.serial.clone(),
+        sku: event.sku.clone(),
+        replayed: answer.replayed,
+    }
+}
+
+pub fn event_to_pb(event: Event) -> pb::Event {
+    pb::Event {
+        seq: event.seq,
+        event_id: event.event_id.to_string(),
+        recorded_at_ms: event.recorded_at_ms,
+        client_time_ms: event.client_time_ms,
+        station: event.station,
+        operator: event.operator,
+        action: action_to_pb(event.action).into(),
+        raw: event.raw,
+        entry_mode: entry_mode_to_pb(event.entry_mode).into(),
+        serial: event.serial,
+        sku: event.sku,
+        lot: event.lot.unwrap_or_default(),
+        outcome: outcome_to_pb(event.outcome).into(),
+        reason: reason_to_pb(event.reason).into(),
+        message: event.message,
+        state_after: state_to_pb(event.state_after).into(),
+    }
+}
+
+pub fn unit_to_pb(unit: Unit) -> pb::Unit {
+    pb::Unit {
+        serial: unit.serial,
+        sku: unit.sku,
+        gtin: unit.gtin.unwrap_or_default(),
+        lot: unit.lot.unwrap_or_default(),
+        state: state_to_pb(Some(unit.state)).into(),
+        location: unit.location,
+        first_seen_station: unit.first_seen_station,
+        first_seen_at_ms: unit.first_seen_at_ms,
+        first_seen_seq: unit.first_seen_seq,
+        last_seq: unit.last_seq,
+    }
+}
+
+fn charset_from_pb(value: i32) -> Result<Charset, Status> {
+    match pb::Charset::try_from(value) {
+        // An item that does not say allows what a GS1 serial (AI 21) allows.
+        Ok(pb::Charset::Unspecified | pb::Charset::Gs182) => Ok(Charset::Gs1Cset82),
+        Ok(pb::Charset::Numeric) => Ok(Charset::Numeric),
+        Ok(pb::Charset::AlphanumericUpper) => Ok(Charset::AlphanumericUpper),
+        Ok(pb::Charset::Alphanumeric) => Ok(Charset::Alphanumeric),
+        Err(_) => Err(invalid(format!(
+            "serial_rule.charset {value} is not a known charset"
+        ))),
+    }
+}
+
+fn charset_to_pb(charset: Charset) -> pb::Charset {
+    match charset {
+        Charset::Numeric => pb::Charset::Numeric,
+        Charset::AlphanumericUpper => pb::Charset::AlphanumericUpper,
+        Charset::Alphanumeric => pb::Charset::Alphanumeric,
+        Charset::Gs1Cset82 => pb::Charset::Gs182,
+    }
+}
+
+fn check_from_pb(value: i32) -> Result<CheckScheme, Status> {
+    match pb::CheckScheme::try_from(value) {
+        Ok(pb::CheckScheme::Unspecified | pb::CheckScheme::None) => Ok(CheckScheme::None),
+        Ok(pb::CheckScheme::Gs1Mod10) => Ok(CheckScheme::Gs1Mod10),
+        Ok(pb::CheckScheme::Luhn) => Ok(CheckScheme::Luhn),
+        Ok(pb::CheckScheme::Iso7064Mod3736) => Ok(CheckScheme::Mod37_36),
+        Err(_) => Err(invalid(format!(
+            "serial_rule.check {value} is not a known check scheme"
+        ))),
+    }
+}
+
+fn check_to_pb(check: CheckScheme) -> pb::CheckScheme {
+    match check {
+        CheckScheme::None => pb::CheckScheme::None,
+        CheckScheme::Gs1Mod10 => pb::CheckScheme::Gs1Mod10,
+        CheckScheme::Luhn => pb::CheckScheme::Luhn,
+        CheckScheme::Mod37_36 => pb::CheckScheme::Iso7064Mod3736,
+    }
+}
+
+/// A wire item as a validated domain item (GTIN brought to 14 digits).
+pub fn item_from_pb(item: pb::Item) -> Result<Item, Status> {
+    let rule = match item.serial_rule {
+        None => SerialRule::default(),
+        Some(rule) => {
+            let default = SerialRule::default();
+            let to_usize = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+            SerialRule {
+                length_min: if rule.length_min == 0 {
+                    default.length_min
+                } else {
+                    to_usize(rule.length_min)
+                },
+                length_max: if rule.length_max == 0 {
+                    default.length_max
+                } else {
+                    to_usize(rule.length_max)
+                },
+                charset: charset_from_pb(rule.charset)?,
+                prefix: rule.prefix,
+                check: check_from_pb(rule.check)?,
+            }
+        }
+    };
+    bounded_text("serial_rule.prefix", &rule.prefix, barcode::SERIAL_LEN_MAX)?;
+    let item = Item {
+        sku: item.sku,
+        gtin: non_empty(item.gtin),
+        description: item.description,
+        lot_tracked: item.lot_tracked,
+        warranty_months: item.warranty_months,
+        serial_rule: rule,
+        updated_at_ms: 0,
+    };
+    item.validated().map_err(|e| invalid(e.to_string()))
+}
+
+pub fn item_to_pb(item: Item) -> pb::Item {
+    let rule = item.serial_rule;
+    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    pb::Item {
+        sku: item.sku,
+        gtin: item.gtin.unwrap_or_default(),
+        description: item.description,
+        lot_tracked: item.lot_tracked,
+        warranty_months: item.warranty_months,
+        serial_rule: Some(pb::SerialRule {
+            length_min: to_u32(rule.length_min),
+            length_max: to_u32(rule.length_max),
+            charset: charset_to_pb(rule.charset).into(),
+            prefix: rule.prefix,
+            check: check_to_pb(rule.check).into(),
+        }),
+        updated_at_ms: item.updated_at_ms,
+    }
+}
+
+/// Checks a SKU named in a lookup.
+pub fn lookup_sku(sku: &str) -> Result<(), Status> {
+    domain::item::validate_sku(sku).map_err(|e| invalid(e.to_string()))
+}

@@ -1,0 +1,355 @@
+//! The tonic face of the service: catalog, scanning and unit lookups. Thin: it checks the
+//! shape of each request, converts it to domain types, lets the domain and the store decide,
+//! and converts the answer back. The only place that maps errors to `tonic::Status`.
+
+mod convert;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::barcode::SERIAL_LEN_MAX;
+use crate::domain::{self, item::SKU_LEN_MAX};
+use crate::proto::v1 as pb;
+use crate::store::{ItemConflict, PreparedScan, SCAN_BATCH_LEN_MAX, Store, StoreError};
+
+pub use convert::{item_from_pb, item_to_pb};
+
+/// The largest gRPC message accepted or sent, in bytes. A larger request is refused by tonic
+/// with OUT_OF_RANGE before it is decoded. Fits a full batch of typical scans
+/// ([`SCAN_BATCH_LEN_MAX`] × ~300 bytes) with room to spare.
+pub const MESSAGE_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// Scans of one `ScanStream` that may wait for the store at once. The stream stops reading
+/// requests while this many are outstanding.
+pub const STREAM_IN_FLIGHT_MAX: usize = 1024;
+
+const _: () = assert!(SCAN_BATCH_LEN_MAX * 300 < MESSAGE_BYTES_MAX);
+
+/// Maps a store failure to the status a client sees.
+fn store_status(error: StoreError) -> Status {
+    match error {
+        StoreError::Corrupt(_) => Status::data_loss(error.to_string()),
+        StoreError::Locked { .. }
+        | StoreError::DataDir { .. }
+        | StoreError::Unavailable(_)
+        | StoreError::Closed => Status::unavailable(error.to_string()),
+    }
+}
+
+fn conflict_status(conflict: ItemConflict) -> Status {
+    Status::already_exists(conflict.to_string())
+}
+
+/// Serves every service on `listener` until `shutdown` completes.
+pub async fn serve<S: Store>(
+    listener: TcpListener,
+    store: S,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let catalog = pb::catalog_service_server::CatalogServiceServer::new(Catalog {
+        store: store.clone(),
+    })
+    .max_decoding_message_size(MESSAGE_BYTES_MAX)
+    .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    let scans = pb::scan_service_server::ScanServiceServer::new(Scans {
+        store: store.clone(),
+    })
+    .max_decoding_message_size(MESSAGE_BYTES_MAX)
+    .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    let units = pb::unit_service_server::UnitServiceServer::new(Units { store })
+        .max_decoding_message_size(MESSAGE_BYTES_MAX)
+        .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(catalog)
+        .add_service(scans)
+        .add_service(units)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}
+
+struct Catalog<S> {
+    store: S,
+}
+
+#[tonic::async_trait]
+impl<S: Store> pb::catalog_service_server::CatalogService for Catalog<S> {
+    async fn put_item(
+        &self,
+        request: Request<pb::PutItemRequest>,
+    ) -> Result<Response<pb::PutItemResponse>, Status> {
+        let item = request
+            .into_inner()
+            .item
+            .ok_or_else(|| Status::invalid_argument("item is required"))?;
+        let item = item_from_pb(item)?;
+        let answer = self
+            .store
+            .put_item(item)
+            .await
+            .map_err(store_status)?
+            .map_err(conflict_status)?;
+        Ok(Response::new(pb::PutItemResponse {
+            item: Some(item_to_pb(answer.item)),
+            created: answer.created,
+        }))
+    }
+
+    async fn get_item(
+        &self,
+        request: Request<pb::GetItemRequest>,
+    ) -> Result<Response<pb::GetItemResponse>, Status> {
+        let sku = request.into_inner().sku;
+        convert::lookup_sku(&sku)?;
+        match self.store.item(&sku).await.map_err(store_status)? {
+            Some(item) => Ok(Response::new(pb::GetItemResponse {
+                item: Some(item_to_pb(item)),
+            })),
+            None => Err(Status::not_found(format!("no item has sku {sku}"))),
+        }
+    }
+
+    async fn list_items(
+        &self,
+        request: Request<pb::ListItemsRequest>,
+    ) -> Result<Response<pb::ListItemsResponse>, Status> {
+        let request = request.into_inner();
+        if request.after_sku.len() > SKU_LEN_MAX {
+            return Err(Status::invalid_argument(format!(
+                "after_sku is longer than {SKU_LEN_MAX} bytes"
+            )));
+        }
+        let limit = convert::page_len(request.limit)?;
+        let items = self
+            .store
+            .items(&request.after_sku, limit)
+            .await
+            .map_err(store_status)?;
+        let next_after_sku = match items.last() {
+            Some(last) if items.len() == limit => last.sku.clone(),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListItemsResponse {
+            items: items.into_iter().map(item_to_pb).collect(),
+            next_after_sku,
+        }))
+    }
+}
+
+struct Scans<S> {
+    store: S,
+}
+
+fn prepare(scan: domain::Scan) -> PreparedScan {
+    let read = domain::read_scan(&scan);
+    PreparedScan { scan, read }
+}
+
+type ReplyStream = Pin<Box<dyn Stream<Item = Result<pb::ScanReply, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl<S: Store> pb::scan_service_server::ScanService for Scans<S> {
+    async fn scan(
+        &self,
+        request: Request<pb::ScanRequest>,
+    ) -> Result<Response<pb::ScanReply>, Status> {
+        let scan = convert::scan_from_pb(request.into_inner(), None)?;
+        let answers = self
+            .store
+            .scan(vec![prepare(scan)])
+            .await
+            .map_err(store_status)?;
+        let answer = answers
+            .first()
+            .ok_or_else(|| Status::internal("store answered no scan"))?;
+        Ok(Response::new(convert::reply_to_pb(answer)))
+    }
+
+    async fn scan_batch(
+        &self,
+        request: Request<pb::ScanBatchRequest>,
+    ) -> Result<Response<pb::ScanBatchResponse>, Status> {
+        let scans = request.into_inner().scans;
+        if scans.len() > SCAN_BATCH_LEN_MAX {
+            return Err(Status::invalid_argument(format!(
+                "batch has {} scans; at most {SCAN_BATCH_LEN_MAX} are allowed, split it",
+                scans.len()
+            )));
+        }
+        // Every scan is checked before any is decided: a malformed batch writes nothing.
+        let prepared = scans
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| convert::scan_from_pb(s, Some(i)).map(prepare))
+            .collect::<Result<Vec<_>, _>>()?;
+        let answers = self.store.scan(prepared).await.map_err(store_status)?;
+        Ok(Response::new(pb::ScanBatchResponse {
+            replies: answers.iter().map(convert::reply_to_pb).collect(),
+        }))
+    }
+
+    type ScanStreamStream = ReplyStream;
+
+    async fn scan_stream(
+        &self,
+        request: Request<Streaming<pb::ScanRequest>>,
+    ) -> Result<Response<ReplyStream>, Status> {
+        let mut inbound = request.into_inner();
+        let (checked_tx, mut checked_rx) =
+            mpsc::channel::<Result<PreparedScan, Status>>(STREAM_IN_FLIGHT_MAX);
+        let (out_tx, out_rx) = mpsc::channel(STREAM_IN_FLIGHT_MAX);
+        // Reader: checks each scan's shape and queues it; it keeps reading while the store
+        // works on the scans before, so they arrive at the writer in large chunks.
+        tokio::spawn(async move {
+            let mut index = 0usize;
+            while let Some(message) = inbound.next().await {
+                let checked = message
+                    .and_then(|m| convert::scan_from_pb(m, Some(index)))
+                    .map(prepare);
+                index += 1;
+                let stop = checked.is_err();
+                if checked_tx.send(checked).await.is_err() || stop {
+                    return;
+                }
+            }
+        });
+        // Decider: hands what is queued to the store as one chunk, in request order, and
+        // answers in the same order.
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            while let Some(first) = checked_rx.recv().await {
+                let mut chunk = Vec::new();
+                let mut failure = None;
+                let mut next = Some(first);
+                while let Some(checked) = next.take() {
+                    match checked {
+                        Ok(scan) => chunk.push(scan),
+                        Err(status) => {
+                            failure = Some(status);
+                            break;
+                        }
+                    }
+                    if chunk.len() < STREAM_IN_FLIGHT_MAX {
+                        next = checked_rx.try_recv().ok();
+                    }
+                }
+                match store.scan(chunk).await {
+                    Ok(answers) => {
+                        for answer in &answers {
+                            if out_tx.send(Ok(convert::reply_to_pb(answer))).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = out_tx.send(Err(store_status(e))).await;
+                        return;
+                    }
+                }
+                if let Some(status) = failure {
+                    let _ = out_tx.send(Err(status)).await;
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
+    }
+}
+
+struct Units<S> {
+    store: S,
+}
+
+fn lookup_serial(serial: &str) -> Result<(), Status> {
+    if serial.is_empty() {
+        return Err(Status::invalid_argument("serial is required"));
+    }
+    if serial.chars().count() > SERIAL_LEN_MAX {
+        return Err(Status::invalid_argument(format!(
+            "serial is longer than {SERIAL_LEN_MAX} characters"
+        )));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl<S: Store> pb::unit_service_server::UnitService for Units<S> {
+    async fn get_unit(
+        &self,
+        request: Request<pb::GetUnitRequest>,
+    ) -> Result<Response<pb::GetUnitResponse>, Status> {
+        let request = request.into_inner();
+        lookup_serial(&request.serial)?;
+        let gtin = if request.gtin.is_empty() {
+            None
+        } else {
+            Some(
+                domain::item::normalize_gtin(&request.gtin)
+                    .map_err(|e| Status::invalid_argument(e.to_string()))?,
+            )
+        };
+        let unit = self
+            .store
+            .unit(&request.serial)
+            .await
+            .map_err(store_status)?
+            .filter(|unit| gtin.is_none() || unit.gtin == gtin);
+        match unit {
+            Some(unit) => Ok(Response::new(pb::GetUnitResponse {
+                unit: Some(convert::unit_to_pb(unit)),
+            })),
+            None => Err(Status::not_found(match gtin {
+                Some(gtin) => format!("no unit with serial {} and gtin {gtin}", request.serial),
+                None => format!("no unit with serial {}", request.serial),
+            })),
+        }
+    }
+
+    async fn history(
+        &self,
+        request: Request<pb::HistoryRequest>,
+    ) -> Result<Response<pb::HistoryResponse>, Status> {
+        let request = request.into_inner();
+        lookup_serial(&request.serial)?;
+        let limit = convert::page_len(request.limit)?;
+        let events = self
+            .store
+            .history(&request.serial, request.after_seq, limit)
+            .await
+            .map_err(store_status)?;
+        let next_after_seq = match events.last() {
+            Some(last) if events.len() == limit => last.seq,
+            _ => 0,
+        };
+        Ok(Response::new(pb::HistoryResponse {
+            events: events.into_iter().map(convert::event_to_pb).collect(),
+            next_after_seq,
+        }))
+    }
+
+    async fn list_events(
+        &self,
+        request: Request<pb::ListEventsRequest>,
+    ) -> Result<Response<pb::ListEventsResponse>, Status> {
+        let request = request.into_inner();
+        let limit = convert::page_len(request.limit)?;
+        let events = self
+            .store
+            .events(request.from_seq, limit)
+            .await
+            .map_err(store_status)?;
+        let next_from_seq = match events.last() {
+            Some(last) if events.len() == limit => last.seq + 1,
+            _ => 0,
+        };
+        Ok(Response::new(pb::ListEventsResponse {
+            events: events.into_iter().map(convert::event_to_pb).collect(),
+            next_from_seq,
+        }))
+    }
+}

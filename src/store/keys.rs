@@ -1,0 +1,105 @@
+//! The sled key layout: one tree, one prefix byte per record kind. Integers are big-endian so
+//! keys sort numerically; variable-length parts that are followed by more key are length
+//! prefixed so no value can run into the next part.
+//!
+//! | prefix | key | value |
+//! |---|---|---|
+//! | `i` | sku | item record |
+//! | `g` | gtin (14 digits) | sku |
+//! | `u` | serial | unit record |
+//! | `e` | seq (u64) | event record |
+//! | `x` | event_id (16 bytes) | seq (u64) |
+//! | `h` | serial length (u16), serial, seq (u64) | empty |
+
+use uuid::Uuid;
+
+pub const ITEM: u8 = b'i';
+pub const GTIN: u8 = b'g';
+pub const UNIT: u8 = b'u';
+pub const EVENT: u8 = b'e';
+pub const EVENT_ID: u8 = b'x';
+pub const HISTORY: u8 = b'h';
+
+pub fn with_prefix(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + rest.len());
+    key.push(prefix);
+    key.extend_from_slice(rest);
+    key
+}
+
+pub fn item(sku: &str) -> Vec<u8> {
+    with_prefix(ITEM, sku.as_bytes())
+}
+
+pub fn gtin(gtin: &str) -> Vec<u8> {
+    with_prefix(GTIN, gtin.as_bytes())
+}
+
+pub fn unit(serial: &str) -> Vec<u8> {
+    with_prefix(UNIT, serial.as_bytes())
+}
+
+pub fn event(seq: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = EVENT;
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+pub fn event_id(id: &Uuid) -> [u8; 17] {
+    let mut key = [0u8; 17];
+    key[0] = EVENT_ID;
+    key[1..].copy_from_slice(id.as_bytes());
+    key
+}
+
+/// `None` when the serial is too long to index (such scans were rejected as BAD_FORMAT and
+/// stay findable through the event log).
+pub fn history(serial: &str, seq: u64) -> Option<Vec<u8>> {
+    let len = u16::try_from(serial.len()).ok()?;
+    let mut key = Vec::with_capacity(1 + 2 + serial.len() + 8);
+    key.push(HISTORY);
+    key.extend_from_slice(&len.to_be_bytes());
+    key.extend_from_slice(serial.as_bytes());
+    key.extend_from_slice(&seq.to_be_bytes());
+    Some(key)
+}
+
+/// The sequence number at the end of a history key.
+pub fn history_seq(key: &[u8]) -> Option<u64> {
+    let tail = key.len().checked_sub(8).map(|start| &key[start..])?;
+    Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+pub fn seq_from_value(value: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(value.try_into().ok()?))
+}
+
+pub fn seq_from_event_key(key: &[u8]) -> Option<u64> {
+    match key.split_first() {
+        Some((&EVENT, rest)) => seq_from_value(rest),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_keys_of_one_serial_never_interleave_with_a_longer_one() {
+        let a = history("AB", u64::MAX).unwrap();
+        let b = history("ABC", 0).unwrap();
+        // Different lengths sort by the length prefix, so a range over "AB" stops before "ABC".
+        assert!(a < b);
+        assert_eq!(history_seq(&a), Some(u64::MAX));
+        assert!(history(&"x".repeat(70_000), 1).is_none());
+    }
+
+    #[test]
+    fn event_keys_sort_by_sequence() {
+        assert!(event(255) < event(256));
+        assert_eq!(seq_from_event_key(&event(42)), Some(42));
+        assert_eq!(seq_from_event_key(b"u42"), None);
+    }
+}

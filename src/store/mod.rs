@@ -1,0 +1,118 @@
+//! Persistence: the [`Store`] trait every backend implements, and the embedded sled backend.
+//!
+//! The domain decides, the store persists a decided batch atomically and answers queries. The
+//! store knows the domain types, never tonic or prost-generated API types. Only this module
+//! sees sled and the key layout.
+
+mod keys;
+mod records;
+mod sled_store;
+
+use std::future::Future;
+
+pub use sled_store::{SledStore, raw_sled_ceiling};
+
+use crate::domain::{Event, Item, ReadScan, Rejection, Scan, Unit};
+
+/// The most scans one [`Store::scan`] call may carry. The server refuses a larger batch with
+/// INVALID_ARGUMENT before it reaches the store.
+pub const SCAN_BATCH_LEN_MAX: usize = 10_000;
+/// The largest page any listing returns; a larger `limit` is refused with INVALID_ARGUMENT.
+pub const PAGE_LEN_MAX: usize = 1000;
+/// The page size used when a listing asks for 0.
+pub const PAGE_LEN_DEFAULT: usize = 100;
+
+/// A scan with what its raw bytes were read as (or why they could not be).
+#[derive(Clone, Debug)]
+pub struct PreparedScan {
+    pub scan: Scan,
+    pub read: Result<ReadScan, Rejection>,
+}
+
+/// The store's answer to one scan: the event it recorded, or recorded earlier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanAnswer {
+    pub event: Event,
+    /// True when the scan's `event_id` had already been applied and nothing was written.
+    pub replayed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutItemAnswer {
+    pub item: Item,
+    pub created: bool,
+}
+
+/// Why an item cannot be written as asked, though the request itself is well formed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ItemConflict {
+    #[error("gtin {gtin} already belongs to sku {sku}")]
+    GtinTaken { gtin: String, sku: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "data dir {dir} is locked by another serialtrack ({holder}); stop it or pass --data-dir"
+    )]
+    Locked { dir: String, holder: String },
+    #[error("data dir {dir}: {source}")]
+    DataDir { dir: String, source: std::io::Error },
+    #[error("storage failed: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            sled::Error::Corruption { .. } => StoreError::Corrupt(e.to_string()),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// A backend. Writes go through one writer per store with group commit: an answer means the
+/// write is durable. Reads do not wait for the writer.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Creates or replaces an item (validated by the caller).
+    fn put_item(
+        &self,
+        item: Item,
+    ) -> impl Future<Output = Result<Result<PutItemAnswer, ItemConflict>, StoreError>> + Send;
+
+    /// Decides and records the scans, in order, atomically and durably. One answer per scan.
+    fn scan(
+        &self,
+        scans: Vec<PreparedScan>,
+    ) -> impl Future<Output = Result<Vec<ScanAnswer>, StoreError>> + Send;
+
+    fn item(&self, sku: &str) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;
+
+    /// Items with a SKU strictly after `after_sku`, in SKU order.
+    fn items(
+        &self,
+        after_sku: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send;
+
+    fn unit(&self, serial: &str) -> impl Future<Output = Result<Option<Unit>, StoreError>> + Send;
+
+    /// The events recorded for `serial` with a sequence number above `after_seq`, oldest first.
+    fn history(
+        &self,
+        serial: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
+    /// Events with a sequence number of at least `from_seq`, in order.
+    fn events(
+        &self,
+        from_seq: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+}

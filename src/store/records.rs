@@ -1,0 +1,277 @@
+//! On-disk record encoding. Records are prost messages private to the store: compact, and a
+//! field can be added later without a migration (old records decode with the new field at its
+//! default). Enums are stored as their stable numbers below, never as Rust discriminants.
+//!
+//! Every record is checked on the way in ([`encode_*`] take domain types that were validated)
+//! and again on the way out ([`decode_*`] refuse unknown enum numbers and bad ids).
+
+use prost::Message;
+use uuid::Uuid;
+
+use crate::barcode::{Charset, CheckScheme, SerialRule};
+use crate::domain::{Action, EntryMode, Event, Item, Outcome, Reason, Unit, UnitState};
+
+use super::StoreError;
+
+#[derive(Clone, PartialEq, Message)]
+struct ItemRecord {
+    #[prost(string, tag = "1")]
+    sku: String,
+    #[prost(string, tag = "2")]
+    gtin: String,
+    #[prost(string, tag = "3")]
+    description: String,
+    #[prost(bool, tag = "4")]
+    lot_tracked: bool,
+    #[prost(uint32, tag = "5")]
+    warranty_months: u32,
+    #[prost(uint32, tag = "6")]
+    length_min: u32,
+    #[prost(uint32, tag = "7")]
+    length_max: u32,
+    #[prost(uint32, tag = "8")]
+    charset: u32,
+    #[prost(string, tag = "9")]
+    prefix: String,
+    #[prost(uint32, tag = "10")]
+    check: u32,
+    #[prost(int64, tag = "11")]
+    updated_at_ms: i64,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct UnitRecord {
+    #[prost(string, tag = "1")]
+    serial: String,
+    #[prost(string, tag = "2")]
+    sku: String,
+    #[prost(string, tag = "3")]
+    gtin: String,
+    #[prost(string, tag = "4")]
+    lot: String,
+    #[prost(uint32, tag = "5")]
+    state: u32,
+    #[prost(string, tag = "6")]
+    location: String,
+    #[prost(string, tag = "7")]
+    first_seen_station: String,
+    #[prost(int64, tag = "8")]
+    first_seen_at_ms: i64,
+    #[prost(uint64, tag = "9")]
+    first_seen_seq: u64,
+    #[prost(uint64, tag = "10")]
+    last_seq: u64,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct EventRecord {
+    #[prost(uint64, tag = "1")]
+    seq: u64,
+    #[prost(bytes = "vec", tag = "2")]
+    event_id: Vec<u8>,
+    #[prost(int64, tag = "3")]
+    recorded_at_ms: i64,
+    #[prost(int64, tag = "4")]
+    client_time_ms: i64,
+    #[prost(string, tag = "5")]
+    station: String,
+    #[prost(string, tag = "6")]
+    operator: String,
+    #[prost(uint32, tag = "7")]
+    action: u32,
+    #[prost(bytes = "vec", tag = "8")]
+    raw: Vec<u8>,
+    #[prost(uint32, tag = "9")]
+    entry_mode: u32,
+    #[prost(string, tag = "10")]
+    serial: String,
+    #[prost(string, tag = "11")]
+    sku: String,
+    #[prost(string, tag = "12")]
+    lot: String,
+    #[prost(uint32, tag = "13")]
+    outcome: u32,
+    #[prost(uint32, tag = "14")]
+    reason: u32,
+    #[prost(string, tag = "15")]
+    message: String,
+    /// 0 when no unit exists.
+    #[prost(uint32, tag = "16")]
+    state_after: u32,
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {detail}"))
+}
+
+fn opt(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// Stable numbers of the stored enums. Changing one breaks every store on disk.
+macro_rules! stable_codes {
+    ($to:ident, $from:ident, $ty:ty { $($variant:path = $code:literal),+ $(,)? }) => {
+        fn $to(value: $ty) -> u32 {
+            match value { $($variant => $code),+ }
+        }
+        fn $from(code: u32) -> Result<$ty, StoreError> {
+            match code {
+                $($code => Ok($variant),)+
+                other => Err(corrupt(stringify!($ty), format!("unknown code {other}"))),
+            }
+        }
+    };
+}
+
+stable_codes!(charset_code, charset_from, Charset {
+    Charset::Numeric = 1, Charset::AlphanumericUpper = 2, Charset::Alphanumeric = 3, Charset::Gs1Cset82 = 4,
+});
+stable_codes!(check_code, check_from, CheckScheme {
+    CheckScheme::None = 1, CheckScheme::Gs1Mod10 = 2, CheckScheme::Luhn = 3, CheckScheme::Mod37_36 = 4,
+});
+stable_codes!(state_code, state_from, UnitState { UnitState::Received = 1 });
+stable_codes!(action_code, action_from, Action {
+    Action::Receive = 1, Action::Putaway = 2, Action::Pick = 3, Action::Dispatch = 4, Action::Return = 5,
+});
+stable_codes!(entry_code, entry_from, EntryMode { EntryMode::Scanned = 1, EntryMode::Keyed = 2 });
+stable_codes!(outcome_code, outcome_from, Outcome {
+    Outcome::Accepted = 1, Outcome::Rejected = 2, Outcome::Warning = 3,
+});
+stable_codes!(reason_code, reason_from, Reason {
+    Reason::Ok = 1, Reason::DuplicateSerial = 2, Reason::BadFormat = 3, Reason::UnknownItem = 4,
+    Reason::MissingField = 5, Reason::ConflictingFields = 6, Reason::FieldIgnored = 7,
+    Reason::UnsupportedAction = 8,
+});
+
+fn usize_to_u32(n: usize) -> u32 {
+    // Rule lengths are bounded by SERIAL_LEN_MAX long before u32 runs out.
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+pub fn encode_item(item: &Item) -> Vec<u8> {
+    ItemRecord {
+        sku: item.sku.clone(),
+        gtin: item.gtin.clone().unwrap_or_default(),
+        description: item.description.clone(),
+        lot_tracked: item.lot_tracked,
+        warranty_months: item.warranty_months,
+        length_min: usize_to_u32(item.serial_rule.length_min),
+        length_max: usize_to_u32(item.serial_rule.length_max),
+        charset: charset_code(item.serial_rule.charset),
+        prefix: item.serial_rule.prefix.clone(),
+        check: check_code(item.serial_rule.check),
+        updated_at_ms: item.updated_at_ms,
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_item(bytes: &[u8]) -> Result<Item, StoreError> {
+    let r = ItemRecord::decode(bytes).map_err(|e| corrupt("item record", e))?;
+    let item = Item {
+        sku: r.sku,
+        gtin: opt(r.gtin),
+        description: r.description,
+        lot_tracked: r.lot_tracked,
+        warranty_months: r.warranty_months,
+        serial_rule: SerialRule {
+            length_min: usize::try_from(r.length_min).map_err(|e| corrupt("item length_min", e))?,
+            length_max: usize::try_from(r.length_max).map_err(|e| corrupt("item length_max", e))?,
+            charset: charset_from(r.charset)?,
+            prefix: r.prefix,
+            check: check_from(r.check)?,
+        },
+        updated_at_ms: r.updated_at_ms,
+    };
+    // The pair of the validation done before the write.
+    item.clone()
+        .validated()
+        .map_err(|e| corrupt("item record", e))
+}
+
+pub fn encode_unit(unit: &Unit) -> Vec<u8> {
+    UnitRecord {
+        serial: unit.serial.clone(),
+        sku: unit.sku.clone(),
+        gtin: unit.gtin.clone().unwrap_or_default(),
+        lot: unit.lot.clone().unwrap_or_default(),
+        state: state_code(unit.state),
+        location: unit.location.clone(),
+        first_seen_station: unit.first_seen_station.clone(),
+        first_seen_at_ms: unit.first_seen_at_ms,
+        first_seen_seq: unit.first_seen_seq,
+        last_seq: unit.last_seq,
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_unit(bytes: &[u8]) -> Result<Unit, StoreError> {
+    let r = UnitRecord::decode(bytes).map_err(|e| corrupt("unit record", e))?;
+    if r.serial.is_empty() || r.first_seen_seq == 0 || r.last_seq < r.first_seen_seq {
+        return Err(corrupt(
+            "unit record",
+            format!("inconsistent unit {:?}", r.serial),
+        ));
+    }
+    Ok(Unit {
+        serial: r.serial,
+        sku: r.sku,
+        gtin: opt(r.gtin),
+        lot: opt(r.lot),
+        state: state_from(r.state)?,
+        location: r.location,
+        first_seen_station: r.first_seen_station,
+        first_seen_at_ms: r.first_seen_at_ms,
+        first_seen_seq: r.first_seen_seq,
+        last_seq: r.last_seq,
+    })
+}
+
+pub fn encode_event(event: &Event) -> Vec<u8> {
+    EventRecord {
+        seq: event.seq,
+        event_id: event.event_id.as_bytes().to_vec(),
+        recorded_at_ms: event.recorded_at_ms,
+        client_time_ms: event.client_time_ms,
+        station: event.station.clone(),
+        operator: event.operator.clone(),
+        action: action_code(event.action),
+        raw: event.raw.clone(),
+        entry_mode: entry_code(event.entry_mode),
+        serial: event.serial.clone(),
+        sku: event.sku.clone(),
+        lot: event.lot.clone().unwrap_or_default(),
+        outcome: outcome_code(event.outcome),
+        reason: reason_code(event.reason),
+        message: event.message.clone(),
+        state_after: event.state_after.map_or(0, state_code),
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_event(bytes: &[u8]) -> Result<Event, StoreError> {
+    let r = EventRecord::decode(bytes).map_err(|e| corrupt("event record", e))?;
+    if r.seq == 0 {
+        return Err(corrupt("event record", "sequence number 0"));
+    }
+    Ok(Event {
+        seq: r.seq,
+        event_id: Uuid::from_slice(&r.event_id).map_err(|e| corrupt("event id", e))?,
+        recorded_at_ms: r.recorded_at_ms,
+        client_time_ms: r.client_time_ms,
+        station: r.station,
+        operator: r.operator,
+        action: action_from(r.action)?,
+        raw: r.raw,
+        entry_mode: entry_from(r.entry_mode)?,
+        serial: r.serial,
+        sku: r.sku,
+        lot: opt(r.lot),
+        outcome: outcome_from(r.outcome)?,
+        reason: reason_from(r.reason)?,
+        message: r.message,
+        state_after: match r.state_after {
+            0 => None,
+            code => Some(state_from(code)?),
+        },
+    })
+}

@@ -1,0 +1,701 @@
+//! The embedded sled backend: one tree, one writer thread with group commit, lock-free reads.
+//!
+//! The writer thread is the only code that writes to sled. It takes every command waiting in
+//! its queue (up to [`GROUP_SCANS_MAX`] scans), decides each scan against the stored state plus
+//! what earlier commands of the same group changed, writes the whole group with one
+//! `apply_batch`, flushes, and only then answers. sled acknowledges writes before they reach
+//! disk, so the flush per group is what makes "accepted" mean "on disk".
+
+use std::collections::HashMap;
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::keys;
+use super::records::{
+    decode_event, decode_item, decode_unit, encode_event, encode_item, encode_unit,
+};
+use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError};
+use crate::domain::{self, Event, Found, Item, Outcome, Unit, time};
+
+/// The most commands waiting for the writer. Callers beyond it wait for room (backpressure),
+/// they are never dropped.
+pub const WRITER_QUEUE_LEN_MAX: usize = 4096;
+/// A group stops taking further commands once it holds this many scans (a single batch
+/// command is never split, so a group can exceed it by one batch).
+pub const GROUP_SCANS_MAX: usize = 4096;
+/// sled's page cache, in bytes.
+pub const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+const LOCK_FILE: &str = "serialtrack.lock";
+const DB_DIR: &str = "db";
+
+type ScanReply = oneshot::Sender<Result<Vec<ScanAnswer>, StoreError>>;
+type ItemReply = oneshot::Sender<Result<Result<PutItemAnswer, ItemConflict>, StoreError>>;
+
+enum Command {
+    Scans {
+        scans: Vec<PreparedScan>,
+        reply: ScanReply,
+    },
+    PutItem {
+        item: Item,
+        reply: ItemReply,
+    },
+}
+
+impl Command {
+    fn n_scans(&self) -> usize {
+        match self {
+            Command::Scans { scans, .. } => scans.len(),
+            Command::PutItem { .. } => 1,
+        }
+    }
+}
+
+/// A handle to an open store. Clones share one writer; the store closes when the last
+/// handle is dropped (the writer finishes its queue, then the data dir is unlocked).
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tree: sled::Tree,
+    commands: Mutex<Option<mpsc::Sender<Command>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    dir: PathBuf,
+    // Dropped last: the lock outlives the database handle.
+    _db: sled::Db,
+    _lock: File,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer loop after the commands already queued.
+        drop(self.commands.lock().map(|mut c| c.take()));
+        if let Ok(mut writer) = self.writer.lock() {
+            if let Some(handle) = writer.take() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
+    let dir_text = dir.display().to_string();
+    let io = |source| StoreError::DataDir {
+        dir: dir_text.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK_FILE))
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = match holder.trim() {
+                "" => "pid unknown".to_owned(),
+                pid => format!("pid {pid}"),
+            };
+            return Err(StoreError::Locked {
+                dir: dir_text,
+                holder,
+            });
+        }
+        Err(TryLockError::Error(e)) => return Err(io(e)),
+    }
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    writeln!(file, "{}", std::process::id()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    Ok(file)
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`, locking it against a second process.
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        let lock = lock_data_dir(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join(DB_DIR))
+            .cache_capacity(CACHE_BYTES)
+            .mode(sled::Mode::HighThroughput)
+            // The writer flushes every group itself; a background flusher would only compete.
+            .flush_every_ms(None)
+            .open()?;
+        let tree: sled::Tree = (*db).clone();
+        let next_seq = match tree.scan_prefix([keys::EVENT]).next_back() {
+            Some(entry) => {
+                let (key, _) = entry?;
+                let last = keys::seq_from_event_key(&key)
+                    .ok_or_else(|| StoreError::Corrupt("event key".to_owned()))?;
+                last + 1
+            }
+            None => 1,
+        };
+        let (tx, rx) = mpsc::channel(WRITER_QUEUE_LEN_MAX);
+        let writer = Writer {
+            tree: tree.clone(),
+            db: db.clone(),
+            next_seq,
+        };
+        let handle = std::thread::Builder::new()
+            .name("serialtrack-writer".to_owned())
+            .spawn(move || writer.run(rx))
+            .map_err(|source| StoreError::DataDir {
+                dir: dir.display().to_string(),
+                source,
+            })?;
+        Ok(SledStore {
+            inner: Arc::new(Inner {
+                tree,
+                commands: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(handle)),
+                dir: dir.to_owned(),
+                _db: db,
+                _lock: lock,
+            }),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Bytes the data directory takes on disk now.
+    pub fn disk_bytes(&self) -> u64 {
+        dir_bytes(&self.inner.dir)
+    }
+
+    async fn send(&self, command: Command) -> Result<(), StoreError> {
+        let sender = self
+            .inner
+            .commands
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        sender.send(command).await.map_err(|_| StoreError::Closed)
+    }
+
+    fn get_event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
+        self.inner
+            .tree
+            .get(keys::event(seq))?
+            .map(|v| decode_event(&v))
+            .transpose()
+    }
+}
+
+/// Total size of the files below `dir`.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&entry.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+impl Store for SledStore {
+    async fn put_item(
+        &self,
+        item: Item,
+    ) -> Result<Result<PutItemAnswer, ItemConflict>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::PutItem { item, reply }).await?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn scan(&self, scans: Vec<PreparedScan>) -> Result<Vec<ScanAnswer>, StoreError> {
+        if scans.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Scans { scans, reply }).await?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn item(&self, sku: &str) -> Result<Option<Item>, StoreError> {
+        read_item(&self.inner.tree, sku)
+    }
+
+    async fn items(&self, after_sku: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
+        let start = std::ops::Bound::Excluded(keys::item(after_sku));
+        let end = std::ops::Bound::Excluded(vec![keys::ITEM + 1]);
+        self.inner
+            .tree
+            .range::<Vec<u8>, _>((start, end))
+            .take(limit)
+            .map(|entry| decode_item(&entry?.1))
+            .collect()
+    }
+
+    async fn unit(&self, serial: &str) -> Result<Option<Unit>, StoreError> {
+        read_unit(&self.inner.tree, serial)
+    }
+
+    async fn history(
+        &self,
+        serial: &str,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let (Some(start), Some(end)) = (
+            after_seq
+                .checked_add(1)
+                .and_then(|s| keys::history(serial, s)),
+            keys::history(serial, u64::MAX),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let mut events = Vec::new();
+        for entry in self.inner.tree.range(start..=end).take(limit) {
+            let (key, _) = entry?;
+            let seq = keys::history_seq(&key)
+                .ok_or_else(|| StoreError::Corrupt("history key".to_owned()))?;
+            let event = self
+                .get_event(seq)?
+                .ok_or_else(|| StoreError::Corrupt(format!("history names missing event {seq}")))?;
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    async fn events(&self, from_seq: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
+        let start = keys::event(from_seq.max(1));
+        let end = keys::event(u64::MAX);
+        self.inner
+            .tree
+            .range(start..=end)
+            .take(limit)
+            .map(|entry| decode_event(&entry?.1))
+            .collect()
+    }
+}
+
+fn read_item(tree: &sled::Tree, sku: &str) -> Result<Option<Item>, StoreError> {
+    tree.get(keys::item(sku))?
+        .map(|v| decode_item(&v))
+        .transpose()
+}
+
+fn read_unit(tree: &sled::Tree, serial: &str) -> Result<Option<Unit>, StoreError> {
+    let Some(bytes) = tree.get(keys::unit(serial))? else {
+        return Ok(None);
+    };
+    let unit = decode_unit(&bytes)?;
+    if unit.serial != serial {
+        return Err(StoreError::Corrupt(format!(
+            "unit key {serial:?} holds unit {:?}",
+            unit.serial
+        )));
+    }
+    Ok(Some(unit))
+}
+
+fn read_sku_by_gtin(tree: &sled::Tree, gtin: &str) -> Result<Option<String>, StoreError> {
+    tree.get(keys::gtin(gtin))?
+        .map(|v| {
+            String::from_utf8(v.to_vec())
+                .map_err(|e| StoreError::Corrupt(format!("gtin index: {e}")))
+        })
+        .transpose()
+}
+
+struct Writer {
+    tree: sled::Tree,
+    db: sled::Db,
+    next_seq: u64,
+}
+
+/// What one group has decided so far: the writes, and the state they create, which later
+/// commands of the group must see.
+struct Group<'t> {
+    tree: &'t sled::Tree,
+    batch: sled::Batch,
+    next_seq: u64,
+    now_ms: i64,
+    units: HashMap<String, Unit>,
+    items: HashMap<String, Option<Item>>,
+    gtins: HashMap<String, Option<String>>,
+    events: HashMap<Uuid, Event>,
+}
+
+/// Where a command's answer goes.
+enum Reply {
+    Scans(ScanReply),
+    Item(ItemReply),
+}
+
+/// A command's answer, decided but not yet on disk.
+enum Decided {
+    Scans(Vec<ScanAnswer>),
+    Item(Result<PutItemAnswer, ItemConflict>),
+}
+
+impl Reply {
+    fn send(self, answer: Result<Decided, StoreError>) {
+        // A caller that went away (a cancelled RPC) no longer needs its answer.
+        match (self, answer) {
+            (Reply::Scans(reply), Ok(Decided::Scans(answers))) => {
+                let _ = reply.send(Ok(answers));
+            }
+            (Reply::Item(reply), Ok(Decided::Item(answer))) => {
+                let _ = reply.send(Ok(answer));
+            }
+            (Reply::Scans(reply), Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Reply::Item(reply), Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Reply::Scans(reply), Ok(Decided::Item(_))) => {
+                let _ = reply.send(Err(StoreError::Unavailable(
+                    "writer mixed up answers".to_owned(),
+                )));
+            }
+            (Reply::Item(reply), Ok(Decided::Scans(_))) => {
+                let _ = reply.send(Err(StoreError::Unavailable(
+                    "writer mixed up answers".to_owned(),
+                )));
+            }
+        }
+    }
+}
+
+impl Writer {
+    fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(first) = commands.blocking_recv() {
+            let mut n_scans = first.n_scans();
+            let mut group = vec![first];
+            while n_scans < GROUP_SCANS_MAX {
+                match commands.try_recv() {
+                    Ok(command) => {
+                        n_scans += command.n_scans();
+                        group.push(command);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+    }
+
+    fn commit_group(&mut self, commands: Vec<Command>) {
+        let mut group = Group {
+            tree: &self.tree,
+            batch: sled::Batch::default(),
+            next_seq: self.next_seq,
+            now_ms: time::now_ms(),
+            units: HashMap::new(),
+            items: HashMap::new(),
+            gtins: HashMap::new(),
+            events: HashMap::new(),
+        };
+        let mut pending = Vec::with_capacity(commands.len());
+        let mut read_failure = None;
+        for command in commands {
+            let (reply, decided) = match command {
+                Command::Scans { scans, reply } => {
+                    (Reply::Scans(reply), group.scans(scans).map(Decided::Scans))
+                }
+                Command::PutItem { item, reply } => {
+                    (Reply::Item(reply), group.put_item(item).map(Decided::Item))
+                }
+            };
+            match decided {
+                Ok(decided) => pending.push((reply, decided)),
+                Err(e) => {
+                    reply.send(Err(StoreError::Unavailable(e.to_string())));
+                    read_failure.get_or_insert(e);
+                }
+            }
+        }
+        let Group {
+            batch, next_seq, ..
+        } = group;
+        let written = match read_failure {
+            // The decisions of the whole group may rest on the failed read: write none of it.
+            Some(e) => Err(StoreError::Unavailable(format!(
+                "a read failed while deciding: {e}"
+            ))),
+            None => match self.tree.apply_batch(batch) {
+                Ok(()) => {
+                    // The batch is applied in memory: its sequence numbers are taken even if
+                    // the flush fails, so a later group never reuses them.
+                    self.next_seq = next_seq;
+                    self.db.flush().map(|_| ()).map_err(StoreError::from)
+                }
+                Err(e) => Err(e.into()),
+            },
+        };
+        for (reply, decided) in pending {
+            match &written {
+                Ok(()) => reply.send(Ok(decided)),
+                Err(e) => reply.send(Err(StoreError::Unavailable(e.to_string()))),
+            }
+        }
+    }
+}
+
+impl Group<'_> {
+    fn unit(&mut self, serial: &str) -> Result<Option<Unit>, StoreError> {
+        if let Some(unit) = self.units.get(serial) {
+            return Ok(Some(unit.clone()));
+        }
+        read_unit(self.tree, serial)
+    }
+
+    fn item(&mut self, sku: &str) -> Result<Option<Item>, StoreError> {
+        if let Some(item) = self.items.get(sku) {
+            return Ok(item.clone());
+        }
+        let item = read_item(self.tree, sku)?;
+        self.items.insert(sku.to_owned(), item.clone());
+        Ok(item)
+    }
+
+    fn sku_by_gtin(&mut self, gtin: &str) -> Result<Option<String>, StoreError> {
+        if let Some(sku) = self.gtins.get(gtin) {
+            return Ok(sku.clone());
+        }
+        let sku = read_sku_by_gtin(self.tree, gtin)?;
+        self.gtins.insert(gtin.to_owned(), sku.clone());
+        Ok(sku)
+    }
+
+    fn earlier_answer(&self, event_id: &Uuid) -> Result<Option<Event>, StoreError> {
+        if let Some(event) = self.events.get(event_id) {
+            return Ok(Some(event.clone()));
+        }
+        let Some(seq) = self.tree.get(keys::event_id(event_id))? else {
+            return Ok(None);
+        };
+        let seq = keys::seq_from_value(&seq)
+            .ok_or_else(|| StoreError::Corrupt("event id index".to_owned()))?;
+        let bytes = self.tree.get(keys::event(seq))?.ok_or_else(|| {
+            StoreError::Corrupt(format!("event id index names missing event {seq}"))
+        })?;
+        decode_event(&bytes).map(Some)
+    }
+
+    fn put_item(
+        &mut self,
+        mut item: Item,
+    ) -> Result<Result<PutItemAnswer, ItemConflict>, StoreError> {
+        let old = self.item(&item.sku)?;
+        if let Some(gtin) = &item.gtin {
+            if let Some(owner) = self.sku_by_gtin(gtin)? {
+                if owner != item.sku {
+                    return Ok(Err(ItemConflict::GtinTaken {
+                        gtin: gtin.clone(),
+                        sku: owner,
+                    }));
+                }
+            }
+        }
+        if let Some(old_gtin) = old.as_ref().and_then(|o| o.gtin.clone()) {
+            if item.gtin.as_ref() != Some(&old_gtin) {
+                self.batch.remove(keys::gtin(&old_gtin));
+                self.gtins.insert(old_gtin, None);
+            }
+        }
+        if let Some(gtin) = &item.gtin {
+            self.batch.insert(keys::gtin(gtin), item.sku.as_bytes());
+            self.gtins.insert(gtin.clone(), Some(item.sku.clone()));
+        }
+        item.updated_at_ms = self.now_ms;
+        self.batch.insert(keys::item(&item.sku), encode_item(&item));
+        self.items.insert(item.sku.clone(), Some(item.clone()));
+        Ok(Ok(PutItemAnswer {
+            item,
+            created: old.is_none(),
+        }))
+    }
+
+    fn scans(&mut self, scans: Vec<PreparedScan>) -> Result<Vec<ScanAnswer>, StoreError> {
+        scans.into_iter().map(|s| self.scan(s)).collect()
+    }
+
+    fn scan(&mut self, prepared: PreparedScan) -> Result<ScanAnswer, StoreError> {
+        let PreparedScan { scan, read } = prepared;
+        if let Some(event) = self.earlier_answer(&scan.event_id)? {
+            return Ok(ScanAnswer {
+                event,
+                replayed: true,
+            });
+        }
+        let seq = self.next_seq;
+        let decision = match &read {
+            Ok(read) => {
+                let item_by_gtin = match &read.gtin {
+                    Some(gtin) => match self.sku_by_gtin(gtin)? {
+                        Some(sku) => self.item(&sku)?,
+                        None => None,
+                    },
+                    None => None,
+                };
+                let item_by_sku = match &scan.sku {
+                    Some(sku) => self.item(sku)?,
+                    None => None,
+                };
+                let unit = self.unit(&read.serial)?;
+                let found = Found {
+                    item_by_gtin: item_by_gtin.as_ref(),
+                    item_by_sku: item_by_sku.as_ref(),
+                    unit: unit.as_ref(),
+                };
+                domain::apply(&scan, read, found, seq, self.now_ms)
+            }
+            Err(rejection) => Err(rejection.clone()),
+        };
+        let serial = read.as_ref().map(|r| r.serial.clone()).unwrap_or_default();
+        let event = match decision {
+            Ok(change) => {
+                let event = Event {
+                    seq,
+                    event_id: scan.event_id,
+                    recorded_at_ms: self.now_ms,
+                    client_time_ms: scan.client_time_ms,
+                    station: scan.station,
+                    operator: scan.operator,
+                    action: scan.action,
+                    raw: scan.raw,
+                    entry_mode: scan.entry_mode,
+                    serial: change.unit.serial.clone(),
+                    sku: change.unit.sku.clone(),
+                    lot: change.unit.lot.clone(),
+                    outcome: change.outcome,
+                    reason: change.reason,
+                    message: change.message,
+                    state_after: Some(change.unit.state),
+                };
+                self.batch
+                    .insert(keys::unit(&change.unit.serial), encode_unit(&change.unit));
+                self.units.insert(change.unit.serial.clone(), change.unit);
+                event
+            }
+            Err(rejection) => Event {
+                seq,
+                event_id: scan.event_id,
+                recorded_at_ms: self.now_ms,
+                client_time_ms: scan.client_time_ms,
+                station: scan.station,
+                operator: scan.operator,
+                action: scan.action,
+                raw: scan.raw,
+                entry_mode: scan.entry_mode,
+                serial,
+                sku: scan.sku.unwrap_or_default(),
+                lot: read.ok().and_then(|r| r.lot),
+                outcome: Outcome::Rejected,
+                reason: rejection.reason,
+                message: rejection.message,
+                state_after: rejection.state,
+            },
+        };
+        self.batch.insert(&keys::event(seq), encode_event(&event));
+        self.batch
+            .insert(&keys::event_id(&event.event_id), &seq.to_be_bytes());
+        if !event.serial.is_empty() {
+            if let Some(key) = keys::history(&event.serial, seq) {
+                self.batch.insert(key, &[]);
+            }
+        }
+        self.next_seq += 1;
+        self.events.insert(event.event_id, event.clone());
+        Ok(ScanAnswer {
+            event,
+            replayed: false,
+        })
+    }
+}
+
+/// The raw ceiling the receive bench compares against: `units` units written with the same
+/// keys and record sizes the writer produces for a receive, `group_len` units per
+/// `apply_batch` + `flush`, with no server, no decisions and no reads. Returns the time it took
+/// and the bytes the directory holds afterwards.
+pub fn raw_sled_ceiling(
+    dir: &Path,
+    units: usize,
+    group_len: usize,
+) -> Result<(std::time::Duration, u64), StoreError> {
+    let db = sled::Config::new()
+        .path(dir.join(DB_DIR))
+        .cache_capacity(CACHE_BYTES)
+        .mode(sled::Mode::HighThroughput)
+        .flush_every_ms(None)
+        .open()?;
+    let now_ms = time::now_ms();
+    let started = std::time::Instant::now();
+    let mut seq = 1u64;
+    let mut written = 0;
+    while written < units {
+        let mut batch = sled::Batch::default();
+        let end = (written + group_len).min(units);
+        for i in written..end {
+            let serial = format!("R{i:09}");
+            let unit = Unit {
+                serial: serial.clone(),
+                sku: "BENCH-1".to_owned(),
+                gtin: None,
+                lot: None,
+                state: domain::UnitState::Received,
+                location: "BENCH-DOCK".to_owned(),
+                first_seen_station: "BENCH-DOCK".to_owned(),
+                first_seen_at_ms: now_ms,
+                first_seen_seq: seq,
+                last_seq: seq,
+            };
+            let event = Event {
+                seq,
+                event_id: Uuid::new_v4(),
+                recorded_at_ms: now_ms,
+                client_time_ms: 0,
+                station: "BENCH-DOCK".to_owned(),
+                operator: "bench".to_owned(),
+                action: domain::Action::Receive,
+                raw: serial.clone().into_bytes(),
+                entry_mode: domain::EntryMode::Scanned,
+                serial: serial.clone(),
+                sku: "BENCH-1".to_owned(),
+                lot: None,
+                outcome: Outcome::Accepted,
+                reason: domain::Reason::Ok,
+                message: format!("received {serial} (BENCH-1)"),
+                state_after: Some(domain::UnitState::Received),
+            };
+            batch.insert(keys::unit(&serial), encode_unit(&unit));
+            batch.insert(&keys::event(seq), encode_event(&event));
+            batch.insert(&keys::event_id(&event.event_id), &seq.to_be_bytes());
+            if let Some(key) = keys::history(&serial, seq) {
+                batch.insert(key, &[]);
+            }
+            seq += 1;
+        }
+        db.apply_batch(batch)?;
+        db.flush()?;
+        written = end;
+    }
+    let elapsed = started.elapsed();
+    drop(db);
+    Ok((elapsed, dir_bytes(dir)))
+}

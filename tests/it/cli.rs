@@ -1,0 +1,218 @@
+//! The real `serialtrack` binary: serve, item, scan, unit, events; text and JSON output; exit
+//! statuses.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{TestServer, run_cli};
+
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn item_scan_unit_through_the_cli() {
+    let server = TestServer::start().await;
+    let run = server
+        .cli(&[
+            "item",
+            "add",
+            "--sku",
+            "TV-65",
+            "--gtin",
+            "4006381333931",
+            "--serial-min",
+            "6",
+            "--serial-max",
+            "12",
+            "--charset",
+            "alnum-upper",
+            "--prefix",
+            "TV",
+            "--warranty-months",
+            "24",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("created TV-65  gtin 04006381333931"),
+        "{}",
+        run.stdout
+    );
+
+    let run = server.cli(&["--json", "item", "show", "TV-65"]).await;
+    let item = &json_lines(&run.stdout)[0];
+    assert_eq!(item["serial_rule"]["charset"], "ALPHANUMERIC_UPPER");
+    assert_eq!(item["serial_rule"]["prefix"], "TV");
+    assert_eq!(item["warranty_months"], 24);
+
+    let run = server
+        .cli(&[
+            "scan",
+            "--action",
+            "receive",
+            "--station",
+            "DOCK-1",
+            "--sku",
+            "TV-65",
+            "TV0001",
+            "TV0002",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout.lines().count(), 2);
+    assert!(run.stdout.starts_with("ACCEPTED OK"), "{}", run.stdout);
+
+    // Any rejection makes the exit status 1; every reply is still printed.
+    let run = server
+        .cli_stdin(
+            &[
+                "--json",
+                "scan",
+                "--action",
+                "receive",
+                "--station",
+                "DOCK-2",
+                "--operator",
+                "bob",
+                "--sku",
+                "TV-65",
+                "-",
+            ],
+            Some("TV0003\nTV0001\nXX\n"),
+        )
+        .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let replies = json_lines(&run.stdout);
+    let reasons: Vec<_> = replies
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(reasons, ["OK", "DUPLICATE_SERIAL", "BAD_FORMAT"]);
+    for key in [
+        "event_id", "outcome", "reason", "message", "feedback", "state", "seq", "serial", "sku",
+        "replayed",
+    ] {
+        assert!(replies[0].get(key).is_some(), "reply lacks {key}");
+    }
+    assert_eq!(replies[1]["feedback"], "BAD");
+    assert_eq!(replies[1]["state"], "RECEIVED");
+
+    let run = server.cli(&["unit", "show", "TV0001"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("state       RECEIVED"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("at DOCK-1 (event 1)"), "{}", run.stdout);
+    let run = server.cli(&["--json", "unit", "history", "TV0001"]).await;
+    let events = json_lines(&run.stdout);
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1]["station"], "DOCK-2");
+    assert_eq!(events[1]["operator"], "bob");
+    assert_eq!(events[1]["reason"], "DUPLICATE_SERIAL");
+
+    let run = server
+        .cli(&["--json", "events", "--from", "2", "--limit", "2"])
+        .await;
+    let seqs: Vec<_> = json_lines(&run.stdout)
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [2, 3]);
+
+    let run = server.cli(&["unit", "show", "NOPE"]).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no unit with serial NOPE"),
+        "{}",
+        run.stderr
+    );
+    let run = server
+        .cli(&["item", "add", "--sku", "BAD", "--gtin", "123"])
+        .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("8, 12, 13 or 14 digits"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn usage_and_connection_errors_exit_2() {
+    let run = run_cli(&["scan", "--station", "S", "X"], None);
+    assert_eq!(run.code, 2, "missing --action is a usage error");
+    let run = run_cli(
+        &["--server", "http://127.0.0.1:1", "unit", "show", "X"],
+        None,
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("cannot reach serialtrack at http://127.0.0.1:1"),
+        "{}",
+        run.stderr
+    );
+    let run = run_cli(&["--server", "not a url", "unit", "show", "X"], None);
+    assert_eq!(run.code, 2);
+}
+
+/// `serve` started as its own process, killed without warning, and started again: what it
+/// accepted is still there.
+#[test]
+fn the_serve_binary_keeps_accepted_scans_across_a_kill() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let dir = dir.to_str().unwrap();
+    let (mut child, url) = spawn_serve(dir);
+    let add = run_cli(&["--server", &url, "item", "add", "--sku", "X"], None);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let scan = run_cli(
+        &[
+            "--server",
+            &url,
+            "scan",
+            "--action",
+            "receive",
+            "--station",
+            "D",
+            "--sku",
+            "X",
+            "K1",
+        ],
+        None,
+    );
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (mut child, url) = spawn_serve(dir);
+    let show = run_cli(&["--server", &url, "--json", "unit", "show", "K1"], None);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert_eq!(json_lines(&show.stdout)[0]["sku"], "X");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn spawn_serve(dir: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_serialtrack"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", dir])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .strip_prefix("serialtrack listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (child, format!("http://{addr}"))
+}

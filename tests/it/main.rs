@@ -1,0 +1,10 @@
+//! The integration suite: one test binary, a module per capability. Every test starts the real
+//! server on `127.0.0.1:0` over a temporary sled directory and talks to it with the real tonic
+//! client or the real CLI binary.
+
+mod support;
+
+mod catalog;
+mod cli;
+mod receive;
+mod restart;

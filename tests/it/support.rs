@@ -1,0 +1,220 @@
+//! Starting and stopping a real server, clients for it, and running the real CLI binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serialtrack::proto::v1 as pb;
+use serialtrack::store::SledStore;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+pub use pb::catalog_service_client::CatalogServiceClient;
+pub use pb::scan_service_client::ScanServiceClient;
+pub use pb::unit_service_client::UnitServiceClient;
+
+/// A server running in this process on a loopback port over its own data dir.
+pub struct TestServer {
+    pub url: String,
+    pub dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    channel: Channel,
+    // Keeps the temp dir for the server's life when the server created it.
+    _temp: Option<TempDir>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().join("data");
+        let mut server = TestServer::start_in(&dir).await;
+        server._temp = Some(temp);
+        server
+    }
+
+    /// Starts a server over `dir` (which may hold an earlier server's data).
+    pub async fn start_in(dir: &Path) -> TestServer {
+        let store = SledStore::open(dir).expect("open store");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            serialtrack::server::serve(listener, store, async {
+                let _ = stop_rx.await;
+            })
+            .await
+            .expect("server ran");
+        });
+        // The listener is bound before the server starts: connecting cannot race it.
+        let channel = Channel::from_shared(url.clone())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        TestServer {
+            url,
+            dir: dir.to_owned(),
+            stop: Some(stop_tx),
+            task: Some(task),
+            channel,
+            _temp: None,
+        }
+    }
+
+    pub fn catalog(&self) -> CatalogServiceClient<Channel> {
+        CatalogServiceClient::new(self.channel.clone())
+    }
+
+    pub fn scans(&self) -> ScanServiceClient<Channel> {
+        ScanServiceClient::new(self.channel.clone())
+    }
+
+    pub fn units(&self) -> UnitServiceClient<Channel> {
+        UnitServiceClient::new(self.channel.clone())
+    }
+
+    /// A client on its own connection, like a second handheld.
+    pub async fn new_scan_client(&self) -> ScanServiceClient<Channel> {
+        let channel = Channel::from_shared(self.url.clone())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        ScanServiceClient::new(channel)
+    }
+
+    /// Stops the server and waits until its store is closed and the data dir unlocked.
+    /// Returns the temp dir (if the server made it) so that a restart can reuse it.
+    pub async fn stop(mut self) -> (PathBuf, Option<TempDir>) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        (self.dir.clone(), self._temp.take())
+    }
+
+    /// Runs the real CLI binary against this server.
+    pub async fn cli(&self, args: &[&str]) -> CliRun {
+        self.cli_stdin(args, None).await
+    }
+
+    /// Runs the real CLI binary against this server, off the async runtime so that the
+    /// in-process server keeps serving while the binary waits for it.
+    pub async fn cli_stdin(&self, args: &[&str], stdin: Option<&str>) -> CliRun {
+        let mut full = vec!["--server".to_owned(), self.url.clone()];
+        full.extend(args.iter().map(|a| (*a).to_owned()));
+        let stdin = stdin.map(str::to_owned);
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = full.iter().map(String::as_str).collect();
+            run_cli(&args, stdin.as_deref())
+        })
+        .await
+        .expect("cli task")
+    }
+
+    /// Every event in the store.
+    pub async fn all_events(&self) -> Vec<pb::Event> {
+        let mut events = Vec::new();
+        let mut from_seq = 1;
+        loop {
+            let page = self
+                .units()
+                .list_events(pb::ListEventsRequest {
+                    from_seq,
+                    limit: 1000,
+                })
+                .await
+                .expect("list events")
+                .into_inner();
+            events.extend(page.events);
+            if page.next_from_seq == 0 {
+                return events;
+            }
+            from_seq = page.next_from_seq;
+        }
+    }
+
+    pub async fn add_item(&self, item: pb::Item) -> pb::Item {
+        self.catalog()
+            .put_item(pb::PutItemRequest { item: Some(item) })
+            .await
+            .expect("put item")
+            .into_inner()
+            .item
+            .expect("item")
+    }
+
+    pub async fn scan(&self, request: pb::ScanRequest) -> pb::ScanReply {
+        self.scans().scan(request).await.expect("scan").into_inner()
+    }
+}
+
+pub struct CliRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run_cli(args: &[&str], stdin: Option<&str>) -> CliRun {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_serialtrack"))
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run serialtrack");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("wait");
+    CliRun {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// A plain item: serials of 1 to 64 characters of GS1 set 82.
+pub fn item(sku: &str) -> pb::Item {
+    pb::Item {
+        sku: sku.to_owned(),
+        description: format!("test item {sku}"),
+        warranty_months: 24,
+        ..Default::default()
+    }
+}
+
+pub fn receive(sku: &str, raw: &str) -> pb::ScanRequest {
+    pb::ScanRequest {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        station: "DOCK-1".to_owned(),
+        operator: "alice".to_owned(),
+        action: pb::Action::Receive.into(),
+        raw: raw.as_bytes().to_vec(),
+        sku: sku.to_owned(),
+        lot: String::new(),
+        entry_mode: pb::EntryMode::Scanned.into(),
+        client_time_ms: 1_795_400_000_000,
+    }
+}
