@@ -241,8 +241,13 @@ async fn serve(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<u8> {
         "serialtrack listening on {addr} (data dir {})",
         data_dir.display()
     );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot watch for SIGTERM")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
         tracing::info!("shutting down");
     };
     crate::server::serve(listener, store, shutdown)

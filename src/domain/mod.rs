@@ -292,13 +292,13 @@ fn resolve_item<'a>(scan: &Scan, read: &ReadScan, found: Found<'a>) -> Result<&'
                     format!("no item has GTIN {gtin}; add it to the catalog first"),
                 )
             })?;
-            if let Some(sku) = sku {
-                if sku != &item.sku {
-                    return Err(Rejection::new(
-                        Reason::ConflictingFields,
-                        format!("barcode GTIN {gtin} belongs to SKU {}, not {sku}", item.sku),
-                    ));
-                }
+            if let Some(sku) = sku
+                && sku != &item.sku
+            {
+                return Err(Rejection::new(
+                    Reason::ConflictingFields,
+                    format!("barcode GTIN {gtin} belongs to SKU {}, not {sku}", item.sku),
+                ));
             }
             Ok(item)
         }

@@ -1,1 +1,232 @@
+//! Table-driven tests of the pure decisions: every reason `read_scan` and `apply` can give.
 
+use super::*;
+use crate::barcode::{Charset, CheckScheme, SerialRule};
+
+fn scan(raw: &str, sku: Option<&str>, lot: Option<&str>) -> Scan {
+    Scan {
+        event_id: Uuid::from_u128(7),
+        station: "DOCK-1".to_owned(),
+        operator: "alice".to_owned(),
+        action: Action::Receive,
+        raw: raw.as_bytes().to_vec(),
+        sku: sku.map(str::to_owned),
+        lot: lot.map(str::to_owned),
+        entry_mode: EntryMode::Scanned,
+        client_time_ms: 0,
+    }
+}
+
+fn item(sku: &str, lot_tracked: bool) -> Item {
+    Item {
+        sku: sku.to_owned(),
+        gtin: None,
+        description: String::new(),
+        lot_tracked,
+        warranty_months: 12,
+        serial_rule: SerialRule {
+            length_min: 4,
+            length_max: 8,
+            charset: Charset::AlphanumericUpper,
+            prefix: "SN".to_owned(),
+            check: CheckScheme::None,
+        },
+        updated_at_ms: 0,
+    }
+}
+
+fn unit(serial: &str) -> Unit {
+    Unit {
+        serial: serial.to_owned(),
+        sku: "A".to_owned(),
+        gtin: None,
+        lot: None,
+        state: UnitState::Received,
+        location: "DOCK-2".to_owned(),
+        first_seen_station: "DOCK-2".to_owned(),
+        first_seen_at_ms: 1_795_422_605_000,
+        first_seen_seq: 4,
+        last_seq: 4,
+    }
+}
+
+/// Runs one scan through `read_scan` and `apply` against a catalog of item "A" (plain) and
+/// "L" (lot tracked) and an optional existing unit, and returns the reason and message.
+fn check(scan: &Scan, existing: Option<&Unit>) -> (Reason, Outcome, String) {
+    let a = item("A", false);
+    let l = item("L", true);
+    let by_sku = match scan.sku.as_deref() {
+        Some("A") => Some(&a),
+        Some("L") => Some(&l),
+        _ => None,
+    };
+    let read = match read_scan(scan) {
+        Ok(read) => read,
+        Err(r) => return (r.reason, Outcome::Rejected, r.message),
+    };
+    let found = Found {
+        item_by_gtin: None,
+        item_by_sku: by_sku,
+        unit: existing,
+    };
+    match apply(scan, &read, found, 9, 1_795_422_605_000) {
+        Ok(change) => {
+            assert_eq!(change.unit.first_seen_seq, 9);
+            assert_eq!(change.unit.location, scan.station);
+            (change.reason, change.outcome, change.message)
+        }
+        Err(r) => (r.reason, Outcome::Rejected, r.message),
+    }
+}
+
+#[test]
+fn receive_decisions() {
+    let existing = unit("SN01");
+    let mut no_station = scan("SN01", Some("A"), None);
+    no_station.station.clear();
+    let mut putaway = scan("SN01", Some("A"), None);
+    putaway.action = Action::Putaway;
+    let cases: Vec<(Scan, Option<&Unit>, Reason, Outcome, &str)> = vec![
+        (
+            scan("SN01", Some("A"), None),
+            None,
+            Reason::Ok,
+            Outcome::Accepted,
+            "received SN01 (A)",
+        ),
+        (
+            scan("SN01\r\n", Some("A"), None),
+            None,
+            Reason::Ok,
+            Outcome::Accepted,
+            "received SN01 (A)",
+        ),
+        (
+            scan("SN01", Some("A"), None),
+            Some(&existing),
+            Reason::DuplicateSerial,
+            Outcome::Rejected,
+            "serial SN01 was already received at station DOCK-2 on 2026-11-23 08:30:05 UTC (event 4)",
+        ),
+        (
+            scan("SN1", Some("A"), None),
+            None,
+            Reason::BadFormat,
+            Outcome::Rejected,
+            "serial has 3 characters",
+        ),
+        (
+            scan("XX01", Some("A"), None),
+            None,
+            Reason::BadFormat,
+            Outcome::Rejected,
+            "must start with \"SN\"",
+        ),
+        (
+            scan("", Some("A"), None),
+            None,
+            Reason::BadFormat,
+            Outcome::Rejected,
+            "barcode could not be read",
+        ),
+        (
+            scan("SN01", Some("B"), None),
+            None,
+            Reason::UnknownItem,
+            Outcome::Rejected,
+            "no item has SKU B",
+        ),
+        (
+            scan("SN01", None, None),
+            None,
+            Reason::MissingField,
+            Outcome::Rejected,
+            "choose the SKU",
+        ),
+        (
+            no_station,
+            None,
+            Reason::MissingField,
+            Outcome::Rejected,
+            "station is missing",
+        ),
+        (
+            scan("SN01", Some("L"), None),
+            None,
+            Reason::MissingField,
+            Outcome::Rejected,
+            "lot tracked",
+        ),
+        (
+            scan("SN01", Some("L"), Some("LOT1")),
+            None,
+            Reason::Ok,
+            Outcome::Accepted,
+            "received",
+        ),
+        (
+            scan("SN01", Some("A"), Some("LOT1")),
+            None,
+            Reason::FieldIgnored,
+            Outcome::Warning,
+            "lot LOT1 ignored",
+        ),
+        (
+            putaway,
+            None,
+            Reason::UnsupportedAction,
+            Outcome::Rejected,
+            "PUTAWAY",
+        ),
+    ];
+    for (scan, existing, reason, outcome, message) in cases {
+        let got = check(&scan, existing);
+        assert_eq!(
+            (got.0, got.1),
+            (reason, outcome),
+            "{:?}: {}",
+            String::from_utf8_lossy(&scan.raw),
+            got.2
+        );
+        assert!(
+            got.2.contains(message),
+            "{:?}: {}",
+            String::from_utf8_lossy(&scan.raw),
+            got.2
+        );
+    }
+}
+
+#[test]
+fn a_barcode_gtin_must_agree_with_the_requested_sku() {
+    let mut tv = item("TV", false);
+    tv.gtin = Some("04006381333931".to_owned());
+    let s = scan("SN01", Some("RADIO"), None);
+    let read = ReadScan {
+        serial: "SN01".to_owned(),
+        gtin: Some("04006381333931".to_owned()),
+        lot: None,
+        warnings: Vec::new(),
+    };
+    let found = Found {
+        item_by_gtin: Some(&tv),
+        item_by_sku: None,
+        unit: None,
+    };
+    let rejection = apply(&s, &read, found, 1, 0).unwrap_err();
+    assert_eq!(rejection.reason, Reason::ConflictingFields);
+    assert!(
+        rejection.message.contains("belongs to SKU TV, not RADIO"),
+        "{}",
+        rejection.message
+    );
+    let unknown = Found {
+        item_by_gtin: None,
+        item_by_sku: None,
+        unit: None,
+    };
+    assert_eq!(
+        apply(&s, &read, unknown, 1, 0).unwrap_err().reason,
+        Reason::UnknownItem
+    );
+}

@@ -79,10 +79,10 @@ impl Drop for Inner {
     fn drop(&mut self) {
         // Closing the queue ends the writer loop after the commands already queued.
         drop(self.commands.lock().map(|mut c| c.take()));
-        if let Ok(mut writer) = self.writer.lock() {
-            if let Some(handle) = writer.take() {
-                let _ = handle.join();
-            }
+        if let Ok(mut writer) = self.writer.lock()
+            && let Some(handle) = writer.take()
+        {
+            let _ = handle.join();
         }
     }
 }
@@ -429,6 +429,8 @@ impl Writer {
                 }
             }
         }
+        let t_decided = std::time::Instant::now();
+        let n_cmds = pending.len();
         let Group {
             batch, next_seq, ..
         } = group;
@@ -447,6 +449,11 @@ impl Writer {
                 Err(e) => Err(e.into()),
             },
         };
+        tracing::trace!(
+            commands = n_cmds,
+            write_flush_us = t_decided.elapsed().as_micros(),
+            "group committed"
+        );
         for (reply, decided) in pending {
             match &written {
                 Ok(()) => reply.send(Ok(decided)),
@@ -502,21 +509,20 @@ impl Group<'_> {
         mut item: Item,
     ) -> Result<Result<PutItemAnswer, ItemConflict>, StoreError> {
         let old = self.item(&item.sku)?;
-        if let Some(gtin) = &item.gtin {
-            if let Some(owner) = self.sku_by_gtin(gtin)? {
-                if owner != item.sku {
-                    return Ok(Err(ItemConflict::GtinTaken {
-                        gtin: gtin.clone(),
-                        sku: owner,
-                    }));
-                }
-            }
+        if let Some(gtin) = &item.gtin
+            && let Some(owner) = self.sku_by_gtin(gtin)?
+            && owner != item.sku
+        {
+            return Ok(Err(ItemConflict::GtinTaken {
+                gtin: gtin.clone(),
+                sku: owner,
+            }));
         }
-        if let Some(old_gtin) = old.as_ref().and_then(|o| o.gtin.clone()) {
-            if item.gtin.as_ref() != Some(&old_gtin) {
-                self.batch.remove(keys::gtin(&old_gtin));
-                self.gtins.insert(old_gtin, None);
-            }
+        if let Some(old_gtin) = old.as_ref().and_then(|o| o.gtin.clone())
+            && item.gtin.as_ref() != Some(&old_gtin)
+        {
+            self.batch.remove(keys::gtin(&old_gtin));
+            self.gtins.insert(old_gtin, None);
         }
         if let Some(gtin) = &item.gtin {
             self.batch.insert(keys::gtin(gtin), item.sku.as_bytes());
@@ -615,10 +621,10 @@ impl Group<'_> {
         self.batch.insert(&keys::event(seq), encode_event(&event));
         self.batch
             .insert(&keys::event_id(&event.event_id), &seq.to_be_bytes());
-        if !event.serial.is_empty() {
-            if let Some(key) = keys::history(&event.serial, seq) {
-                self.batch.insert(key, &[]);
-            }
+        if !event.serial.is_empty()
+            && let Some(key) = keys::history(&event.serial, seq)
+        {
+            self.batch.insert(key, &[]);
         }
         self.next_seq += 1;
         self.events.insert(event.event_id, event.clone());
