@@ -124,17 +124,23 @@ fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
+/// Opens the sled database below `dir` with the store's settings.
+fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+    let db = sled::Config::new()
+        .path(dir.join(DB_DIR))
+        .cache_capacity(CACHE_BYTES)
+        .mode(sled::Mode::HighThroughput)
+        // The writer flushes every group itself; a background flusher would only compete.
+        .flush_every_ms(None)
+        .open()?;
+    Ok(db)
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `dir`, locking it against a second process.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let lock = lock_data_dir(dir)?;
-        let db = sled::Config::new()
-            .path(dir.join(DB_DIR))
-            .cache_capacity(CACHE_BYTES)
-            .mode(sled::Mode::HighThroughput)
-            // The writer flushes every group itself; a background flusher would only compete.
-            .flush_every_ms(None)
-            .open()?;
+        let db = open_sled(dir)?;
         let tree: sled::Tree = (*db).clone();
         let next_seq = match tree.scan_prefix([keys::EVENT]).next_back() {
             Some(entry) => {
@@ -573,50 +579,50 @@ impl Group<'_> {
             }
             Err(rejection) => Err(rejection.clone()),
         };
-        let serial = read.as_ref().map(|r| r.serial.clone()).unwrap_or_default();
-        let event = match decision {
+        let read_serial = read.as_ref().map(|r| r.serial.clone()).unwrap_or_default();
+        let (serial, sku, lot, outcome, reason, message, state_after) = match decision {
             Ok(change) => {
-                let event = Event {
-                    seq,
-                    event_id: scan.event_id,
-                    recorded_at_ms: self.now_ms,
-                    client_time_ms: scan.client_time_ms,
-                    station: scan.station,
-                    operator: scan.operator,
-                    action: scan.action,
-                    raw: scan.raw,
-                    entry_mode: scan.entry_mode,
-                    serial: change.unit.serial.clone(),
-                    sku: change.unit.sku.clone(),
-                    lot: change.unit.lot.clone(),
-                    outcome: change.outcome,
-                    reason: change.reason,
-                    message: change.message,
-                    state_after: Some(change.unit.state),
-                };
+                let fields = (
+                    change.unit.serial.clone(),
+                    change.unit.sku.clone(),
+                    change.unit.lot.clone(),
+                    change.outcome,
+                    change.reason,
+                    change.message,
+                    Some(change.unit.state),
+                );
                 self.batch
                     .insert(keys::unit(&change.unit.serial), encode_unit(&change.unit));
                 self.units.insert(change.unit.serial.clone(), change.unit);
-                event
+                fields
             }
-            Err(rejection) => Event {
-                seq,
-                event_id: scan.event_id,
-                recorded_at_ms: self.now_ms,
-                client_time_ms: scan.client_time_ms,
-                station: scan.station,
-                operator: scan.operator,
-                action: scan.action,
-                raw: scan.raw,
-                entry_mode: scan.entry_mode,
-                serial,
-                sku: scan.sku.unwrap_or_default(),
-                lot: read.ok().and_then(|r| r.lot),
-                outcome: Outcome::Rejected,
-                reason: rejection.reason,
-                message: rejection.message,
-                state_after: rejection.state,
-            },
+            Err(rejection) => (
+                read_serial,
+                scan.sku.unwrap_or_default(),
+                read.ok().and_then(|r| r.lot),
+                Outcome::Rejected,
+                rejection.reason,
+                rejection.message,
+                rejection.state,
+            ),
+        };
+        let event = Event {
+            seq,
+            event_id: scan.event_id,
+            recorded_at_ms: self.now_ms,
+            client_time_ms: scan.client_time_ms,
+            station: scan.station,
+            operator: scan.operator,
+            action: scan.action,
+            raw: scan.raw,
+            entry_mode: scan.entry_mode,
+            serial,
+            sku,
+            lot,
+            outcome,
+            reason,
+            message,
+            state_after,
         };
         self.batch.insert(&keys::event(seq), encode_event(&event));
         self.batch
@@ -644,12 +650,7 @@ pub fn raw_sled_ceiling(
     units: usize,
     group_len: usize,
 ) -> Result<(std::time::Duration, u64), StoreError> {
-    let db = sled::Config::new()
-        .path(dir.join(DB_DIR))
-        .cache_capacity(CACHE_BYTES)
-        .mode(sled::Mode::HighThroughput)
-        .flush_every_ms(None)
-        .open()?;
+    let db = open_sled(dir)?;
     let now_ms = time::now_ms();
     let started = std::time::Instant::now();
     let mut seq = 1u64;

@@ -42,17 +42,7 @@ async fn receive_then_get_then_history() {
     );
     assert!(!reply.replayed);
 
-    let unit = server
-        .units()
-        .get_unit(pb::GetUnitRequest {
-            serial: "TV-0001".to_owned(),
-            gtin: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .unit
-        .unwrap();
+    let unit = server.unit("TV-0001").await.unwrap();
     assert_eq!(unit.sku, "TV-65");
     assert_eq!(unit.gtin, "04006381333931");
     assert_eq!(unit.state(), pb::UnitState::Received);
@@ -79,14 +69,7 @@ async fn receive_then_get_then_history() {
         .await
         .unwrap_err();
     assert_eq!(wrong_gtin.code(), Code::NotFound);
-    let missing = server
-        .units()
-        .get_unit(pb::GetUnitRequest {
-            serial: "NOPE".to_owned(),
-            gtin: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let missing = server.unit("NOPE").await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
 
     server.scan(receive("TV-65", "TV-0001")).await;
@@ -150,17 +133,7 @@ async fn duplicate_serial_says_when_and_where_it_was_first_received() {
     assert!(dup.message.contains("(event 1)"), "{}", dup.message);
     assert!(dup.message.contains(" UTC"), "{}", dup.message);
     // The unit is unchanged.
-    let unit = server
-        .units()
-        .get_unit(pb::GetUnitRequest {
-            serial: "SN-77".to_owned(),
-            gtin: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .unit
-        .unwrap();
+    let unit = server.unit("SN-77").await.unwrap();
     assert_eq!((unit.sku.as_str(), unit.last_seq), ("PHONE", 1));
 }
 
@@ -230,14 +203,7 @@ async fn bad_format_names_the_part_that_is_wrong() {
     // Rejections were recorded; no unit was created for them.
     let units = server.all_events().await;
     assert_eq!(units.len(), cases.len() + 2);
-    let missing = server
-        .units()
-        .get_unit(pb::GetUnitRequest {
-            serial: "LT123".to_owned(),
-            gtin: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let missing = server.unit("LT123").await.unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
 }
 
@@ -293,17 +259,7 @@ async fn unknown_items_and_missing_fields_are_rejected_in_band() {
     assert_eq!(reply.reason(), pb::Reason::UnsupportedAction);
     assert_eq!(reply.outcome(), pb::Outcome::Rejected);
 
-    let unit = server
-        .units()
-        .get_unit(pb::GetUnitRequest {
-            serial: "V1".to_owned(),
-            gtin: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .unit
-        .unwrap();
+    let unit = server.unit("V1").await.unwrap();
     assert_eq!(unit.lot, "L2026-11");
 }
 
@@ -554,14 +510,5 @@ async fn stream_and_batch_answer_in_order() {
     }
     let seqs: Vec<_> = replies.iter().map(|r| r.seq).collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
-    assert!(
-        server
-            .units()
-            .get_unit(pb::GetUnitRequest {
-                serial: "F".into(),
-                gtin: String::new()
-            })
-            .await
-            .is_err()
-    );
+    assert!(server.unit("F").await.is_err());
 }

@@ -15,17 +15,7 @@ async fn data_and_exactly_once_survive_a_restart() {
     let (dir, temp) = server.stop().await;
 
     let server = TestServer::start_in(&dir).await;
-    let unit = server
-        .units()
-        .get_unit(pb::GetUnitRequest {
-            serial: "KEEP-1".into(),
-            gtin: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .unit
-        .unwrap();
+    let unit = server.unit("KEEP-1").await.unwrap();
     assert_eq!(unit.sku, "X");
     let retried = server.scan(first).await;
     assert!(retried.replayed);

@@ -151,6 +151,21 @@ impl TestServer {
             .expect("item")
     }
 
+    /// The unit with `serial`, or the status the lookup failed with.
+    pub async fn unit(&self, serial: &str) -> Result<pb::Unit, tonic::Status> {
+        let response = self
+            .units()
+            .get_unit(pb::GetUnitRequest {
+                serial: serial.to_owned(),
+                gtin: String::new(),
+            })
+            .await?;
+        response
+            .into_inner()
+            .unit
+            .ok_or_else(|| tonic::Status::internal("GetUnit answered without a unit"))
+    }
+
     pub async fn scan(&self, request: pb::ScanRequest) -> pb::ScanReply {
         self.scans().scan(request).await.expect("scan").into_inner()
     }
