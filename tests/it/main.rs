@@ -6,5 +6,6 @@ mod support;
 
 mod catalog;
 mod cli;
+mod model;
 mod receive;
 mod restart;
