@@ -29,7 +29,7 @@ pub struct ReceiveOptions {
     /// Concurrent unary clients, each on its own connection.
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
-    /// Concurrent streams in the stream phase.
+    /// Concurrent streams in the stream phase, and concurrent senders in the batch phase.
     #[arg(long, default_value_t = 4)]
     pub streams: usize,
     /// Scans per ScanBatch request in the batch phase.
@@ -49,6 +49,8 @@ pub struct ReceiveOptions {
 #[derive(Debug, Clone)]
 pub struct ReceiveReport {
     pub units: usize,
+    pub clients: usize,
+    pub batch_senders: usize,
     pub raw_units_per_s: f64,
     pub raw_bytes_per_unit: f64,
     pub unary_units_per_s: f64,
@@ -71,17 +73,18 @@ impl ReceiveReport {
              raw sled ceiling (apply_batch+flush) {raw:>10.0} units/s   1.00x   {rawb:.0} bytes/unit on disk\n\
              unary Scan, {clients:>3} clients        {unary:>10.0} units/s   {ru:.2}x\n\
              ScanStream                         {stream:>10.0} units/s   {rs:.2}x\n\
-             ScanBatch                          {batch:>10.0} units/s   {rb:.2}x\n\
+             ScanBatch, {senders:>2} senders            {batch:>10.0} units/s   {rb:.2}x\n\
              unary latency at {offered} scans/s offered ({n} scans): p50 {p50:.2} ms  p99 {p99:.2} ms  max {max:.2} ms\n\
              store after the run: {su} units, {sb:.0} bytes/unit on disk\n",
             units = self.units,
             raw = self.raw_units_per_s,
             rawb = self.raw_bytes_per_unit,
-            clients = "",
+            clients = self.clients,
             unary = self.unary_units_per_s,
             ru = ratio(self.unary_units_per_s),
             stream = self.stream_units_per_s,
             rs = ratio(self.stream_units_per_s),
+            senders = self.batch_senders,
             batch = self.batch_units_per_s,
             rb = ratio(self.batch_units_per_s),
             offered = self.offered_per_s,
@@ -97,6 +100,8 @@ impl ReceiveReport {
     pub fn to_json(&self) -> serde_json::Value {
         json!({
             "units": self.units,
+            "clients": self.clients,
+            "batch_senders": self.batch_senders,
             "raw_units_per_s": self.raw_units_per_s,
             "raw_bytes_per_unit": self.raw_bytes_per_unit,
             "unary_units_per_s": self.unary_units_per_s,
@@ -200,7 +205,7 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
 
     let unary_elapsed = unary_phase(&url, options.clients, units, "U").await?;
     let stream_elapsed = stream_phase(&channel, options.streams, units).await?;
-    let batch_elapsed = batch_phase(&channel, units, options.batch_len).await?;
+    let batch_elapsed = batch_phase(&channel, options.streams, units, options.batch_len).await?;
     let latencies =
         latency_phase(&url, options.clients, options.rate, options.latency_seconds).await?;
 
@@ -226,6 +231,8 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
     let per_unit = |bytes: u64, n: usize| bytes as f64 / n.max(1) as f64;
     Ok(ReceiveReport {
         units,
+        clients: options.clients,
+        batch_senders: options.streams,
         raw_units_per_s: per_second(units, raw_elapsed),
         raw_bytes_per_unit: per_unit(raw_bytes, units),
         unary_units_per_s: per_second(units, unary_elapsed),
@@ -319,26 +326,44 @@ async fn stream_phase(
 
 async fn batch_phase(
     channel: &Channel,
+    n_senders: usize,
     units: usize,
     batch_len: usize,
 ) -> anyhow::Result<Duration> {
-    let mut client = pb::scan_service_client::ScanServiceClient::new(channel.clone());
     let started = Instant::now();
-    let mut start = 0;
-    while start < units {
-        let end = (start + batch_len).min(units);
-        let scans = (start..end)
-            .map(|i| scan_request(format!("B{i:09}")))
-            .collect();
-        let replies = client
-            .scan_batch(pb::ScanBatchRequest { scans })
-            .await?
-            .into_inner()
-            .replies;
-        for reply in &replies {
-            check_accepted(reply)?;
-        }
-        start = end;
+    let mut tasks = Vec::with_capacity(n_senders);
+    for sender in 0..n_senders {
+        let mut client = pb::scan_service_client::ScanServiceClient::new(channel.clone());
+        tasks.push(tokio::spawn(async move {
+            // Sender k sends batches k, k + n, k + 2n, ... so that batches are in flight while
+            // the writer commits others.
+            let mut start = sender * batch_len;
+            while start < units {
+                let end = (start + batch_len).min(units);
+                let scans = (start..end)
+                    .map(|i| scan_request(format!("B{i:09}")))
+                    .collect();
+                let replies = client
+                    .scan_batch(pb::ScanBatchRequest { scans })
+                    .await?
+                    .into_inner()
+                    .replies;
+                anyhow::ensure!(
+                    replies.len() == end - start,
+                    "batch answered {} of {} scans",
+                    replies.len(),
+                    end - start
+                );
+                for reply in &replies {
+                    check_accepted(reply)?;
+                }
+                start += n_senders * batch_len;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
     }
     Ok(started.elapsed())
 }

@@ -216,3 +216,45 @@ fn spawn_serve(dir: &str) -> (Child, String) {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
     (child, format!("http://{addr}"))
 }
+
+/// The bench runs end to end through the binary (tiny sizes: this checks that it works and
+/// reports every figure, not how fast anything is).
+#[test]
+fn bench_receive_reports_every_figure() {
+    let run = run_cli(
+        &[
+            "--json",
+            "bench",
+            "receive",
+            "--units",
+            "300",
+            "--clients",
+            "4",
+            "--rate",
+            "200",
+            "--latency-seconds",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = &json_lines(&run.stdout)[0];
+    for key in [
+        "raw_units_per_s",
+        "unary_units_per_s",
+        "stream_units_per_s",
+        "batch_units_per_s",
+        "latency_ms_p99",
+        "store_bytes_per_unit",
+    ] {
+        assert!(
+            report[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}: {report}"
+        );
+    }
+    assert_eq!(report["latency_scans"], 200);
+    assert_eq!(report["store_units"], 3 * 300 + 200);
+    let run = run_cli(&["bench", "receive", "--units", "0"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--units must be"), "{}", run.stderr);
+}
