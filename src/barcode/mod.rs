@@ -1,10 +1,30 @@
 //! Pure barcode interpretation: the bytes a scanner sent become the identifiers the scan path
-//! needs (serial, GTIN, lot), plus the check-character schemes and serial format rules.
-//! No I/O, no tonic or sled types: everything here is a function of its arguments.
+//! needs (serial, GTIN, lot, expiry and any other GS1 AI), plus the check-character schemes and
+//! serial format rules. GS1 element strings, the bracketed form, GS1 Digital Link URIs,
+//! EAN/UPC/ITF-14 and plain serials are read here.
+//! No I/O, no tonic or sled types, no clock: everything here is a function of its arguments.
 
+pub mod ai_table;
+pub mod aim;
 pub mod check;
+pub mod date;
+pub mod digital_link;
+pub mod element;
+pub mod interpret;
+pub mod normalize;
 pub mod serial_rule;
 
+#[cfg(test)]
+mod property_tests;
+
+pub use aim::Symbology;
+pub use date::{Date, DateProblem};
+pub use digital_link::{parse_digital_link, to_digital_link};
+pub use element::{
+    Element, parse_bracketed, parse_element_string, to_bracketed, to_element_string,
+};
+pub use interpret::{Interpretation, Kind, Mode, Options, interpret};
+pub use normalize::{DEFAULT_GS_SUBSTITUTES, Normalization};
 pub use serial_rule::{
     Charset, CheckScheme, FormatViolation, RuleError, SERIAL_LEN_MAX, SerialRule,
 };
@@ -23,43 +43,218 @@ pub struct ScanIdentifiers {
     pub warnings: Vec<String>,
 }
 
-/// Why a scan could not be read.
+/// Why a scan could not be read. Positions are 1-based; see [`interpret`] for what they count.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BarcodeError {
     #[error("scan is empty")]
     Empty,
+    #[error("scan has {len} bytes; at most {max} are accepted")]
+    TooLong { len: usize, max: usize },
     #[error("scan is not valid UTF-8 at byte {0}")]
     NotUtf8(usize),
     #[error(
         "control character 0x{byte:02X} at position {position} is not allowed in a plain serial"
     )]
     ControlCharacter { byte: u8, position: usize },
+    #[error("character {ch:?} at position {position} is not allowed in a plain serial")]
+    InvisibleCharacter { ch: char, position: usize },
+    #[error("expected an AI at position {position}, found {found:?}")]
+    ExpectedAi { position: usize, found: char },
+    #[error("incomplete AI {digits:?} at position {position}")]
+    IncompleteAi { digits: String, position: usize },
+    #[error("unknown AI starting {digits:?} at position {position}")]
+    UnknownAi { digits: String, position: usize },
+    #[error(
+        "value of AI ({ai}) at position {position} has {len} characters; at least {min} are needed"
+    )]
+    ValueTooShort {
+        ai: String,
+        position: usize,
+        len: usize,
+        min: usize,
+    },
+    #[error(
+        "value of AI ({ai}) at position {position} has {len} characters; at most {max} are allowed"
+    )]
+    ValueTooLong {
+        ai: String,
+        position: usize,
+        len: usize,
+        max: usize,
+    },
+    #[error(
+        "character {ch:?} at position {position} is not allowed in AI ({ai}); expected {expected}"
+    )]
+    CharacterNotAllowed {
+        ai: String,
+        position: usize,
+        ch: char,
+        expected: &'static str,
+    },
+    #[error(
+        "bad check digit in AI ({ai}) at position {position}: found {found}, expected {expected}"
+    )]
+    CheckDigit {
+        ai: String,
+        position: usize,
+        found: char,
+        expected: char,
+    },
+    #[error("invalid date {date} in AI ({ai}) at position {position}: {problem}")]
+    InvalidDate {
+        ai: String,
+        position: usize,
+        date: String,
+        problem: DateProblem,
+    },
+    #[error("invalid value in AI ({ai}) at position {position}: {reason}")]
+    InvalidValue {
+        ai: String,
+        position: usize,
+        reason: &'static str,
+    },
+    #[error("unexpected separator at position {position}: {reason}")]
+    UnexpectedSeparator {
+        position: usize,
+        reason: &'static str,
+    },
+    #[error("malformed bracketed data at position {position}: {reason}")]
+    BracketSyntax {
+        position: usize,
+        reason: &'static str,
+    },
+    #[error("missing requisite AI: AI ({ai}) needs {needs}")]
+    MissingRequisite { ai: String, needs: String },
+    #[error("conflicting AIs: AI ({ai}) must not appear together with AI ({other})")]
+    ConflictingAis { ai: String, other: String },
+    #[error("repeated AI ({ai}) with different values")]
+    RepeatedAi { ai: String },
+    #[error("wrong length for {symbology} data: {len} characters, expected {expected}")]
+    GtinLength {
+        symbology: &'static str,
+        len: usize,
+        expected: &'static str,
+    },
+    #[error("expected a GS1 element string in {symbology} data, found a URI")]
+    UriInGs1Symbol { symbology: &'static str },
+    #[error("not a GS1 Digital Link URI: {reason}")]
+    NotDigitalLink { reason: &'static str },
+    #[error("malformed Digital Link at position {position}: {reason}")]
+    DigitalLinkSyntax {
+        position: usize,
+        reason: &'static str,
+    },
+    #[error("bad percent-encoding at position {position}")]
+    PercentEncoding { position: usize },
+    #[error("AI ({ai}) is not a key qualifier of primary key AI ({key})")]
+    NotAQualifier { ai: String, key: String },
+    #[error("key qualifier AI ({ai}) is out of order after primary key AI ({key})")]
+    QualifierOrder { ai: String, key: String },
+    #[error("key qualifier AI ({ai}) belongs in the Digital Link path, not the query string")]
+    KeyQualifierInQuery { ai: String },
+    #[error("AI ({ai}) is not allowed as a Digital Link query attribute")]
+    NotAllowedInQuery { ai: String },
+    #[error("cannot convert to {target}: {reason}")]
+    Conversion {
+        target: &'static str,
+        reason: String,
+    },
 }
 
-/// Reads a scan as a plain serial, dropping the line ending scanners append.
-pub fn interpret_scan(raw: &[u8]) -> Result<ScanIdentifiers, BarcodeError> {
-    let mut warnings = Vec::new();
-    let mut end = raw.len();
-    while end > 0 && matches!(raw[end - 1], b'\r' | b'\n') {
-        end -= 1;
-    }
-    if end != raw.len() {
-        warnings.push("trailing line ending removed".to_owned());
-    }
-    let data = &raw[..end];
-    if data.is_empty() {
-        return Err(BarcodeError::Empty);
-    }
-    let text = std::str::from_utf8(data).map_err(|e| BarcodeError::NotUtf8(e.valid_up_to()))?;
-    if let Some((i, b)) = data.iter().enumerate().find(|(_, b)| b.is_ascii_control()) {
-        return Err(BarcodeError::ControlCharacter {
-            byte: *b,
-            position: i + 1,
-        });
-    }
+/// Reads a scan in scanner mode (see [`interpret`]) and keeps the identifiers the scan path
+/// stores: GTIN (AI 01), serial (AI 21, or the whole plain scan) and lot (AI 10). `today` is
+/// the reference date for the GS1 century rule.
+pub fn interpret_scan(raw: &[u8], today: Date) -> Result<ScanIdentifiers, BarcodeError> {
+    let read = interpret(raw, &Options::scanner(today))?;
     Ok(ScanIdentifiers {
-        serial: Some(text.to_owned()),
-        warnings,
-        ..ScanIdentifiers::default()
+        gtin: read.gtin().map(str::to_owned),
+        serial: read.serial().map(str::to_owned),
+        lot: read.lot().map(str::to_owned),
+        warnings: read.warnings.iter().map(ToString::to_string).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TODAY: Date = Date::new(2026, 3, 15);
+
+    fn check(input: &[u8], expected: Result<ScanIdentifiers, BarcodeError>) {
+        assert_eq!(interpret_scan(input, TODAY), expected, "{input:?}");
+    }
+
+    fn ids(
+        gtin: Option<&str>,
+        serial: Option<&str>,
+        lot: Option<&str>,
+        w: &[&str],
+    ) -> ScanIdentifiers {
+        ScanIdentifiers {
+            gtin: gtin.map(str::to_owned),
+            serial: serial.map(str::to_owned),
+            lot: lot.map(str::to_owned),
+            warnings: w.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn scan_path() {
+        check(
+            b"SN-000123\r\n",
+            Ok(ids(
+                None,
+                Some("SN-000123"),
+                None,
+                &["trailing line ending removed"],
+            )),
+        );
+        check(
+            b"]C101095060001343521012345\x1d21ABC\r",
+            Ok(ids(
+                Some("09506000134352"),
+                Some("ABC"),
+                Some("12345"),
+                &["trailing line ending removed"],
+            )),
+        );
+        check(
+            b"https://id.gs1.org/01/09506000134352/10/ABC%2F1/21/12345?17=270101",
+            Ok(ids(
+                Some("09506000134352"),
+                Some("12345"),
+                Some("ABC/1"),
+                &[],
+            )),
+        );
+        check(
+            b"]E04006381333931",
+            Ok(ids(Some("04006381333931"), None, None, &[])),
+        );
+        check(b"\r\n", Err(BarcodeError::Empty));
+        check(b"", Err(BarcodeError::Empty));
+        check(
+            b"A\x01B",
+            Err(BarcodeError::ControlCharacter {
+                byte: 1,
+                position: 2,
+            }),
+        );
+        check(b"A\xC3", Err(BarcodeError::NotUtf8(2)));
+    }
+
+    #[test]
+    fn messages_start_lowercase_and_have_no_period() {
+        let errors = [
+            interpret_scan(b"]C10109506000134353", TODAY),
+            interpret_scan(b"]C121A", TODAY),
+            interpret_scan(b"]C1(01)", TODAY),
+            interpret_scan(b"https://a.b/c", TODAY),
+        ];
+        for e in errors {
+            let text = e.unwrap_err().to_string();
+            assert!(text.starts_with(|c: char| c.is_lowercase()), "{text}");
+            assert!(!text.ends_with('.'), "{text}");
+        }
+    }
 }

@@ -211,15 +211,16 @@ pub struct Event {
     pub state_after: Option<UnitState>,
 }
 
-/// Reads the raw bytes of a scan. Pure; the store calls [`apply`] with the result.
-pub fn read_scan(scan: &Scan) -> Result<ReadScan, Rejection> {
+/// Reads the raw bytes of a scan. Pure: `today` (UTC) only resolves the century of two-digit
+/// barcode dates. The store calls [`apply`] with the result.
+pub fn read_scan(scan: &Scan, today: barcode::Date) -> Result<ReadScan, Rejection> {
     if scan.station.is_empty() {
         return Err(Rejection::new(
             Reason::MissingField,
             "station is missing; configure the handheld's station name",
         ));
     }
-    let ids = barcode::interpret_scan(&scan.raw).map_err(|e| {
+    let ids = barcode::interpret_scan(&scan.raw, today).map_err(|e| {
         Rejection::new(Reason::BadFormat, format!("barcode could not be read: {e}"))
     })?;
     let Some(serial) = ids.serial else {

@@ -44,6 +44,16 @@ pub fn format_utc(ms: i64) -> String {
     )
 }
 
+/// The UTC calendar date of Unix milliseconds, as the barcode layer wants it.
+pub fn date_utc(ms: i64) -> crate::barcode::Date {
+    let (y, m, d) = civil_from_days(ms.div_euclid(1000).div_euclid(86_400));
+    crate::barcode::Date::new(
+        i32::try_from(y).unwrap_or(i32::MAX),
+        u8::try_from(m).unwrap_or(1),
+        u8::try_from(d).unwrap_or(1),
+    )
+}
+
 /// The current time in Unix milliseconds (0 if the clock is before 1970).
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -146,7 +146,7 @@ struct Scans<S> {
 }
 
 fn prepare(scan: domain::Scan) -> PreparedScan {
-    let read = domain::read_scan(&scan);
+    let read = domain::read_scan(&scan, domain::time::date_utc(domain::time::now_ms()));
     PreparedScan { scan, read }
 }
 

@@ -61,7 +61,7 @@ fn scan(serial: &str, sku: Option<&str>) -> Scan {
 
 async fn send(store: &SledStore, scan: &Scan) -> (Reason, u64, bool) {
     let prepared = PreparedScan {
-        read: domain::read_scan(scan),
+        read: domain::read_scan(scan, serialtrack::barcode::Date::new(2026, 11, 23)),
         scan: scan.clone(),
     };
     let answers = store.scan(vec![prepared]).await.expect("store answers");

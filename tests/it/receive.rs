@@ -512,3 +512,56 @@ async fn stream_and_batch_answer_in_order() {
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
     assert!(server.unit("F").await.is_err());
 }
+
+#[tokio::test]
+async fn gs1_barcodes_name_the_item_by_gtin() {
+    let server = TestServer::start().await;
+    server
+        .add_item(pb::Item {
+            gtin: "09506000134352".to_owned(),
+            lot_tracked: true,
+            ..item("GS1-ITEM")
+        })
+        .await;
+    server.add_item(item("OTHER")).await;
+    // GS1-128 with AIM id: GTIN, lot (variable length, ended by GS), serial.
+    let reply = server
+        .scan(receive("", "]C1010950600013435210LOT7\u{1d}21SN-1\r"))
+        .await;
+    assert_eq!(reply.outcome(), pb::Outcome::Accepted, "{}", reply.message);
+    assert_eq!(
+        (reply.serial.as_str(), reply.sku.as_str()),
+        ("SN-1", "GS1-ITEM")
+    );
+    assert_eq!(server.unit("SN-1").await.unwrap().lot, "LOT7");
+    // A GS1 Digital Link URI in a QR code.
+    let reply = server
+        .scan(receive(
+            "",
+            "]Q1https://id.example.com/01/09506000134352/10/LOT8/21/SN-2",
+        ))
+        .await;
+    assert_eq!(reply.outcome(), pb::Outcome::Accepted, "{}", reply.message);
+    assert_eq!(server.unit("SN-2").await.unwrap().lot, "LOT8");
+    // A wrong GTIN check digit is a format error that names the AI.
+    let reply = server
+        .scan(receive("", "]C10109506000134353\u{1d}21SN-3"))
+        .await;
+    assert_eq!(reply.reason(), pb::Reason::BadFormat, "{}", reply.message);
+    assert!(reply.message.contains("01"), "{}", reply.message);
+    // The barcode's GTIN belongs to another SKU than the handheld chose.
+    let reply = server
+        .scan(receive("OTHER", "]C10109506000134352\u{1d}21SN-4"))
+        .await;
+    assert_eq!(
+        reply.reason(),
+        pb::Reason::ConflictingFields,
+        "{}",
+        reply.message
+    );
+    // A GTIN nobody owns.
+    let reply = server
+        .scan(receive("", "]C10104006381333931\u{1d}21SN-5"))
+        .await;
+    assert_eq!(reply.reason(), pb::Reason::UnknownItem, "{}", reply.message);
+}

@@ -1,0 +1,1124 @@
+//! GS1 element strings: reading AI data (GS-separated as scanners send it, or the bracketed
+//! human-readable form), checking each value against its AI's components and linters, checking
+//! the associations between AIs, and writing elements back out in either form.
+
+use super::BarcodeError;
+use super::ai_table::{self, AiEntry, Component, Cset, Linter};
+use super::check;
+use super::date::{self, DateProblem};
+use super::interpret::Mode;
+use super::normalize::Normalization;
+
+/// The group separator (ASCII 29) that stands for FNC1 between values.
+pub const GS: char = '\u{1d}';
+
+/// One AI and its value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Element {
+    pub ai: String,
+    pub value: String,
+}
+
+impl Element {
+    pub fn new(ai: impl Into<String>, value: impl Into<String>) -> Self {
+        Element {
+            ai: ai.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// A value being checked, with the 1-based position of each character in the cleaned data.
+pub struct Located<'a> {
+    pub chars: &'a [char],
+    pub positions: &'a [usize],
+    /// The position reported when the value is empty or too short.
+    pub start: usize,
+}
+
+impl Located<'_> {
+    fn at(&self, i: usize) -> usize {
+        self.positions.get(i).copied().unwrap_or(self.start)
+    }
+}
+
+/// Why a linter refused a component, and where inside it.
+enum Lint {
+    Check { found: char, expected: char },
+    Date(DateProblem),
+    Other(&'static str),
+}
+
+fn digits_value(v: &[u8]) -> Option<u64> {
+    v.iter().try_fold(0u64, |acc, &b| {
+        b.is_ascii_digit()
+            .then(|| acc.checked_mul(10)?.checked_add(u64::from(b - b'0')))
+            .flatten()
+    })
+}
+
+fn in_range(v: &[u8], max: u64) -> bool {
+    digits_value(v).is_some_and(|n| n <= max)
+}
+
+fn iban_valid(v: &[u8]) -> bool {
+    let shape = v.len() >= 5
+        && v.iter().take(2).all(u8::is_ascii_uppercase)
+        && v.iter().skip(2).take(2).all(u8::is_ascii_digit)
+        && v.iter()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+    if !shape {
+        return false;
+    }
+    let mut remainder: u32 = 0;
+    for &b in v.iter().skip(4).chain(v.iter().take(4)) {
+        let value = if b.is_ascii_digit() {
+            u32::from(b - b'0')
+        } else {
+            u32::from(b - b'A') + 10
+        };
+        let scale = if value >= 10 { 100 } else { 10 };
+        remainder = (remainder * scale + value) % 97;
+    }
+    remainder == 1
+}
+
+/// True when this crate checks `linter`; the others depend on code lists (GS1 Company
+/// Prefixes, ISO 3166/4217 codes, coupon structures) that are not embedded.
+pub fn is_enforced(linter: Linter) -> bool {
+    !matches!(
+        linter,
+        Linter::CsumAlpha
+            | Linter::GcpPos1
+            | Linter::GcpPos2
+            | Linter::Iso4217
+            | Linter::Iso3166
+            | Linter::Iso3166999
+            | Linter::ImporterIndex
+            | Linter::PackageType
+            | Linter::MediaType
+            | Linter::CouponCode
+            | Linter::CouponPosOffer
+    )
+}
+
+/// Applies one linter to a component already known to be in its character set (so ASCII).
+fn lint(linter: Linter, v: &[u8], reference_year: i32) -> Result<(), (usize, Lint)> {
+    let fail = |at: usize, why: &'static str| Err((at, Lint::Other(why)));
+    match linter {
+        Linter::Csum => {
+            let Some((&found, body)) = v.split_last() else {
+                return fail(0, "a check digit is missing");
+            };
+            match check::gs1_mod10_digit(body) {
+                Some(expected) if expected == found => Ok(()),
+                Some(expected) => Err((
+                    body.len(),
+                    Lint::Check {
+                        found: char::from(found),
+                        expected: char::from(expected),
+                    },
+                )),
+                None => fail(0, "the check digit cannot be computed"),
+            }
+        }
+        Linter::Yymmd0 | Linter::Yymmdd => {
+            date::parse_yymmdd(v, reference_year, linter == Linter::Yymmd0)
+                .map(drop)
+                .map_err(|p| (0, Lint::Date(p)))
+        }
+        Linter::Yyyymmdd => date::parse_yyyymmdd(v)
+            .map(drop)
+            .map_err(|p| (0, Lint::Date(p))),
+        Linter::Hhmi => {
+            if !v.get(..2).is_some_and(|h| in_range(h, 23)) {
+                fail(0, "the hour must be 00 to 23")
+            } else if !v.get(2..).is_some_and(|m| m.len() == 2 && in_range(m, 59)) {
+                fail(2, "the minute must be 00 to 59")
+            } else {
+                Ok(())
+            }
+        }
+        Linter::Hh if !in_range(v, 23) => fail(0, "the hour must be 00 to 23"),
+        Linter::Mi if !in_range(v, 59) => fail(0, "the minute must be 00 to 59"),
+        Linter::Ss if !in_range(v, 59) => fail(0, "the second must be 00 to 59"),
+        Linter::YesNo if v != b"0" && v != b"1" => fail(0, "must be 0 or 1"),
+        Linter::Hyphen if v.iter().any(|&b| b != b'-') => fail(0, "must be '-'"),
+        Linter::Zero if v.iter().any(|&b| b != b'0') => fail(0, "must be 0"),
+        Linter::NonZero if v.iter().all(|&b| b == b'0') => fail(0, "must not be all zeros"),
+        Linter::Winding if !matches!(v, b"0" | b"1" | b"9") => fail(0, "must be 0, 1 or 9"),
+        Linter::Iso5218 if !matches!(v, b"0" | b"1" | b"2" | b"9") => {
+            fail(0, "must be 0, 1, 2 or 9")
+        }
+        Linter::PieceOfTotal => {
+            let piece = v.get(..2).and_then(digits_value).unwrap_or(0);
+            let total = v.get(2..).and_then(digits_value).unwrap_or(0);
+            if piece == 0 || total == 0 || piece > total || v.len() != 4 {
+                fail(0, "must be piece NN of total NN, 01 to the total")
+            } else {
+                Ok(())
+            }
+        }
+        Linter::PosInSeqSlash => match v {
+            [p @ b'1'..=b'9', b'/', t @ b'1'..=b'9'] if p <= t => Ok(()),
+            _ => fail(0, "must be a position in a sequence written n/m"),
+        },
+        Linter::NoZeroPrefix if v.len() > 1 && v.first() == Some(&b'0') => {
+            fail(0, "must not start with 0")
+        }
+        Linter::HasNonDigit if v.iter().all(u8::is_ascii_digit) => {
+            fail(0, "must contain a character that is not a digit")
+        }
+        Linter::PercentEncoded => {
+            for (i, &b) in v.iter().enumerate() {
+                if b == b'%'
+                    && !v
+                        .get(i + 1..i + 3)
+                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+                {
+                    return fail(i, "'%' must start a %XX escape");
+                }
+            }
+            Ok(())
+        }
+        Linter::Latitude if !in_range(v, 1_800_000_000) => {
+            fail(0, "latitude must be 0000000000 to 1800000000")
+        }
+        Linter::Longitude if !in_range(v, 3_599_999_999) => {
+            fail(0, "longitude must be 0000000000 to 3599999999")
+        }
+        Linter::Iban if !iban_valid(v) => fail(0, "not a valid IBAN"),
+        Linter::Iso3166Alpha2 if !(v.len() == 2 && v.iter().all(u8::is_ascii_uppercase)) => {
+            fail(0, "must be a two-letter country code")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_component(
+    ai: &str,
+    component: &Component,
+    value: &Located<'_>,
+    from: usize,
+    to: usize,
+    reference_year: i32,
+) -> Result<(), BarcodeError> {
+    let chars = value.chars.get(from..to).unwrap_or_default();
+    for (i, &c) in chars.iter().enumerate() {
+        // In set 64, '=' is only padding at the end.
+        let misplaced_padding = component.charset == Cset::Cset64
+            && c == '='
+            && chars.get(i..).unwrap_or_default().iter().any(|&p| p != '=');
+        if !component.charset.allows(c) || misplaced_padding {
+            return Err(BarcodeError::CharacterNotAllowed {
+                ai: ai.to_owned(),
+                position: value.at(from + i),
+                ch: c,
+                expected: component.charset.describe(),
+            });
+        }
+    }
+    // Every character set is ASCII, so this is the component byte for byte.
+    let bytes: Vec<u8> = chars.iter().filter_map(|&c| u8::try_from(c).ok()).collect();
+    for &linter in component.linters {
+        if let Err((at, lint)) = lint(linter, &bytes, reference_year) {
+            let position = value.at(from + at);
+            let ai = ai.to_owned();
+            return Err(match lint {
+                Lint::Check { found, expected } => BarcodeError::CheckDigit {
+                    ai,
+                    position,
+                    found,
+                    expected,
+                },
+                Lint::Date(problem) => BarcodeError::InvalidDate {
+                    ai,
+                    position,
+                    date: chars.iter().collect(),
+                    problem,
+                },
+                Lint::Other(reason) => BarcodeError::InvalidValue {
+                    ai,
+                    position,
+                    reason,
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a value against its AI's length, components, character sets and linters.
+pub fn validate_value(
+    ai: &str,
+    entry: &AiEntry,
+    value: &Located<'_>,
+    reference_year: i32,
+) -> Result<(), BarcodeError> {
+    let len = value.chars.len();
+    if len < entry.min_len {
+        return Err(BarcodeError::ValueTooShort {
+            ai: ai.to_owned(),
+            position: value.start,
+            len,
+            min: entry.min_len,
+        });
+    }
+    if len > entry.max_len {
+        return Err(BarcodeError::ValueTooLong {
+            ai: ai.to_owned(),
+            position: value.start,
+            len,
+            max: entry.max_len,
+        });
+    }
+    let mut at = 0;
+    for component in entry.components {
+        let remaining = len - at;
+        if remaining == 0 && component.optional {
+            break;
+        }
+        let take = if component.min == component.max {
+            if remaining < component.min {
+                return Err(BarcodeError::ValueTooShort {
+                    ai: ai.to_owned(),
+                    position: value.start,
+                    len,
+                    min: at + component.min,
+                });
+            }
+            component.min
+        } else {
+            remaining.min(component.max)
+        };
+        check_component(ai, component, value, at, at + take, reference_year)?;
+        at += take;
+    }
+    if at < len {
+        return Err(BarcodeError::ValueTooLong {
+            ai: ai.to_owned(),
+            position: value.start,
+            len,
+            max: at,
+        });
+    }
+    Ok(())
+}
+
+/// Checks `value` of `ai` where every character sits at consecutive positions from `start`.
+pub fn validate_plain(
+    ai: &str,
+    value: &str,
+    start: usize,
+    reference_year: i32,
+) -> Result<(), BarcodeError> {
+    let entry = ai_table::lookup(ai).ok_or_else(|| BarcodeError::UnknownAi {
+        digits: ai.to_owned(),
+        position: start,
+    })?;
+    let chars: Vec<char> = value.chars().collect();
+    let positions: Vec<usize> = (start..start + chars.len()).collect();
+    validate_value(
+        ai,
+        entry,
+        &Located {
+            chars: &chars,
+            positions: &positions,
+            start,
+        },
+        reference_year,
+    )
+}
+
+/// The AI at `chars[i..]`, or the error naming what is there instead.
+fn read_ai(
+    chars: &[char],
+    i: usize,
+    position: usize,
+) -> Result<(String, &'static AiEntry), BarcodeError> {
+    let rest = chars.get(i..).unwrap_or_default();
+    let found = rest.first().copied().unwrap_or(' ');
+    if !found.is_ascii_digit() {
+        return Err(BarcodeError::ExpectedAi { position, found });
+    }
+    if let Some(hit) = ai_table::match_prefix(rest) {
+        return Ok(hit);
+    }
+    let digits: String = rest
+        .iter()
+        .take(ai_table::AI_LEN_MAX)
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    if digits.len() == rest.len() && digits.len() < ai_table::AI_LEN_MAX {
+        Err(BarcodeError::IncompleteAi { digits, position })
+    } else {
+        Err(BarcodeError::UnknownAi { digits, position })
+    }
+}
+
+/// Reads a GS-separated element string. `offset` is the number of characters before `data`
+/// in the cleaned scan (the AIM identifier), so that positions count from the scan's start.
+/// In scanner mode a GS after a predefined-length value is dropped with a warning; in strict
+/// mode it, a leading, doubled or trailing GS are errors.
+pub fn parse_element_string(
+    data: &str,
+    offset: usize,
+    mode: Mode,
+    reference_year: i32,
+) -> Result<(Vec<Element>, Vec<Normalization>), BarcodeError> {
+    let chars: Vec<char> = data.chars().collect();
+    let n = chars.len();
+    let pos = |i: usize| offset + i + 1;
+    let mut elements = Vec::new();
+    let mut warnings = Vec::new();
+    if n == 0 {
+        return Err(BarcodeError::Empty);
+    }
+    let mut i = 0;
+    while i < n {
+        if chars.get(i) == Some(&GS) {
+            if mode == Mode::Scanner {
+                i += 1;
+                continue;
+            }
+            let reason = if i == 0 {
+                "a separator before the first AI"
+            } else {
+                "a doubled separator"
+            };
+            return Err(BarcodeError::UnexpectedSeparator {
+                position: pos(i),
+                reason,
+            });
+        }
+        let (ai, entry) = read_ai(&chars, i, pos(i))?;
+        i += ai.len();
+        let start = i;
+        let end = if entry.predefined_length {
+            let available = chars
+                .get(i..n.min(i + entry.max_len))
+                .unwrap_or_default()
+                .iter()
+                .take_while(|&&c| c != GS)
+                .count();
+            i + available
+        } else {
+            chars
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&c| c == GS)
+                .map_or(n, |p| i + p)
+        };
+        let value = chars.get(start..end).unwrap_or_default();
+        let positions: Vec<usize> = (start..end).map(pos).collect();
+        validate_value(
+            &ai,
+            entry,
+            &Located {
+                chars: value,
+                positions: &positions,
+                start: pos(start),
+            },
+            reference_year,
+        )?;
+        elements.push(Element::new(ai.clone(), value.iter().collect::<String>()));
+        i = end;
+        if chars.get(i) == Some(&GS) {
+            let last = i + 1 == n;
+            match (mode, entry.predefined_length, last) {
+                (Mode::Strict, true, _) => {
+                    return Err(BarcodeError::UnexpectedSeparator {
+                        position: pos(i),
+                        reason: "no separator is needed after a predefined-length AI",
+                    });
+                }
+                (Mode::Strict, false, true) => {
+                    return Err(BarcodeError::UnexpectedSeparator {
+                        position: pos(i),
+                        reason: "a separator after the last value",
+                    });
+                }
+                (Mode::Scanner, true, _) => {
+                    warnings.push(Normalization::SeparatorAfterPredefined { ai });
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    Ok((elements, warnings))
+}
+
+/// Reads the bracketed human-readable form `(01)09506000134352(21)ABC123`. A literal `(` in a
+/// value is written `\(`.
+pub fn parse_bracketed(
+    text: &str,
+    offset: usize,
+    reference_year: i32,
+) -> Result<Vec<Element>, BarcodeError> {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len();
+    let pos = |i: usize| offset + i + 1;
+    let mut elements = Vec::new();
+    let mut i = 0;
+    if n == 0 {
+        return Err(BarcodeError::Empty);
+    }
+    while i < n {
+        if chars.get(i) != Some(&'(') {
+            return Err(BarcodeError::BracketSyntax {
+                position: pos(i),
+                reason: "expected '('",
+            });
+        }
+        let ai_start = i + 1;
+        let close = chars
+            .get(ai_start..)
+            .unwrap_or_default()
+            .iter()
+            .position(|&c| c == ')')
+            .map(|p| ai_start + p)
+            .ok_or(BarcodeError::BracketSyntax {
+                position: pos(i),
+                reason: "missing ')'",
+            })?;
+        let ai: String = chars
+            .get(ai_start..close)
+            .unwrap_or_default()
+            .iter()
+            .collect();
+        let known = ai.bytes().all(|b| b.is_ascii_digit())
+            && (ai_table::AI_LEN_MIN..=ai_table::AI_LEN_MAX).contains(&ai.len());
+        let entry = ai_table::lookup(&ai)
+            .filter(|_| known)
+            .ok_or(BarcodeError::UnknownAi {
+                digits: ai.clone(),
+                position: pos(ai_start),
+            })?;
+        i = close + 1;
+        let start = i;
+        let mut value = Vec::new();
+        let mut positions = Vec::new();
+        while let Some(&c) = chars.get(i) {
+            if c == '(' {
+                break;
+            }
+            if c == '\\' && chars.get(i + 1) == Some(&'(') {
+                i += 1;
+                value.push('(');
+            } else {
+                value.push(c);
+            }
+            positions.push(pos(i));
+            i += 1;
+        }
+        validate_value(
+            &ai,
+            entry,
+            &Located {
+                chars: &value,
+                positions: &positions,
+                start: pos(start),
+            },
+            reference_year,
+        )?;
+        elements.push(Element::new(ai, value.into_iter().collect::<String>()));
+    }
+    Ok(elements)
+}
+
+fn describe_alternatives(group: &[&[&str]]) -> String {
+    let names: Vec<String> = group
+        .iter()
+        .map(|alt| {
+            alt.iter()
+                .map(|ai| format!("({ai})"))
+                .collect::<Vec<_>>()
+                .join(" with ")
+        })
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => String::new(),
+    }
+}
+
+/// Checks the associations between AIs: the same AI twice with different values, the
+/// requisite AIs each AI needs (`req=`), and the pairs that must not appear together
+/// (`ex=`). Returns the elements with exact repeats dropped.
+pub fn check_associations(elements: &[Element]) -> Result<Vec<Element>, BarcodeError> {
+    let mut unique: Vec<Element> = Vec::with_capacity(elements.len());
+    for e in elements {
+        match unique.iter().find(|u| u.ai == e.ai) {
+            Some(u) if u.value != e.value => {
+                return Err(BarcodeError::RepeatedAi { ai: e.ai.clone() });
+            }
+            Some(_) => {}
+            None => unique.push(e.clone()),
+        }
+    }
+    let present = |pattern: &str| {
+        unique
+            .iter()
+            .any(|u| ai_table::pattern_matches(pattern, &u.ai))
+    };
+    for e in &unique {
+        let Some(entry) = ai_table::lookup(&e.ai) else {
+            return Err(BarcodeError::UnknownAi {
+                digits: e.ai.clone(),
+                position: 0,
+            });
+        };
+        for group in entry.requires {
+            if !group.iter().any(|alt| alt.iter().all(|p| present(p))) {
+                return Err(BarcodeError::MissingRequisite {
+                    ai: e.ai.clone(),
+                    needs: describe_alternatives(group),
+                });
+            }
+        }
+        for pattern in entry.excludes {
+            if let Some(other) = unique
+                .iter()
+                .find(|u| u.ai != e.ai && ai_table::pattern_matches(pattern, &u.ai))
+            {
+                return Err(BarcodeError::ConflictingAis {
+                    ai: e.ai.clone(),
+                    other: other.ai.clone(),
+                });
+            }
+        }
+    }
+    Ok(unique)
+}
+
+fn known_entry(e: &Element, target: &'static str) -> Result<&'static AiEntry, BarcodeError> {
+    let entry = ai_table::lookup(&e.ai).ok_or_else(|| BarcodeError::Conversion {
+        target,
+        reason: format!("AI ({}) is unknown", e.ai),
+    })?;
+    if e.value.is_empty() || e.value.contains(GS) {
+        return Err(BarcodeError::Conversion {
+            target,
+            reason: format!("the value of AI ({}) is empty or contains GS", e.ai),
+        });
+    }
+    Ok(entry)
+}
+
+/// Writes elements as a GS-separated element string (as a scanner sends it, without AIM
+/// identifier), with a GS only after values that are not of predefined length and not last.
+pub fn to_element_string(elements: &[Element]) -> Result<String, BarcodeError> {
+    let mut out = String::new();
+    for (i, e) in elements.iter().enumerate() {
+        let entry = known_entry(e, "an element string")?;
+        if entry.predefined_length && e.value.chars().count() != entry.max_len {
+            return Err(BarcodeError::Conversion {
+                target: "an element string",
+                reason: format!("AI ({}) needs exactly {} characters", e.ai, entry.max_len),
+            });
+        }
+        out.push_str(&e.ai);
+        out.push_str(&e.value);
+        if !entry.predefined_length && i + 1 < elements.len() {
+            out.push(GS);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes elements in the bracketed human-readable form, escaping `(` in values as `\(`.
+pub fn to_bracketed(elements: &[Element]) -> Result<String, BarcodeError> {
+    let mut out = String::new();
+    for e in elements {
+        known_entry(e, "the bracketed form")?;
+        out.push('(');
+        out.push_str(&e.ai);
+        out.push(')');
+        out.push_str(&e.value.replace('(', "\\("));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YEAR: i32 = 2026;
+
+    /// (AI, value) pairs written out in a test table.
+    type Pairs = &'static [(&'static str, &'static str)];
+
+    fn els(pairs: &[(&str, &str)]) -> Vec<Element> {
+        pairs.iter().map(|(a, v)| Element::new(*a, *v)).collect()
+    }
+
+    fn check(input: &str, mode: Mode, expected: Result<&[(&str, &str)], &str>) {
+        let got = parse_element_string(input, 0, mode, YEAR);
+        match (got, expected) {
+            (Ok((e, _)), Ok(want)) => assert_eq!(e, els(want), "{input:?}"),
+            (Err(e), Err(want)) => assert_eq!(e.to_string(), want, "{input:?}"),
+            (got, want) => panic!("{input:?}: got {got:?}, want {want:?}"),
+        }
+    }
+
+    #[test]
+    fn element_strings() {
+        let s = Mode::Strict;
+        check(
+            "01095060001343521012345\u{1d}21ABC",
+            s,
+            Ok(&[("01", "09506000134352"), ("10", "12345"), ("21", "ABC")]),
+        );
+        check(
+            "0109506000134352172701003103000195",
+            s,
+            Ok(&[
+                ("01", "09506000134352"),
+                ("17", "270100"),
+                ("3103", "000195"),
+            ]),
+        );
+        // A missing GS between variable-length AIs cannot be seen.
+        check("10ABC21XYZ", s, Ok(&[("10", "ABC21XYZ")]));
+        check(
+            "7003270101123\u{1d}10A",
+            s,
+            Err("value of AI (7003) at position 5 has 9 characters; at least 10 are needed"),
+        );
+        let cases: &[(&str, &str)] = &[
+            ("", "scan is empty"),
+            (
+                "0109506000134353",
+                "bad check digit in AI (01) at position 16: found 3, expected 2",
+            ),
+            (
+                "01095060001343",
+                "value of AI (01) at position 3 has 12 characters; at least 14 are needed",
+            ),
+            (
+                "0109506000134352\u{1d}10A",
+                "unexpected separator at position 17: no separator is needed after a predefined-length AI",
+            ),
+            (
+                "10A\u{1d}\u{1d}21B",
+                "unexpected separator at position 5: a doubled separator",
+            ),
+            (
+                "\u{1d}10A",
+                "unexpected separator at position 1: a separator before the first AI",
+            ),
+            (
+                "10A\u{1d}",
+                "unexpected separator at position 4: a separator after the last value",
+            ),
+            (
+                "10A\r",
+                "character '\\r' at position 4 is not allowed in AI (10); expected GS1 character set 82",
+            ),
+            (
+                "0109506000134352\r",
+                "expected an AI at position 17, found '\\r'",
+            ),
+            ("2399", "unknown AI starting \"2399\" at position 1"),
+            (
+                "0109506000134352 9",
+                "expected an AI at position 17, found ' '",
+            ),
+            ("01095060001343529", "incomplete AI \"9\" at position 17"),
+            (
+                "10ABCDEFGHIJKLMNOPQRSTU",
+                "value of AI (10) at position 3 has 21 characters; at most 20 are allowed",
+            ),
+            (
+                "10AB#",
+                "character '#' at position 5 is not allowed in AI (10); expected GS1 character set 82",
+            ),
+            (
+                "17270230",
+                "invalid date 270230 in AI (17) at position 3: day 30 does not exist (the month has 28 days)",
+            ),
+            (
+                "17271301",
+                "invalid date 271301 in AI (17) at position 3: month 13 does not exist",
+            ),
+            (
+                "7006270100",
+                "invalid date 270100 in AI (7006) at position 5: day 00 is not allowed for this AI",
+            ),
+            (
+                "70032701012460",
+                "invalid value in AI (7003) at position 11: the hour must be 00 to 23",
+            ),
+            (
+                "800609506000134352 102",
+                "character ' ' at position 19 is not allowed in AI (8006); expected digits",
+            ),
+            (
+                "8006095060001343520302",
+                "invalid value in AI (8006) at position 19: must be piece NN of total NN, 01 to the total",
+            ),
+            (
+                "3103ABC",
+                "value of AI (3103) at position 5 has 3 characters; at least 6 are needed",
+            ),
+            (
+                "4321",
+                "value of AI (4321) at position 5 has 0 characters; at least 1 are needed",
+            ),
+            (
+                "43212",
+                "invalid value in AI (4321) at position 5: must be 0 or 1",
+            ),
+        ];
+        for (input, want) in cases {
+            check(input, s, Err(want));
+        }
+    }
+
+    #[test]
+    fn dates_allow_day_zero_only_where_the_table_says() {
+        let s = Mode::Strict;
+        for ai in ["11", "13", "15", "16", "17"] {
+            let input = format!("{ai}270200");
+            check(&input, s, Ok(&[(ai, "270200")]));
+        }
+        check(
+            "4324270200",
+            s,
+            Err("value of AI (4324) at position 5 has 6 characters; at least 10 are needed"),
+        );
+        check("43242702001200", s, Ok(&[("4324", "2702001200")]));
+        check(
+            "43262702000",
+            s,
+            Err("value of AI (4326) at position 5 has 7 characters; at most 6 are allowed"),
+        );
+        check(
+            "4326270200",
+            s,
+            Err(
+                "invalid date 270200 in AI (4326) at position 5: day 00 is not allowed for this AI",
+            ),
+        );
+        check(
+            "70032702001200",
+            s,
+            Err(
+                "invalid date 270200 in AI (7003) at position 5: day 00 is not allowed for this AI",
+            ),
+        );
+        // Leap days, on the century the reference year gives.
+        check("17280229", s, Ok(&[("17", "280229")]));
+        check(
+            "17270229",
+            s,
+            Err(
+                "invalid date 270229 in AI (17) at position 3: day 29 does not exist (the month has 28 days)",
+            ),
+        );
+        check("17000229", s, Ok(&[("17", "000229")]));
+        check(
+            "7250",
+            s,
+            Err("value of AI (7250) at position 5 has 0 characters; at least 8 are needed"),
+        );
+        check(
+            "725019000229",
+            s,
+            Err(
+                "invalid date 19000229 in AI (7250) at position 5: day 29 does not exist (the month has 28 days)",
+            ),
+        );
+        check("725020000229", s, Ok(&[("7250", "20000229")]));
+    }
+
+    #[test]
+    fn character_sets() {
+        let s = Mode::Strict;
+        // '=' is in set 82; in set 64 it is only trailing padding.
+        check("10A=B", s, Ok(&[("10", "A=B")]));
+        check("8010ABC#-/1", s, Ok(&[("8010", "ABC#-/1")]));
+        check(
+            "8010abc",
+            s,
+            Err(
+                "character 'a' at position 5 is not allowed in AI (8010); expected GS1 character set 39",
+            ),
+        );
+        check(
+            "10Aé",
+            s,
+            Err(
+                "character 'é' at position 4 is not allowed in AI (10); expected GS1 character set 82",
+            ),
+        );
+    }
+
+    #[test]
+    fn scanner_mode_tolerates_separators() {
+        let (e, w) = parse_element_string(
+            "0109506000134352\u{1d}10A\u{1d}\u{1d}21B",
+            0,
+            Mode::Scanner,
+            YEAR,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            els(&[("01", "09506000134352"), ("10", "A"), ("21", "B")])
+        );
+        assert_eq!(
+            w,
+            [Normalization::SeparatorAfterPredefined { ai: "01".into() }]
+        );
+    }
+
+    #[test]
+    fn other_linters() {
+        let s = Mode::Strict;
+        check(
+            "8007DE89370400440532013000",
+            s,
+            Ok(&[("8007", "DE89370400440532013000")]),
+        );
+        check(
+            "8007DE89370400440532013001",
+            s,
+            Err("invalid value in AI (8007) at position 5: not a valid IBAN"),
+        );
+        check("72581/2", s, Ok(&[("7258", "1/2")]));
+        check(
+            "72583/2",
+            s,
+            Err(
+                "invalid value in AI (7258) at position 5: must be a position in a sequence written n/m",
+            ),
+        );
+        check("80110", s, Ok(&[("8011", "0")]));
+        check(
+            "801101",
+            s,
+            Err("invalid value in AI (8011) at position 5: must not start with 0"),
+        );
+        check("4302A%2FB", s, Ok(&[("4302", "A%2FB")]));
+        check(
+            "4302A%2",
+            s,
+            Err("invalid value in AI (4302) at position 6: '%' must start a %XX escape"),
+        );
+        check(
+            "43300123-",
+            s,
+            Err("value of AI (4330) at position 5 has 5 characters; at least 6 are needed"),
+        );
+        check("4330000123-", s, Ok(&[("4330", "000123-")]));
+        check(
+            "4330000123+",
+            s,
+            Err("invalid value in AI (4330) at position 11: must be '-'"),
+        );
+        check(
+            "43090000000000",
+            s,
+            Err("value of AI (4309) at position 5 has 10 characters; at least 20 are needed"),
+        );
+        check(
+            "430918000000013599999999",
+            s,
+            Err(
+                "invalid value in AI (4309) at position 5: latitude must be 0000000000 to 1800000000",
+            ),
+        );
+        check(
+            "430918000000003599999999",
+            s,
+            Ok(&[("4309", "18000000003599999999")]),
+        );
+        check("8030AB-_==", s, Ok(&[("8030", "AB-_==")]));
+        check(
+            "8030A=B",
+            s,
+            Err(
+                "character '=' at position 6 is not allowed in AI (8030); expected GS1 character set 64",
+            ),
+        );
+        check(
+            "8014123",
+            s,
+            Err(
+                "invalid value in AI (8014) at position 5: must contain a character that is not a digit",
+            ),
+        );
+        check(
+            "8001000110000210011",
+            s,
+            Err("value of AI (8001) at position 5 has 15 characters; at most 14 are allowed"),
+        );
+        check(
+            "80010001100002101",
+            s,
+            Err("value of AI (8001) at position 5 has 13 characters; at least 14 are needed"),
+        );
+        check("800100011000021001", s, Ok(&[("8001", "00011000021001")]));
+        check(
+            "800100011000021051",
+            s,
+            Err("invalid value in AI (8001) at position 17: must be 0, 1 or 9"),
+        );
+        check(
+            "800100000000021001",
+            s,
+            Err("invalid value in AI (8001) at position 5: must not be all zeros"),
+        );
+    }
+
+    #[test]
+    fn bracketed_form() {
+        let cases: &[(&str, Result<Pairs, &str>)] = &[
+            (
+                "(01)09506000134352(21)ABC123",
+                Ok(&[("01", "09506000134352"), ("21", "ABC123")]),
+            ),
+            ("(10)A\\(B(21)C", Ok(&[("10", "A(B"), ("21", "C")])),
+            ("(3103)000195", Ok(&[("3103", "000195")])),
+            (
+                "(01)0950600013435",
+                Err("value of AI (01) at position 5 has 13 characters; at least 14 are needed"),
+            ),
+            ("(23)X", Err("unknown AI starting \"23\" at position 2")),
+            ("(0123)X", Err("unknown AI starting \"0123\" at position 2")),
+            (
+                "(01",
+                Err("malformed bracketed data at position 1: missing ')'"),
+            ),
+            (
+                "01(10)A",
+                Err("malformed bracketed data at position 1: expected '('"),
+            ),
+            (
+                "(10)",
+                Err("value of AI (10) at position 5 has 0 characters; at least 1 are needed"),
+            ),
+            (
+                "(21)A B",
+                Err(
+                    "character ' ' at position 6 is not allowed in AI (21); expected GS1 character set 82",
+                ),
+            ),
+        ];
+        for (input, want) in cases {
+            let got = parse_bracketed(input, 0, YEAR);
+            match (got, want) {
+                (Ok(e), Ok(w)) => assert_eq!(e, els(w), "{input}"),
+                (Err(e), Err(w)) => assert_eq!(e.to_string(), *w, "{input}"),
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+        let e = els(&[("01", "09506000134352"), ("10", "A(B"), ("21", "C")]);
+        let text = to_bracketed(&e).unwrap();
+        assert_eq!(text, "(01)09506000134352(10)A\\(B(21)C");
+        assert_eq!(parse_bracketed(&text, 0, YEAR).unwrap(), e);
+    }
+
+    #[test]
+    fn associations() {
+        let cases: &[(Pairs, Result<usize, &str>)] = &[
+            (&[("01", "09506000134352"), ("21", "A")], Ok(2)),
+            (
+                &[("21", "A")],
+                Err("missing requisite AI: AI (21) needs (01), (03) or (8006)"),
+            ),
+            (
+                &[("10", "A")],
+                Err("missing requisite AI: AI (10) needs (01), (02), (03), (8006) or (8026)"),
+            ),
+            (
+                &[("01", "09506000134352"), ("03", "09506000134352")],
+                Err("conflicting AIs: AI (03) must not appear together with AI (01)"),
+            ),
+            (&[("01", "09506000134352"), ("21", "A"), ("21", "A")], Ok(2)),
+            (
+                &[("01", "09506000134352"), ("21", "A"), ("21", "B")],
+                Err("repeated AI (21) with different values"),
+            ),
+            (
+                &[
+                    ("01", "09506000134352"),
+                    ("3103", "000195"),
+                    ("3102", "001950"),
+                ],
+                Err("conflicting AIs: AI (3103) must not appear together with AI (3102)"),
+            ),
+            (
+                &[("01", "09506000134352"), ("8040", "123456789012345")],
+                Err("missing requisite AI: AI (8040) needs (01) with (21)"),
+            ),
+            (
+                &[
+                    ("01", "09506000134352"),
+                    ("21", "S"),
+                    ("8040", "123456789012345"),
+                ],
+                Ok(3),
+            ),
+            (
+                &[("00", "106141411234567897"), ("37", "5")],
+                Err("missing requisite AI: AI (37) needs (02) or (8026)"),
+            ),
+            (
+                &[("01", "09506000134352"), ("250", "X")],
+                Err("missing requisite AI: AI (250) needs (21)"),
+            ),
+            (
+                &[("01", "09506000134352"), ("3922", "100"), ("30", "5")],
+                Ok(3),
+            ),
+            (
+                &[("01", "09506000134352"), ("3922", "100")],
+                Err("missing requisite AI: AI (3922) needs (30), (31nn), (32nn), (35nn) or (36nn)"),
+            ),
+            (
+                &[
+                    ("01", "09506000134352"),
+                    ("3922", "100"),
+                    ("3102", "000100"),
+                ],
+                Ok(3),
+            ),
+        ];
+        for (input, want) in cases {
+            let got = check_associations(&els(input));
+            match (got, want) {
+                (Ok(e), Ok(n)) => assert_eq!(e.len(), *n, "{input:?}"),
+                (Err(e), Err(w)) => assert_eq!(e.to_string(), *w, "{input:?}"),
+                (got, want) => panic!("{input:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn writing_element_strings() {
+        let e = els(&[
+            ("01", "09506000134352"),
+            ("10", "12345"),
+            ("17", "270101"),
+            ("21", "ABC"),
+        ]);
+        assert_eq!(
+            to_element_string(&e).unwrap(),
+            "01095060001343521012345\u{1d}1727010121ABC"
+        );
+        for bad in [
+            els(&[("23", "X")]),
+            els(&[("01", "123")]),
+            els(&[("10", "A\u{1d}B")]),
+            els(&[("10", "")]),
+        ] {
+            assert!(to_element_string(&bad).is_err(), "{bad:?}");
+        }
+        assert!(to_bracketed(&els(&[("23", "X")])).is_err());
+    }
+}
