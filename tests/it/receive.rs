@@ -304,6 +304,19 @@ async fn malformed_and_oversize_requests_are_refused_and_write_nothing() {
             status.message()
         );
     }
+    // Exactly at every bound is allowed.
+    let mut at_bounds = receive(&"K".repeat(40), "S1");
+    at_bounds.station = "S".repeat(64);
+    at_bounds.operator = "O".repeat(64);
+    at_bounds.lot = "L".repeat(20);
+    at_bounds.raw = vec![b'1'; 4096];
+    let reply = server.scan(at_bounds).await;
+    assert_eq!(
+        (reply.seq, reply.reason()),
+        (1, pb::Reason::UnknownItem),
+        "{}",
+        reply.message
+    );
     let oversize: Vec<_> = (0..10_001)
         .map(|i| receive("X", &format!("B{i}")))
         .collect();
@@ -350,7 +363,7 @@ async fn malformed_and_oversize_requests_are_refused_and_write_nothing() {
         .unwrap_err();
     assert_eq!(listed.code(), Code::InvalidArgument);
     // The server is still healthy.
-    assert_eq!(server.scan(receive("X", "AFTER")).await.seq, 1);
+    assert_eq!(server.scan(receive("X", "AFTER")).await.seq, 2);
 }
 
 #[tokio::test]
@@ -556,6 +569,21 @@ async fn gs1_barcodes_name_the_item_by_gtin() {
     assert_eq!(
         reply.reason(),
         pb::Reason::ConflictingFields,
+        "{}",
+        reply.message
+    );
+    // The barcode's lot and the lot the handheld sent disagree.
+    let mut lots_differ = receive("", "]C1010950600013435210LOT7\u{1d}21SN-6");
+    lots_differ.lot = "LOT9".to_owned();
+    let reply = server.scan(lots_differ).await;
+    assert_eq!(
+        reply.reason(),
+        pb::Reason::ConflictingFields,
+        "{}",
+        reply.message
+    );
+    assert!(
+        reply.message.contains("\"LOT7\"") && reply.message.contains("\"LOT9\""),
         "{}",
         reply.message
     );
