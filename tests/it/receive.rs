@@ -311,9 +311,15 @@ async fn malformed_and_oversize_requests_are_refused_and_write_nothing() {
     at_bounds.lot = "L".repeat(20);
     at_bounds.raw = vec![b'1'; 4096];
     let reply = server.scan(at_bounds).await;
+    // A 4,096-byte scan passes the shape check and is decided: too long for a serial.
     assert_eq!(
         (reply.seq, reply.reason()),
-        (1, pb::Reason::UnknownItem),
+        (1, pb::Reason::BadFormat),
+        "{}",
+        reply.message
+    );
+    assert!(
+        reply.message.contains("longer than 64"),
         "{}",
         reply.message
     );
