@@ -12,6 +12,7 @@ pub mod digital_link;
 pub mod element;
 pub mod interpret;
 pub mod normalize;
+pub mod pattern;
 pub mod serial_rule;
 
 #[cfg(test)]
@@ -25,8 +26,9 @@ pub use element::{
 };
 pub use interpret::{Interpretation, Kind, Mode, Options, interpret};
 pub use normalize::{DEFAULT_GS_SUBSTITUTES, Normalization};
+pub use pattern::{Pattern, PatternError};
 pub use serial_rule::{
-    Charset, CheckScheme, FormatViolation, RuleError, SERIAL_LEN_MAX, SerialRule,
+    Charset, CheckScheme, Confusables, FormatViolation, RuleError, SERIAL_LEN_MAX, SerialRule,
 };
 
 /// The longest raw scan accepted, in bytes. A longer one is refused with INVALID_ARGUMENT
@@ -39,6 +41,8 @@ pub struct ScanIdentifiers {
     pub gtin: Option<String>,
     pub serial: Option<String>,
     pub lot: Option<String>,
+    /// The expiry date (AI 17); DD=00 is read as the month's last day.
+    pub expiry: Option<Date>,
     /// Noise that was cleaned up on the way (a trailing CR, a BOM); shown to the operator.
     pub warnings: Vec<String>,
 }
@@ -161,6 +165,87 @@ pub enum BarcodeError {
     },
 }
 
+impl BarcodeError {
+    /// A stable snake_case name of the error class, for machines (`decode --json`, the
+    /// Decode RPC).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BarcodeError::Empty => "empty",
+            BarcodeError::TooLong { .. } => "too_long",
+            BarcodeError::NotUtf8(_) => "not_utf8",
+            BarcodeError::ControlCharacter { .. } => "control_character",
+            BarcodeError::InvisibleCharacter { .. } => "invisible_character",
+            BarcodeError::ExpectedAi { .. } => "expected_ai",
+            BarcodeError::IncompleteAi { .. } => "incomplete_ai",
+            BarcodeError::UnknownAi { .. } => "unknown_ai",
+            BarcodeError::ValueTooShort { .. } => "value_too_short",
+            BarcodeError::ValueTooLong { .. } => "value_too_long",
+            BarcodeError::CharacterNotAllowed { .. } => "character_not_allowed",
+            BarcodeError::CheckDigit { .. } => "check_digit",
+            BarcodeError::InvalidDate { .. } => "invalid_date",
+            BarcodeError::InvalidValue { .. } => "invalid_value",
+            BarcodeError::UnexpectedSeparator { .. } => "unexpected_separator",
+            BarcodeError::BracketSyntax { .. } => "bracket_syntax",
+            BarcodeError::MissingRequisite { .. } => "missing_requisite",
+            BarcodeError::ConflictingAis { .. } => "conflicting_ais",
+            BarcodeError::RepeatedAi { .. } => "repeated_ai",
+            BarcodeError::GtinLength { .. } => "gtin_length",
+            BarcodeError::UriInGs1Symbol { .. } => "uri_in_gs1_symbol",
+            BarcodeError::NotDigitalLink { .. } => "not_digital_link",
+            BarcodeError::DigitalLinkSyntax { .. } => "digital_link_syntax",
+            BarcodeError::PercentEncoding { .. } => "percent_encoding",
+            BarcodeError::NotAQualifier { .. } => "not_a_qualifier",
+            BarcodeError::QualifierOrder { .. } => "qualifier_order",
+            BarcodeError::KeyQualifierInQuery { .. } => "key_qualifier_in_query",
+            BarcodeError::NotAllowedInQuery { .. } => "not_allowed_in_query",
+            BarcodeError::Conversion { .. } => "conversion",
+        }
+    }
+
+    /// The AI the error is about, when it is about one.
+    pub fn ai(&self) -> Option<&str> {
+        match self {
+            BarcodeError::ValueTooShort { ai, .. } => Some(ai),
+            BarcodeError::ValueTooLong { ai, .. } => Some(ai),
+            BarcodeError::CharacterNotAllowed { ai, .. } => Some(ai),
+            BarcodeError::CheckDigit { ai, .. } => Some(ai),
+            BarcodeError::InvalidDate { ai, .. } => Some(ai),
+            BarcodeError::InvalidValue { ai, .. } => Some(ai),
+            BarcodeError::MissingRequisite { ai, .. } => Some(ai),
+            BarcodeError::ConflictingAis { ai, .. } => Some(ai),
+            BarcodeError::RepeatedAi { ai, .. } => Some(ai),
+            BarcodeError::NotAQualifier { ai, .. } => Some(ai),
+            BarcodeError::QualifierOrder { ai, .. } => Some(ai),
+            BarcodeError::KeyQualifierInQuery { ai, .. } => Some(ai),
+            BarcodeError::NotAllowedInQuery { ai, .. } => Some(ai),
+            _ => None,
+        }
+    }
+
+    /// The 1-based position the error points at, when it points at one (see [`interpret`]).
+    pub fn position(&self) -> Option<usize> {
+        match self {
+            BarcodeError::NotUtf8(p) => Some(*p),
+            BarcodeError::ControlCharacter { position, .. } => Some(*position),
+            BarcodeError::InvisibleCharacter { position, .. } => Some(*position),
+            BarcodeError::ExpectedAi { position, .. } => Some(*position),
+            BarcodeError::IncompleteAi { position, .. } => Some(*position),
+            BarcodeError::UnknownAi { position, .. } => Some(*position),
+            BarcodeError::ValueTooShort { position, .. } => Some(*position),
+            BarcodeError::ValueTooLong { position, .. } => Some(*position),
+            BarcodeError::CharacterNotAllowed { position, .. } => Some(*position),
+            BarcodeError::CheckDigit { position, .. } => Some(*position),
+            BarcodeError::InvalidDate { position, .. } => Some(*position),
+            BarcodeError::InvalidValue { position, .. } => Some(*position),
+            BarcodeError::UnexpectedSeparator { position, .. } => Some(*position),
+            BarcodeError::BracketSyntax { position, .. } => Some(*position),
+            BarcodeError::DigitalLinkSyntax { position, .. } => Some(*position),
+            BarcodeError::PercentEncoding { position, .. } => Some(*position),
+            _ => None,
+        }
+    }
+}
+
 /// Reads a scan in scanner mode (see [`interpret`]) and keeps the identifiers the scan path
 /// stores: GTIN (AI 01), serial (AI 21, or the whole plain scan) and lot (AI 10). `today` is
 /// the reference date for the GS1 century rule.
@@ -170,7 +255,15 @@ pub fn interpret_scan(raw: &[u8], today: Date) -> Result<ScanIdentifiers, Barcod
         gtin: read.gtin().map(str::to_owned),
         serial: read.serial().map(str::to_owned),
         lot: read.lot().map(str::to_owned),
-        warnings: read.warnings.iter().map(ToString::to_string).collect(),
+        expiry: read.expiry(),
+        // Every keyboard-wedge scan ends with Enter: that is the end of the scan, not noise
+        // worth showing an operator. `decode` still lists it.
+        warnings: read
+            .warnings
+            .iter()
+            .filter(|w| **w != Normalization::TrailingLineEnd)
+            .map(ToString::to_string)
+            .collect(),
     })
 }
 
@@ -194,6 +287,7 @@ mod tests {
             gtin: gtin.map(str::to_owned),
             serial: serial.map(str::to_owned),
             lot: lot.map(str::to_owned),
+            expiry: None,
             warnings: w.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -202,30 +296,23 @@ mod tests {
     fn scan_path() {
         check(
             b"SN-000123\r\n",
-            Ok(ids(
-                None,
-                Some("SN-000123"),
-                None,
-                &["trailing line ending removed"],
-            )),
+            Ok(ids(None, Some("SN-000123"), None, &[])),
         );
         check(
             b"]C101095060001343521012345\x1d21ABC\r",
-            Ok(ids(
-                Some("09506000134352"),
-                Some("ABC"),
-                Some("12345"),
-                &["trailing line ending removed"],
-            )),
+            Ok(ids(Some("09506000134352"), Some("ABC"), Some("12345"), &[])),
         );
         check(
-            b"https://id.gs1.org/01/09506000134352/10/ABC%2F1/21/12345?17=270101",
-            Ok(ids(
-                Some("09506000134352"),
-                Some("12345"),
-                Some("ABC/1"),
-                &[],
-            )),
+            b"https://id.gs1.org/01/09506000134352/10/ABC%2F1/21/12345?17=270100",
+            Ok(ScanIdentifiers {
+                expiry: Some(Date::new(2027, 1, 31)),
+                ..ids(Some("09506000134352"), Some("12345"), Some("ABC/1"), &[])
+            }),
+        );
+        // Other scanner noise is still worth a note on the scan path.
+        check(
+            b"\xEF\xBB\xBFSN-1",
+            Ok(ids(None, Some("SN-1"), None, &["byte order mark removed"])),
         );
         check(
             b"]E04006381333931",

@@ -1,9 +1,12 @@
-//! The serial format rule of an item: length range, character set, fixed prefix and an
-//! optional check character. A plain value type; checking a serial against it is pure.
+//! The serial format rule of an item: length range, character set, fixed prefix, an optional
+//! readable pattern, a confusable-character policy and an optional check character. A plain
+//! value type; checking a serial against it is pure.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::check;
+use super::pattern::{Mismatch, Pattern};
 
 /// The longest serial the service stores. A longer scan is rejected as BAD_FORMAT.
 pub const SERIAL_LEN_MAX: usize = 64;
@@ -76,6 +79,40 @@ impl CheckScheme {
     }
 }
 
+/// Letters that are read for digits on labels and keyed by hand, and the digit each looks like.
+pub const CONFUSABLES: [(char, char); 4] = [('O', '0'), ('o', '0'), ('I', '1'), ('l', '1')];
+
+/// What to do with a letter that looks like a digit (see [`CONFUSABLES`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Confusables {
+    /// Treat them like any other character: the charset decides.
+    #[default]
+    Allow,
+    /// Refuse them, naming the digit they look like. Serials issued for such an item never
+    /// contain them, so a scan that does was misread or keyed wrong.
+    Reject,
+    /// Read them as the digit they look like before checking (numeric serials only): a keyed
+    /// `12O45` is received as `12045`.
+    MapToDigits,
+}
+
+impl Confusables {
+    pub fn name(self) -> &'static str {
+        match self {
+            Confusables::Allow => "allow",
+            Confusables::Reject => "reject",
+            Confusables::MapToDigits => "map",
+        }
+    }
+}
+
+fn looks_like(c: char) -> Option<char> {
+    CONFUSABLES
+        .iter()
+        .find(|(letter, _)| *letter == c)
+        .map(|&(_, digit)| digit)
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SerialRule {
     /// Inclusive bounds on the whole serial's length in characters.
@@ -85,6 +122,9 @@ pub struct SerialRule {
     /// Every serial starts with this text; empty for none.
     pub prefix: String,
     pub check: CheckScheme,
+    /// When set, every serial matches it (and so has exactly its length).
+    pub pattern: Option<Pattern>,
+    pub confusables: Confusables,
 }
 
 impl Default for SerialRule {
@@ -96,6 +136,8 @@ impl Default for SerialRule {
             charset: Charset::Gs1Cset82,
             prefix: String::new(),
             check: CheckScheme::None,
+            pattern: None,
+            confusables: Confusables::Allow,
         }
     }
 }
@@ -120,6 +162,32 @@ pub enum RuleError {
         scheme: &'static str,
         needs: &'static str,
     },
+    #[error("pattern {pattern} matches {len} characters, outside length {min}..{max}")]
+    PatternLength {
+        pattern: String,
+        len: usize,
+        min: usize,
+        max: usize,
+    },
+    #[error(
+        "pattern {pattern} position {position} wants {wants}, which the charset ({charset}) does not allow"
+    )]
+    PatternCharset {
+        pattern: String,
+        position: usize,
+        wants: String,
+        charset: &'static str,
+    },
+    #[error("prefix {prefix:?} does not fit pattern {pattern} at position {position}")]
+    PatternPrefix {
+        prefix: String,
+        pattern: String,
+        position: usize,
+    },
+    #[error("confusables policy \"map\" needs the numeric charset")]
+    MapNeedsNumeric,
+    #[error("prefix {prefix:?} contains {ch:?}, which the confusables policy rejects")]
+    PrefixConfusable { prefix: String, ch: char },
 }
 
 /// Which part of a serial breaks its item's rule.
@@ -145,6 +213,29 @@ pub enum FormatViolation {
     },
     #[error("{scheme} check character cannot be computed over {body:?}")]
     CheckAlphabet { body: String, scheme: &'static str },
+    #[error(
+        "character {ch:?} at position {position} looks like the digit {digit}; this item does not allow it"
+    )]
+    Confusable {
+        ch: char,
+        position: usize,
+        digit: char,
+    },
+    #[error("serial has {len} characters; pattern {pattern} needs {expected}")]
+    PatternLength {
+        len: usize,
+        expected: usize,
+        pattern: String,
+    },
+    #[error(
+        "character {found:?} at position {position} does not fit pattern {pattern}: expected {expected}"
+    )]
+    Pattern {
+        found: char,
+        position: usize,
+        expected: String,
+        pattern: String,
+    },
 }
 
 impl SerialRule {
@@ -188,7 +279,70 @@ impl SerialRule {
                 needs: needs.describe(),
             });
         }
+        match self.confusables {
+            Confusables::MapToDigits if self.charset != Charset::Numeric => {
+                return Err(RuleError::MapNeedsNumeric);
+            }
+            Confusables::Reject => {
+                if let Some(ch) = self.prefix.chars().find(|&c| looks_like(c).is_some()) {
+                    return Err(RuleError::PrefixConfusable {
+                        prefix: self.prefix.clone(),
+                        ch,
+                    });
+                }
+            }
+            _ => {}
+        }
+        if let Some(pattern) = &self.pattern {
+            self.validate_pattern(pattern)?;
+        }
         Ok(())
+    }
+
+    fn validate_pattern(&self, pattern: &Pattern) -> Result<(), RuleError> {
+        let len = pattern.len();
+        if len < self.length_min || len > self.length_max {
+            return Err(RuleError::PatternLength {
+                pattern: pattern.to_string(),
+                len,
+                min: self.length_min,
+                max: self.length_max,
+            });
+        }
+        for (i, slot) in pattern.slots().iter().enumerate() {
+            if !self.charset.allows(slot.example()) {
+                return Err(RuleError::PatternCharset {
+                    pattern: pattern.to_string(),
+                    position: i + 1,
+                    wants: slot.describe(),
+                    charset: self.charset.describe(),
+                });
+            }
+        }
+        if let Some(i) = self
+            .prefix
+            .chars()
+            .zip(pattern.slots())
+            .position(|(c, slot)| !slot.matches(c))
+        {
+            return Err(RuleError::PatternPrefix {
+                prefix: self.prefix.clone(),
+                pattern: pattern.to_string(),
+                position: i + 1,
+            });
+        }
+        Ok(())
+    }
+
+    /// The serial as the item stores it: with the `map` confusables policy, letters that look
+    /// like digits become those digits; otherwise unchanged.
+    pub fn canonical<'a>(&self, serial: &'a str) -> Cow<'a, str> {
+        if self.confusables != Confusables::MapToDigits
+            || !serial.chars().any(|c| looks_like(c).is_some())
+        {
+            return Cow::Borrowed(serial);
+        }
+        Cow::Owned(serial.chars().map(|c| looks_like(c).unwrap_or(c)).collect())
     }
 
     /// Checks `serial` against the rule and names the first part that is wrong.
@@ -202,6 +356,18 @@ impl SerialRule {
                 len,
                 min: self.length_min,
                 max: self.length_max,
+            });
+        }
+        if self.confusables == Confusables::Reject
+            && let Some((i, ch, digit)) = serial
+                .chars()
+                .enumerate()
+                .find_map(|(i, c)| looks_like(c).map(|d| (i, c, d)))
+        {
+            return Err(FormatViolation::Confusable {
+                ch,
+                position: i + 1,
+                digit,
             });
         }
         if let Some((i, ch)) = serial
@@ -219,6 +385,30 @@ impl SerialRule {
             return Err(FormatViolation::Prefix {
                 prefix: self.prefix.clone(),
             });
+        }
+        if let Some(pattern) = &self.pattern {
+            match pattern.mismatch(serial) {
+                None => {}
+                Some(Mismatch::Length { len, expected }) => {
+                    return Err(FormatViolation::PatternLength {
+                        len,
+                        expected,
+                        pattern: pattern.to_string(),
+                    });
+                }
+                Some(Mismatch::At {
+                    position,
+                    found,
+                    slot,
+                }) => {
+                    return Err(FormatViolation::Pattern {
+                        found,
+                        position,
+                        expected: slot.describe(),
+                        pattern: pattern.to_string(),
+                    });
+                }
+            }
         }
         if self.check != CheckScheme::None {
             // The charset check above made the serial ASCII.
@@ -255,6 +445,12 @@ impl fmt::Display for SerialRule {
         if !self.prefix.is_empty() {
             write!(f, ", prefix {:?}", self.prefix)?;
         }
+        if let Some(pattern) = &self.pattern {
+            write!(f, ", pattern {pattern}")?;
+        }
+        if self.confusables != Confusables::Allow {
+            write!(f, ", confusables {}", self.confusables.name())?;
+        }
         if self.check != CheckScheme::None {
             write!(f, ", check {}", self.check.name())?;
         }
@@ -279,6 +475,8 @@ mod tests {
             charset,
             prefix: prefix.to_owned(),
             check,
+            pattern: None,
+            confusables: Confusables::Allow,
         }
     }
 
@@ -350,6 +548,87 @@ mod tests {
             assert!(r.validate().is_err(), "{r:?}");
         }
         SerialRule::default().validate().unwrap();
+    }
+
+    #[test]
+    fn patterns_name_the_position_and_what_was_expected() {
+        let mut r = rule(10, 10, Charset::AlphanumericUpper, "SN", CheckScheme::None);
+        r.pattern = Some(Pattern::parse("SN-9999-XX").unwrap());
+        r.charset = Charset::Gs1Cset82;
+        r.validate().unwrap();
+        assert_eq!(r.check("SN-0042-B7"), Ok(()));
+        let got = r.check("SN-00B2-B7").unwrap_err().to_string();
+        assert_eq!(
+            got,
+            "character 'B' at position 6 does not fit pattern SN-9999-XX: expected a digit"
+        );
+        let got = r.check("SN-0042-b7").unwrap_err().to_string();
+        assert!(
+            got.contains("expected a digit or an upper-case letter"),
+            "{got}"
+        );
+        // The pattern must fit the rule it belongs to.
+        let mut short = r.clone();
+        short.length_max = 8;
+        short.length_min = 1;
+        assert!(matches!(
+            short.validate(),
+            Err(RuleError::PatternLength { .. })
+        ));
+        let mut numeric = rule(4, 4, Charset::Numeric, "", CheckScheme::None);
+        numeric.pattern = Some(Pattern::parse("99A9").unwrap());
+        assert!(matches!(
+            numeric.validate(),
+            Err(RuleError::PatternCharset { position: 3, .. })
+        ));
+        let mut prefix = rule(4, 4, Charset::AlphanumericUpper, "AB", CheckScheme::None);
+        prefix.pattern = Some(Pattern::parse("9999").unwrap());
+        assert!(matches!(
+            prefix.validate(),
+            Err(RuleError::PatternPrefix { position: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn confusables_are_rejected_or_mapped() {
+        let mut r = rule(5, 5, Charset::Numeric, "", CheckScheme::None);
+        r.confusables = Confusables::Reject;
+        r.validate().unwrap();
+        let got = r.check("12O45").unwrap_err().to_string();
+        assert_eq!(
+            got,
+            "character 'O' at position 3 looks like the digit 0; this item does not allow it"
+        );
+        assert_eq!(r.canonical("12O45"), "12O45");
+        r.confusables = Confusables::MapToDigits;
+        assert_eq!(r.canonical("l2O45"), "12045");
+        assert!(matches!(r.canonical("12045"), Cow::Borrowed(_)));
+        assert_eq!(r.check(&r.canonical("l2O45")), Ok(()));
+        // Without the policy a numeric item still refuses the letter, as a charset violation.
+        r.confusables = Confusables::Allow;
+        assert!(matches!(
+            r.check("12O45"),
+            Err(FormatViolation::Character { .. })
+        ));
+        // Mapping only makes sense for numeric serials; rejecting works for any charset.
+        let mut alnum = rule(1, 10, Charset::AlphanumericUpper, "", CheckScheme::None);
+        alnum.confusables = Confusables::MapToDigits;
+        assert_eq!(alnum.validate(), Err(RuleError::MapNeedsNumeric));
+        alnum.confusables = Confusables::Reject;
+        alnum.validate().unwrap();
+        assert!(matches!(
+            alnum.check("AB1I"),
+            Err(FormatViolation::Confusable {
+                position: 4,
+                digit: '1',
+                ..
+            })
+        ));
+        alnum.prefix = "OK".to_owned();
+        assert!(matches!(
+            alnum.validate(),
+            Err(RuleError::PrefixConfusable { ch: 'O', .. })
+        ));
     }
 
     #[test]

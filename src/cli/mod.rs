@@ -2,6 +2,7 @@
 //! over gRPC, and `bench`. Parses arguments, calls the library, prints for people (text) or
 //! scripts (`--json`, one object per line), and chooses the exit status.
 
+mod decode;
 mod output;
 
 use std::io::BufRead;
@@ -69,6 +70,9 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         limit: u64,
     },
+    /// Read a barcode offline: symbology, GS1 elements, GTIN/serial/lot/expiry, Digital Link,
+    /// or the precise error. Exit 0 when valid, 1 when not.
+    Decode(decode::DecodeArgs),
     /// Measurements.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -114,6 +118,20 @@ struct ItemArgs {
     prefix: String,
     #[arg(long, value_enum, default_value_t = CheckArg::None)]
     check: CheckArg,
+    /// Readable serial pattern: 9 digit, A upper-case letter, a lower-case letter, X digit or
+    /// upper-case letter, * any allowed character, \c the character c, anything else itself.
+    #[arg(long, default_value = "")]
+    pattern: String,
+    /// Letters that look like digits (O o I l): allowed, rejected, or read as 0 and 1.
+    #[arg(long, value_enum, default_value_t = ConfusablesArg::Allow)]
+    confusables: ConfusablesArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ConfusablesArg {
+    Allow,
+    Reject,
+    Map,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -211,6 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             output::print_bench(&report, cli.json);
             Ok(EXIT_OK)
         }
+        Command::Decode(args) => decode::run(args, cli.json),
         Command::Item(command) => item(&cli.server, cli.json, command).await,
         Command::Scan(args) => scan(&cli.server, cli.json, args).await,
         Command::Unit(command) => unit(&cli.server, cli.json, command).await,
@@ -295,6 +314,13 @@ async fn item(server: &str, json: bool, command: ItemCommand) -> anyhow::Result<
                         CheckArg::Gs1Mod10 => pb::CheckScheme::Gs1Mod10,
                         CheckArg::Luhn => pb::CheckScheme::Luhn,
                         CheckArg::Mod37_36 => pb::CheckScheme::Iso7064Mod3736,
+                    }
+                    .into(),
+                    pattern: args.pattern,
+                    confusables: match args.confusables {
+                        ConfusablesArg::Allow => pb::Confusables::Allow,
+                        ConfusablesArg::Reject => pb::Confusables::Reject,
+                        ConfusablesArg::Map => pb::Confusables::MapToDigits,
                     }
                     .into(),
                 }),

@@ -64,6 +64,13 @@ fn check(value: i32) -> String {
     )
 }
 
+fn confusables(value: i32) -> String {
+    pb::Confusables::try_from(value).map_or_else(
+        |_| value.to_string(),
+        |v| short(v.as_str_name(), "CONFUSABLES_"),
+    )
+}
+
 pub fn print_reply(reply: &pb::ScanReply, as_json: bool) {
     if as_json {
         let value = json!({
@@ -105,6 +112,8 @@ pub fn print_item(item: &pb::Item, created: Option<bool>, as_json: bool) {
                 "charset": charset(rule.charset),
                 "prefix": rule.prefix,
                 "check": check(rule.check),
+                "pattern": rule.pattern,
+                "confusables": confusables(rule.confusables),
             },
             "updated_at_ms": item.updated_at_ms,
         });
@@ -119,7 +128,7 @@ pub fn print_item(item: &pb::Item, created: Option<bool>, as_json: bool) {
             None => "",
         };
         println!(
-            "{verb}{}  gtin {}  lot tracked {}  warranty {} months  serial {}..{} {}{}{}  {}",
+            "{verb}{}  gtin {}  lot tracked {}  warranty {} months  serial {}..{} {}{}{}{}{}  {}",
             item.sku,
             if item.gtin.is_empty() {
                 "-"
@@ -135,6 +144,15 @@ pub fn print_item(item: &pb::Item, created: Option<bool>, as_json: bool) {
                 String::new()
             } else {
                 format!(" prefix {:?}", rule.prefix)
+            },
+            if rule.pattern.is_empty() {
+                String::new()
+            } else {
+                format!(" pattern {}", rule.pattern)
+            },
+            match confusables(rule.confusables).as_str() {
+                "ALLOW" => String::new(),
+                policy => format!(" confusables {policy}"),
             },
             format_args!(" check {}", check(rule.check)),
             item.description
@@ -224,5 +242,80 @@ pub fn print_bench(report: &crate::bench::ReceiveReport, as_json: bool) {
         println!("{}", report.to_json());
     } else {
         print!("{}", report.to_text());
+    }
+}
+
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// `decode`: the JSON fields are a stable contract (README, "serialtrack decode"); absent
+/// values are `null`.
+pub fn print_decoded(d: &pb::DecodeResponse, as_json: bool) {
+    if as_json {
+        let error = d.error.as_ref().map(|e| {
+            json!({
+                "kind": e.kind,
+                "ai": non_empty(&e.ai),
+                "position": (e.position > 0).then_some(e.position),
+                "message": e.message,
+            })
+        });
+        let elements: Vec<_> = d
+            .elements
+            .iter()
+            .map(|e| json!({"ai": e.ai, "title": e.title, "value": e.value}))
+            .collect();
+        let value = json!({
+            "valid": d.valid,
+            "symbology": non_empty(&d.symbology),
+            "symbology_name": non_empty(&d.symbology_name),
+            "kind": non_empty(&d.kind),
+            "elements": elements,
+            "gtin": non_empty(&d.gtin),
+            "serial": non_empty(&d.serial),
+            "lot": non_empty(&d.lot),
+            "expiry": non_empty(&d.expiry),
+            "digital_link": non_empty(&d.digital_link),
+            "bracketed": non_empty(&d.bracketed),
+            "warnings": d.warnings,
+            "error": error,
+        });
+        println!("{value}");
+        return;
+    }
+    if let Some(e) = &d.error {
+        let mut at = String::new();
+        if !e.ai.is_empty() {
+            at.push_str(&format!(" AI ({})", e.ai));
+        }
+        if e.position > 0 {
+            at.push_str(&format!(" position {}", e.position));
+        }
+        println!("INVALID {}{at}: {}", e.kind, e.message);
+        return;
+    }
+    let symbology = match (d.symbology.as_str(), d.symbology_name.as_str()) {
+        ("", _) => "no symbology identifier".to_owned(),
+        (id, name) => format!("{name} ({id})"),
+    };
+    println!("VALID {}, {symbology}", d.kind);
+    for e in &d.elements {
+        println!("  ({}) {:<20} {}", e.ai, e.title, e.value);
+    }
+    for (label, value) in [
+        ("gtin", &d.gtin),
+        ("serial", &d.serial),
+        ("lot", &d.lot),
+        ("expiry", &d.expiry),
+        ("bracketed", &d.bracketed),
+        ("digital link", &d.digital_link),
+    ] {
+        if !value.is_empty() {
+            println!("{label:<13}{value}");
+        }
+    }
+    for w in &d.warnings {
+        println!("warning: {w}");
     }
 }

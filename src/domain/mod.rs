@@ -1,14 +1,16 @@
 //! The pure domain: items, units, scans and the decision a scan leads to.
 //!
 //! [`read_scan`] turns a scan's raw bytes into a serial and item hints; [`apply`] decides what
-//! a read scan does to a unit, given the current unit and the catalog entries it names. Nothing
-//! here touches the database, the network or the clock: the store passes in what it read and
-//! the time, and persists what comes back.
+//! a read scan does to a unit, reading the current state through a [`View`]. Nothing here
+//! touches the database, the network or the clock: the store lends its view and the time, and
+//! persists what comes back.
 
 pub mod item;
 pub mod time;
+mod view;
 
 pub use item::{Item, ItemError};
+pub use view::{MemoryView, View};
 
 use uuid::Uuid;
 
@@ -128,6 +130,8 @@ pub struct Unit {
     pub sku: String,
     pub gtin: Option<String>,
     pub lot: Option<String>,
+    /// The expiry date the barcode carried (GS1 AI 17).
+    pub expiry: Option<barcode::Date>,
     pub state: UnitState,
     pub location: String,
     pub first_seen_station: String,
@@ -158,6 +162,7 @@ pub struct ReadScan {
     pub gtin: Option<String>,
     /// The lot from the barcode, or else from the request.
     pub lot: Option<String>,
+    pub expiry: Option<barcode::Date>,
     pub warnings: Vec<String>,
 }
 
@@ -204,7 +209,10 @@ pub struct Event {
     /// Empty when the scan could not be read as a serial.
     pub serial: String,
     pub sku: String,
+    /// What the barcode carried besides the serial.
+    pub gtin: Option<String>,
     pub lot: Option<String>,
+    pub expiry: Option<barcode::Date>,
     pub outcome: Outcome,
     pub reason: Reason,
     pub message: String,
@@ -249,31 +257,46 @@ pub fn read_scan(scan: &Scan, today: barcode::Date) -> Result<ReadScan, Rejectio
         serial,
         gtin: ids.gtin,
         lot,
+        expiry: ids.expiry,
         warnings: ids.warnings,
     })
 }
 
-/// What the store found for a read scan: the items its GTIN and SKU name, and the unit its
-/// serial names.
-#[derive(Clone, Copy, Debug)]
-pub struct Found<'a> {
-    pub item_by_gtin: Option<&'a Item>,
-    pub item_by_sku: Option<&'a Item>,
-    pub unit: Option<&'a Unit>,
-}
-
-/// Decides what a scan does. `seq` is the sequence number the event will get and `now_ms`
-/// the server's time.
-pub fn apply(
+/// Decides what a scan does, reading what it needs through `view`. `seq` is the sequence
+/// number the event will get and `now_ms` the server's time. The outer error is the view's
+/// (a failed read); the inner one is the business answer.
+pub fn apply<V: View>(
     scan: &Scan,
     read: &ReadScan,
-    found: Found<'_>,
+    view: &mut V,
     seq: u64,
     now_ms: i64,
-) -> Result<Change, Rejection> {
-    let item = resolve_item(scan, read, found)?;
-    match scan.action {
-        Action::Receive => receive(scan, read, item, found.unit, seq, now_ms),
+) -> Result<Result<Change, Rejection>, V::Error> {
+    let item = match resolve_item(scan, read, view)? {
+        Ok(item) => item,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let serial = item.serial_rule.canonical(&read.serial).into_owned();
+    if let Err(violation) = item.serial_rule.check(&serial) {
+        return Ok(Err(Rejection::new(
+            Reason::BadFormat,
+            format!(
+                "serial {} does not fit SKU {}: {violation}",
+                read.serial, item.sku
+            ),
+        )));
+    }
+    let mut notes = Vec::new();
+    if serial != read.serial {
+        notes.push(format!(
+            "read {} as {serial} (letters that look like digits)",
+            read.serial
+        ));
+    }
+    notes.extend(read.warnings.iter().cloned());
+    let current = view.unit(&serial)?;
+    Ok(match scan.action {
+        Action::Receive => receive(scan, read, &item, serial, current, notes, seq, now_ms),
         other => Err(Rejection::new(
             Reason::UnsupportedAction,
             format!(
@@ -281,29 +304,29 @@ pub fn apply(
                 other.name()
             ),
         )),
-    }
+    })
 }
 
-fn resolve_item<'a>(scan: &Scan, read: &ReadScan, found: Found<'a>) -> Result<&'a Item, Rejection> {
-    match (&read.gtin, &scan.sku) {
-        (Some(gtin), sku) => {
-            let item = found.item_by_gtin.ok_or_else(|| {
-                Rejection::new(
-                    Reason::UnknownItem,
-                    format!("no item has GTIN {gtin}; add it to the catalog first"),
-                )
-            })?;
-            if let Some(sku) = sku
-                && sku != &item.sku
-            {
-                return Err(Rejection::new(
+fn resolve_item<V: View>(
+    scan: &Scan,
+    read: &ReadScan,
+    view: &mut V,
+) -> Result<Result<Item, Rejection>, V::Error> {
+    Ok(match (&read.gtin, &scan.sku) {
+        (Some(gtin), sku) => match view.item_by_gtin(gtin)? {
+            None => Err(Rejection::new(
+                Reason::UnknownItem,
+                format!("no item has GTIN {gtin}; add it to the catalog first"),
+            )),
+            Some(item) => match sku {
+                Some(sku) if sku != &item.sku => Err(Rejection::new(
                     Reason::ConflictingFields,
                     format!("barcode GTIN {gtin} belongs to SKU {}, not {sku}", item.sku),
-                ));
-            }
-            Ok(item)
-        }
-        (None, Some(sku)) => found.item_by_sku.ok_or_else(|| {
+                )),
+                _ => Ok(item),
+            },
+        },
+        (None, Some(sku)) => view.item(sku)?.ok_or_else(|| {
             Rejection::new(
                 Reason::UnknownItem,
                 format!("no item has SKU {sku}; add it to the catalog first"),
@@ -313,26 +336,20 @@ fn resolve_item<'a>(scan: &Scan, read: &ReadScan, found: Found<'a>) -> Result<&'
             Reason::MissingField,
             "barcode does not name the item; choose the SKU on the handheld",
         )),
-    }
+    })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn receive(
     scan: &Scan,
     read: &ReadScan,
     item: &Item,
-    current: Option<&Unit>,
+    serial: String,
+    current: Option<Unit>,
+    notes: Vec<String>,
     seq: u64,
     now_ms: i64,
 ) -> Result<Change, Rejection> {
-    item.serial_rule.check(&read.serial).map_err(|violation| {
-        Rejection::new(
-            Reason::BadFormat,
-            format!(
-                "serial {} does not fit SKU {}: {violation}",
-                read.serial, item.sku
-            ),
-        )
-    })?;
     if let Some(unit) = current {
         return Err(Rejection {
             reason: Reason::DuplicateSerial,
@@ -365,10 +382,11 @@ fn receive(
         (None, false) => None,
     };
     let unit = Unit {
-        serial: read.serial.clone(),
+        serial,
         sku: item.sku.clone(),
         gtin: item.gtin.clone(),
         lot,
+        expiry: read.expiry,
         state: UnitState::Received,
         location: scan.station.clone(),
         first_seen_station: scan.station.clone(),
@@ -377,7 +395,7 @@ fn receive(
         last_seq: seq,
     };
     let mut message = format!("received {} ({})", unit.serial, unit.sku);
-    for note in warnings.iter().chain(&read.warnings) {
+    for note in warnings.iter().chain(&notes) {
         message.push_str("; ");
         message.push_str(note);
     }

@@ -30,6 +30,8 @@ fn item(sku: &str, lot_tracked: bool) -> Item {
             charset: Charset::AlphanumericUpper,
             prefix: "SN".to_owned(),
             check: CheckScheme::None,
+            pattern: None,
+            confusables: crate::barcode::Confusables::Allow,
         },
         updated_at_ms: 0,
     }
@@ -41,6 +43,7 @@ fn unit(serial: &str) -> Unit {
         sku: "A".to_owned(),
         gtin: None,
         lot: None,
+        expiry: None,
         state: UnitState::Received,
         location: "DOCK-2".to_owned(),
         first_seen_station: "DOCK-2".to_owned(),
@@ -53,23 +56,16 @@ fn unit(serial: &str) -> Unit {
 /// Runs one scan through `read_scan` and `apply` against a catalog of item "A" (plain) and
 /// "L" (lot tracked) and an optional existing unit, and returns the reason and message.
 fn check(scan: &Scan, existing: Option<&Unit>) -> (Reason, Outcome, String) {
-    let a = item("A", false);
-    let l = item("L", true);
-    let by_sku = match scan.sku.as_deref() {
-        Some("A") => Some(&a),
-        Some("L") => Some(&l),
-        _ => None,
-    };
+    let mut view = MemoryView::with_items([item("A", false), item("L", true)]);
+    if let Some(unit) = existing {
+        view.units.insert(unit.serial.clone(), unit.clone());
+    }
     let read = match read_scan(scan, crate::barcode::Date::new(2026, 11, 23)) {
         Ok(read) => read,
         Err(r) => return (r.reason, Outcome::Rejected, r.message),
     };
-    let found = Found {
-        item_by_gtin: None,
-        item_by_sku: by_sku,
-        unit: existing,
-    };
-    match apply(scan, &read, found, 9, 1_795_422_605_000) {
+    let Ok(decision) = apply(scan, &read, &mut view, 9, 1_795_422_605_000);
+    match decision {
         Ok(change) => {
             assert_eq!(change.unit.first_seen_seq, 9);
             assert_eq!(change.unit.location, scan.station);
@@ -206,27 +202,17 @@ fn a_barcode_gtin_must_agree_with_the_requested_sku() {
         serial: "SN01".to_owned(),
         gtin: Some("04006381333931".to_owned()),
         lot: None,
+        expiry: None,
         warnings: Vec::new(),
     };
-    let found = Found {
-        item_by_gtin: Some(&tv),
-        item_by_sku: None,
-        unit: None,
-    };
-    let rejection = apply(&s, &read, found, 1, 0).unwrap_err();
+    let Ok(decision) = apply(&s, &read, &mut MemoryView::with_items([tv]), 1, 0);
+    let rejection = decision.unwrap_err();
     assert_eq!(rejection.reason, Reason::ConflictingFields);
     assert!(
         rejection.message.contains("belongs to SKU TV, not RADIO"),
         "{}",
         rejection.message
     );
-    let unknown = Found {
-        item_by_gtin: None,
-        item_by_sku: None,
-        unit: None,
-    };
-    assert_eq!(
-        apply(&s, &read, unknown, 1, 0).unwrap_err().reason,
-        Reason::UnknownItem
-    );
+    let Ok(decision) = apply(&s, &read, &mut MemoryView::default(), 1, 0);
+    assert_eq!(decision.unwrap_err().reason, Reason::UnknownItem);
 }

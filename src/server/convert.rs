@@ -4,7 +4,7 @@
 use tonic::Status;
 use uuid::Uuid;
 
-use crate::barcode::{self, Charset, CheckScheme, SerialRule};
+use crate::barcode::{self, Charset, CheckScheme, Confusables, Pattern, SerialRule};
 use crate::domain::{
     self, Action, EntryMode, Event, Feedback, Item, LOT_LEN_MAX, Outcome, Reason, STATION_LEN_MAX,
     Scan, Unit, UnitState, item::SKU_LEN_MAX,
@@ -167,6 +167,10 @@ fn truncated(text: &str) -> String {
     text.chars().take(40).collect()
 }
 
+fn date_text(date: Option<barcode::Date>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_default()
+}
+
 pub fn reply_to_pb(answer: &ScanAnswer) -> pb::ScanReply {
     let event = &answer.event;
     pb::ScanReply {
@@ -180,6 +184,9 @@ pub fn reply_to_pb(answer: &ScanAnswer) -> pb::ScanReply {
         serial: event.serial.clone(),
         sku: event.sku.clone(),
         replayed: answer.replayed,
+        gtin: event.gtin.clone().unwrap_or_default(),
+        lot: event.lot.clone().unwrap_or_default(),
+        expiry: date_text(event.expiry),
     }
 }
 
@@ -201,6 +208,8 @@ pub fn event_to_pb(event: Event) -> pb::Event {
         reason: reason_to_pb(event.reason).into(),
         message: event.message,
         state_after: state_to_pb(event.state_after).into(),
+        gtin: event.gtin.unwrap_or_default(),
+        expiry: date_text(event.expiry),
     }
 }
 
@@ -216,6 +225,7 @@ pub fn unit_to_pb(unit: Unit) -> pb::Unit {
         first_seen_at_ms: unit.first_seen_at_ms,
         first_seen_seq: unit.first_seen_seq,
         last_seq: unit.last_seq,
+        expiry: date_text(unit.expiry),
     }
 }
 
@@ -262,6 +272,25 @@ fn check_to_pb(check: CheckScheme) -> pb::CheckScheme {
     }
 }
 
+fn confusables_from_pb(value: i32) -> Result<Confusables, Status> {
+    match pb::Confusables::try_from(value) {
+        Ok(pb::Confusables::Unspecified | pb::Confusables::Allow) => Ok(Confusables::Allow),
+        Ok(pb::Confusables::Reject) => Ok(Confusables::Reject),
+        Ok(pb::Confusables::MapToDigits) => Ok(Confusables::MapToDigits),
+        Err(_) => Err(invalid(format!(
+            "serial_rule.confusables {value} is not a known policy"
+        ))),
+    }
+}
+
+fn confusables_to_pb(policy: Confusables) -> pb::Confusables {
+    match policy {
+        Confusables::Allow => pb::Confusables::Allow,
+        Confusables::Reject => pb::Confusables::Reject,
+        Confusables::MapToDigits => pb::Confusables::MapToDigits,
+    }
+}
+
 /// A wire item as a validated domain item (GTIN brought to 14 digits).
 pub fn item_from_pb(item: pb::Item) -> Result<Item, Status> {
     let rule = match item.serial_rule {
@@ -283,6 +312,14 @@ pub fn item_from_pb(item: pb::Item) -> Result<Item, Status> {
                 charset: charset_from_pb(rule.charset)?,
                 prefix: rule.prefix,
                 check: check_from_pb(rule.check)?,
+                pattern: match rule.pattern.as_str() {
+                    "" => None,
+                    text => Some(
+                        Pattern::parse(text)
+                            .map_err(|e| invalid(format!("serial_rule.pattern: {e}")))?,
+                    ),
+                },
+                confusables: confusables_from_pb(rule.confusables)?,
             }
         }
     };
@@ -314,6 +351,8 @@ pub fn item_to_pb(item: Item) -> pb::Item {
             charset: charset_to_pb(rule.charset).into(),
             prefix: rule.prefix,
             check: check_to_pb(rule.check).into(),
+            pattern: rule.pattern.map(|p| p.to_string()).unwrap_or_default(),
+            confusables: confusables_to_pb(rule.confusables).into(),
         }),
         updated_at_ms: item.updated_at_ms,
     }
@@ -322,4 +361,102 @@ pub fn item_to_pb(item: Item) -> pb::Item {
 /// Checks a SKU named in a lookup.
 pub fn lookup_sku(sku: &str) -> Result<(), Status> {
     domain::item::validate_sku(sku).map_err(|e| invalid(e.to_string()))
+}
+
+/// The Digital Link base used when a decode request names none.
+pub const DEFAULT_RESOLVER: &str = "https://id.gs1.org";
+/// The longest resolver base URL accepted.
+pub const RESOLVER_LEN_MAX: usize = 200;
+
+/// Checks a Digital Link base URL given to `Decode`.
+pub fn check_resolver(resolver: &str) -> Result<(), String> {
+    if resolver.len() > RESOLVER_LEN_MAX {
+        return Err(format!("resolver is longer than {RESOLVER_LEN_MAX} bytes"));
+    }
+    if !(resolver.starts_with("https://") || resolver.starts_with("http://"))
+        || resolver
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '?' || c == '#')
+    {
+        return Err(format!(
+            "resolver {resolver:?} must be an http:// or https:// base URL without query or fragment"
+        ));
+    }
+    Ok(())
+}
+
+/// Reads raw scanner bytes as `Decode` answers: the RPC and the offline `serialtrack decode`
+/// both print this, so they cannot disagree. `today` resolves the century of YYMMDD dates.
+pub fn decode_to_pb(
+    raw: &[u8],
+    strict: bool,
+    resolver: &str,
+    today: barcode::Date,
+) -> pb::DecodeResponse {
+    let options = if strict {
+        barcode::Options::strict(today)
+    } else {
+        barcode::Options::scanner(today)
+    };
+    let read = match barcode::interpret(raw, &options) {
+        Ok(read) => read,
+        Err(e) => {
+            return pb::DecodeResponse {
+                valid: false,
+                error: Some(pb::DecodeError {
+                    kind: e.kind().to_owned(),
+                    ai: e.ai().unwrap_or_default().to_owned(),
+                    position: e
+                        .position()
+                        .map_or(0, |p| u32::try_from(p).unwrap_or(u32::MAX)),
+                    message: e.to_string(),
+                }),
+                ..Default::default()
+            };
+        }
+    };
+    let has_elements = !read.elements.is_empty();
+    pb::DecodeResponse {
+        valid: true,
+        symbology: read.symbology.map(|s| s.aim_id()).unwrap_or_default(),
+        symbology_name: read
+            .symbology
+            .map(|s| s.name().to_owned())
+            .unwrap_or_default(),
+        kind: match read.kind {
+            barcode::Kind::Gs1ElementString => "GS1_ELEMENT_STRING",
+            barcode::Kind::DigitalLink => "DIGITAL_LINK",
+            barcode::Kind::Gtin => "GTIN",
+            barcode::Kind::Plain => "PLAIN",
+        }
+        .to_owned(),
+        elements: read
+            .elements
+            .iter()
+            .map(|e| pb::DecodedElement {
+                ai: e.ai.clone(),
+                title: barcode::ai_table::lookup(&e.ai)
+                    .map(|entry| entry.title.to_owned())
+                    .unwrap_or_default(),
+                value: e.value.clone(),
+            })
+            .collect(),
+        gtin: read.gtin().unwrap_or_default().to_owned(),
+        serial: read.serial().unwrap_or_default().to_owned(),
+        lot: read.lot().unwrap_or_default().to_owned(),
+        expiry: date_text(read.expiry()),
+        // Elements without a primary key (a lot alone) have no Digital Link form.
+        digital_link: if has_elements {
+            read.to_digital_link(resolver).unwrap_or_default()
+        } else {
+            String::new()
+        },
+        bracketed: if has_elements {
+            read.to_bracketed().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        warnings: read.warnings.iter().map(ToString::to_string).collect(),
+        error: None,
+    }
 }

@@ -13,12 +13,12 @@ use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::barcode::SERIAL_LEN_MAX;
+use crate::barcode::{RAW_SCAN_LEN_MAX, SERIAL_LEN_MAX};
 use crate::domain::{self, item::SKU_LEN_MAX};
 use crate::proto::v1 as pb;
 use crate::store::{ItemConflict, PreparedScan, SCAN_BATCH_LEN_MAX, Store, StoreError};
 
-pub use convert::{item_from_pb, item_to_pb};
+pub use convert::{DEFAULT_RESOLVER, check_resolver, decode_to_pb, item_from_pb, item_to_pb};
 
 /// The largest gRPC message accepted or sent, in bytes. A larger request is refused by tonic
 /// with OUT_OF_RANGE before it is decoded. Fits a full batch of typical scans
@@ -64,11 +64,15 @@ pub async fn serve<S: Store>(
     let units = pb::unit_service_server::UnitServiceServer::new(Units { store })
         .max_decoding_message_size(MESSAGE_BYTES_MAX)
         .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    let barcodes = pb::barcode_service_server::BarcodeServiceServer::new(Barcodes)
+        .max_decoding_message_size(MESSAGE_BYTES_MAX)
+        .max_encoding_message_size(MESSAGE_BYTES_MAX);
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(catalog)
         .add_service(scans)
         .add_service(units)
+        .add_service(barcodes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
 }
@@ -138,6 +142,36 @@ impl<S: Store> pb::catalog_service_server::CatalogService for Catalog<S> {
             items: items.into_iter().map(item_to_pb).collect(),
             next_after_sku,
         }))
+    }
+}
+
+struct Barcodes;
+
+#[tonic::async_trait]
+impl pb::barcode_service_server::BarcodeService for Barcodes {
+    async fn decode(
+        &self,
+        request: Request<pb::DecodeRequest>,
+    ) -> Result<Response<pb::DecodeResponse>, Status> {
+        let request = request.into_inner();
+        if request.raw.len() > RAW_SCAN_LEN_MAX {
+            return Err(Status::invalid_argument(format!(
+                "raw has {} bytes; at most {RAW_SCAN_LEN_MAX} are accepted",
+                request.raw.len()
+            )));
+        }
+        let resolver = match request.resolver.as_str() {
+            "" => DEFAULT_RESOLVER,
+            given => given,
+        };
+        convert::check_resolver(resolver).map_err(Status::invalid_argument)?;
+        let today = domain::time::date_utc(domain::time::now_ms());
+        Ok(Response::new(convert::decode_to_pb(
+            &request.raw,
+            request.strict,
+            resolver,
+            today,
+        )))
     }
 }
 

@@ -8,7 +8,7 @@
 use prost::Message;
 use uuid::Uuid;
 
-use crate::barcode::{Charset, CheckScheme, SerialRule};
+use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRule};
 use crate::domain::{Action, EntryMode, Event, Item, Outcome, Reason, Unit, UnitState};
 
 use super::StoreError;
@@ -37,6 +37,10 @@ struct ItemRecord {
     check: u32,
     #[prost(int64, tag = "11")]
     updated_at_ms: i64,
+    #[prost(string, tag = "12")]
+    pattern: String,
+    #[prost(uint32, tag = "13")]
+    confusables: u32,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -61,6 +65,9 @@ struct UnitRecord {
     first_seen_seq: u64,
     #[prost(uint64, tag = "10")]
     last_seq: u64,
+    /// YYYYMMDD, 0 for none.
+    #[prost(uint32, tag = "11")]
+    expiry: u32,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -89,6 +96,11 @@ struct EventRecord {
     sku: String,
     #[prost(string, tag = "12")]
     lot: String,
+    #[prost(string, tag = "17")]
+    gtin: String,
+    /// YYYYMMDD, 0 for none.
+    #[prost(uint32, tag = "18")]
+    expiry: u32,
     #[prost(uint32, tag = "13")]
     outcome: u32,
     #[prost(uint32, tag = "14")]
@@ -129,6 +141,9 @@ stable_codes!(charset_code, charset_from, Charset {
 stable_codes!(check_code, check_from, CheckScheme {
     CheckScheme::None = 1, CheckScheme::Gs1Mod10 = 2, CheckScheme::Luhn = 3, CheckScheme::Mod37_36 = 4,
 });
+stable_codes!(confusables_code, confusables_from, Confusables {
+    Confusables::Allow = 1, Confusables::Reject = 2, Confusables::MapToDigits = 3,
+});
 stable_codes!(state_code, state_from, UnitState { UnitState::Received = 1 });
 stable_codes!(action_code, action_from, Action {
     Action::Receive = 1, Action::Putaway = 2, Action::Pick = 3, Action::Dispatch = 4, Action::Return = 5,
@@ -142,6 +157,27 @@ stable_codes!(reason_code, reason_from, Reason {
     Reason::MissingField = 5, Reason::ConflictingFields = 6, Reason::FieldIgnored = 7,
     Reason::UnsupportedAction = 8,
 });
+
+fn date_code(date: Option<Date>) -> u32 {
+    date.map_or(0, |d| {
+        u32::try_from(d.year).unwrap_or(0) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day)
+    })
+}
+
+fn date_from(code: u32) -> Result<Option<Date>, StoreError> {
+    if code == 0 {
+        return Ok(None);
+    }
+    let date = Date::new(
+        i32::try_from(code / 10_000).map_err(|e| corrupt("date", e))?,
+        u8::try_from(code / 100 % 100).map_err(|e| corrupt("date", e))?,
+        u8::try_from(code % 100).map_err(|e| corrupt("date", e))?,
+    );
+    if !date.is_valid() {
+        return Err(corrupt("date", format!("{code} is not a date")));
+    }
+    Ok(Some(date))
+}
 
 fn usize_to_u32(n: usize) -> u32 {
     // Rule lengths are bounded by SERIAL_LEN_MAX long before u32 runs out.
@@ -160,6 +196,13 @@ pub fn encode_item(item: &Item) -> Vec<u8> {
         charset: charset_code(item.serial_rule.charset),
         prefix: item.serial_rule.prefix.clone(),
         check: check_code(item.serial_rule.check),
+        pattern: item
+            .serial_rule
+            .pattern
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        confusables: confusables_code(item.serial_rule.confusables),
         updated_at_ms: item.updated_at_ms,
     }
     .encode_to_vec()
@@ -179,6 +222,15 @@ pub fn decode_item(bytes: &[u8]) -> Result<Item, StoreError> {
             charset: charset_from(r.charset)?,
             prefix: r.prefix,
             check: check_from(r.check)?,
+            pattern: match r.pattern.as_str() {
+                "" => None,
+                text => Some(Pattern::parse(text).map_err(|e| corrupt("item pattern", e))?),
+            },
+            // Records written before the policy existed carry 0: allow.
+            confusables: match r.confusables {
+                0 => Confusables::Allow,
+                code => confusables_from(code)?,
+            },
         },
         updated_at_ms: r.updated_at_ms,
     };
@@ -200,6 +252,7 @@ pub fn encode_unit(unit: &Unit) -> Vec<u8> {
         first_seen_at_ms: unit.first_seen_at_ms,
         first_seen_seq: unit.first_seen_seq,
         last_seq: unit.last_seq,
+        expiry: date_code(unit.expiry),
     }
     .encode_to_vec()
 }
@@ -217,6 +270,7 @@ pub fn decode_unit(bytes: &[u8]) -> Result<Unit, StoreError> {
         sku: r.sku,
         gtin: opt(r.gtin),
         lot: opt(r.lot),
+        expiry: date_from(r.expiry)?,
         state: state_from(r.state)?,
         location: r.location,
         first_seen_station: r.first_seen_station,
@@ -240,6 +294,8 @@ pub fn encode_event(event: &Event) -> Vec<u8> {
         serial: event.serial.clone(),
         sku: event.sku.clone(),
         lot: event.lot.clone().unwrap_or_default(),
+        gtin: event.gtin.clone().unwrap_or_default(),
+        expiry: date_code(event.expiry),
         outcome: outcome_code(event.outcome),
         reason: reason_code(event.reason),
         message: event.message.clone(),
@@ -265,7 +321,9 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, StoreError> {
         entry_mode: entry_from(r.entry_mode)?,
         serial: r.serial,
         sku: r.sku,
+        gtin: opt(r.gtin),
         lot: opt(r.lot),
+        expiry: date_from(r.expiry)?,
         outcome: outcome_from(r.outcome)?,
         reason: reason_from(r.reason)?,
         message: r.message,

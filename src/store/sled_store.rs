@@ -21,7 +21,7 @@ use super::records::{
     decode_event, decode_item, decode_unit, encode_event, encode_item, encode_unit,
 };
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError};
-use crate::domain::{self, Event, Found, Item, Outcome, Unit, time};
+use crate::domain::{self, Event, Item, Outcome, Unit, time};
 
 /// The most commands waiting for the writer. Callers beyond it wait for room (backpressure),
 /// they are never dropped.
@@ -469,6 +469,25 @@ impl Writer {
     }
 }
 
+impl domain::View for Group<'_> {
+    type Error = StoreError;
+
+    fn item(&mut self, sku: &str) -> Result<Option<Item>, StoreError> {
+        Group::item(self, sku)
+    }
+
+    fn item_by_gtin(&mut self, gtin: &str) -> Result<Option<Item>, StoreError> {
+        match self.sku_by_gtin(gtin)? {
+            Some(sku) => Group::item(self, &sku),
+            None => Ok(None),
+        }
+    }
+
+    fn unit(&mut self, serial: &str) -> Result<Option<Unit>, StoreError> {
+        Group::unit(self, serial)
+    }
+}
+
 impl Group<'_> {
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, StoreError> {
         if let Some(unit) = self.units.get(serial) {
@@ -556,30 +575,15 @@ impl Group<'_> {
             });
         }
         let seq = self.next_seq;
+        let now_ms = self.now_ms;
         let decision = match &read {
-            Ok(read) => {
-                let item_by_gtin = match &read.gtin {
-                    Some(gtin) => match self.sku_by_gtin(gtin)? {
-                        Some(sku) => self.item(&sku)?,
-                        None => None,
-                    },
-                    None => None,
-                };
-                let item_by_sku = match &scan.sku {
-                    Some(sku) => self.item(sku)?,
-                    None => None,
-                };
-                let unit = self.unit(&read.serial)?;
-                let found = Found {
-                    item_by_gtin: item_by_gtin.as_ref(),
-                    item_by_sku: item_by_sku.as_ref(),
-                    unit: unit.as_ref(),
-                };
-                domain::apply(&scan, read, found, seq, self.now_ms)
-            }
+            Ok(read) => domain::apply(&scan, read, self, seq, now_ms)?,
             Err(rejection) => Err(rejection.clone()),
         };
-        let read_serial = read.as_ref().map(|r| r.serial.clone()).unwrap_or_default();
+        let (read_serial, read_gtin, read_expiry) = match &read {
+            Ok(r) => (r.serial.clone(), r.gtin.clone(), r.expiry),
+            Err(_) => (String::new(), None, None),
+        };
         let (serial, sku, lot, outcome, reason, message, state_after) = match decision {
             Ok(change) => {
                 let fields = (
@@ -618,7 +622,9 @@ impl Group<'_> {
             entry_mode: scan.entry_mode,
             serial,
             sku,
+            gtin: read_gtin,
             lot,
+            expiry: read_expiry,
             outcome,
             reason,
             message,
@@ -665,6 +671,7 @@ pub fn raw_sled_ceiling(
                 sku: "BENCH-1".to_owned(),
                 gtin: None,
                 lot: None,
+                expiry: None,
                 state: domain::UnitState::Received,
                 location: "BENCH-DOCK".to_owned(),
                 first_seen_station: "BENCH-DOCK".to_owned(),
@@ -684,7 +691,9 @@ pub fn raw_sled_ceiling(
                 entry_mode: domain::EntryMode::Scanned,
                 serial: serial.clone(),
                 sku: "BENCH-1".to_owned(),
+                gtin: None,
                 lot: None,
+                expiry: None,
                 outcome: Outcome::Accepted,
                 reason: domain::Reason::Ok,
                 message: format!("received {serial} (BENCH-1)"),

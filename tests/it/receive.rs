@@ -18,6 +18,7 @@ fn rule(
         charset: charset.into(),
         prefix: prefix.to_owned(),
         check: check.into(),
+        ..Default::default()
     })
 }
 
