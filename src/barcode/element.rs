@@ -358,8 +358,8 @@ fn read_ai(
 
 /// Reads a GS-separated element string. `offset` is the number of characters before `data`
 /// in the cleaned scan (the AIM identifier), so that positions count from the scan's start.
-/// In scanner mode a GS after a predefined-length value is dropped with a warning; in strict
-/// mode it, a leading, doubled or trailing GS are errors.
+/// One GS after a predefined-length value is allowed (scanner mode notes it); in strict mode a
+/// leading, doubled or trailing GS is an error.
 pub fn parse_element_string(
     data: &str,
     offset: usize,
@@ -426,14 +426,10 @@ pub fn parse_element_string(
         i = end;
         if chars.get(i) == Some(&GS) {
             let last = i + 1 == n;
+            // GS1's Barcode Syntax Engine skips one separator after a predefined-length value
+            // too, so strict mode accepts it; scanner mode says it was there.
             match (mode, entry.predefined_length, last) {
-                (Mode::Strict, true, _) => {
-                    return Err(BarcodeError::UnexpectedSeparator {
-                        position: pos(i),
-                        reason: "no separator is needed after a predefined-length AI",
-                    });
-                }
-                (Mode::Strict, false, true) => {
+                (Mode::Strict, _, true) => {
                     return Err(BarcodeError::UnexpectedSeparator {
                         position: pos(i),
                         reason: "a separator after the last value",
@@ -699,8 +695,8 @@ mod tests {
                 "value of AI (01) at position 3 has 12 characters; at least 14 are needed",
             ),
             (
-                "0109506000134352\u{1d}10A",
-                "unexpected separator at position 17: no separator is needed after a predefined-length AI",
+                "0109506000134352\u{1d}",
+                "unexpected separator at position 17: a separator after the last value",
             ),
             (
                 "10A\u{1d}\u{1d}21B",

@@ -651,7 +651,7 @@ mod tests {
             ),
             (
                 b"]C10109506000134352\x1d10A\x1d\x1d21B\x1d",
-                "unexpected separator at position 20: no separator is needed after a predefined-length AI",
+                "unexpected separator at position 25: a doubled separator",
                 Want {
                     kind: Gs1ElementString,
                     elements: &[("01", GTIN), ("10", "A"), ("21", "B")],

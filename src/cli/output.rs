@@ -83,6 +83,9 @@ pub fn print_reply(reply: &pb::ScanReply, as_json: bool) {
             "seq": reply.seq,
             "serial": reply.serial,
             "sku": reply.sku,
+            "gtin": reply.gtin,
+            "lot": reply.lot,
+            "expiry": reply.expiry,
             "replayed": reply.replayed,
         });
         println!("{value}");
@@ -167,6 +170,7 @@ pub fn print_unit(unit: &pb::Unit, as_json: bool) {
             "sku": unit.sku,
             "gtin": unit.gtin,
             "lot": unit.lot,
+            "expiry": unit.expiry,
             "state": state(unit.state),
             "location": unit.location,
             "first_seen_station": unit.first_seen_station,
@@ -190,6 +194,9 @@ pub fn print_unit(unit: &pb::Unit, as_json: bool) {
             "lot         {}",
             if unit.lot.is_empty() { "-" } else { &unit.lot }
         );
+        if !unit.expiry.is_empty() {
+            println!("expiry      {}", unit.expiry);
+        }
         println!("state       {}", state(unit.state));
         println!("location    {}", unit.location);
         println!(
@@ -216,7 +223,9 @@ pub fn print_event(event: &pb::Event, as_json: bool) {
             "entry_mode": entry_mode(event.entry_mode),
             "serial": event.serial,
             "sku": event.sku,
+            "gtin": event.gtin,
             "lot": event.lot,
+            "expiry": event.expiry,
             "outcome": outcome(event.outcome),
             "reason": reason(event.reason),
             "message": event.message,

@@ -6,6 +6,7 @@ mod support;
 
 mod catalog;
 mod cli;
+mod decode;
 mod model;
 mod receive;
 mod restart;

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
+pub use pb::barcode_service_client::BarcodeServiceClient;
 pub use pb::catalog_service_client::CatalogServiceClient;
 pub use pb::scan_service_client::ScanServiceClient;
 pub use pb::unit_service_client::UnitServiceClient;
@@ -72,6 +73,10 @@ impl TestServer {
 
     pub fn scans(&self) -> ScanServiceClient<Channel> {
         ScanServiceClient::new(self.channel.clone())
+    }
+
+    pub fn barcodes(&self) -> BarcodeServiceClient<Channel> {
+        BarcodeServiceClient::new(self.channel.clone())
     }
 
     pub fn units(&self) -> UnitServiceClient<Channel> {
