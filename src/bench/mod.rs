@@ -139,6 +139,7 @@ fn scan_request(serial: String) -> pb::ScanRequest {
         lot: String::new(),
         entry_mode: pb::EntryMode::Scanned.into(),
         client_time_ms: 0,
+        ..Default::default()
     }
 }
 

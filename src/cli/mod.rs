@@ -4,6 +4,7 @@
 
 mod decode;
 mod output;
+mod warehouse;
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -70,6 +71,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         limit: u64,
     },
+    /// Orders to pick against.
+    #[command(subcommand)]
+    Order(warehouse::OrderCommand),
+    /// Shipments to dispatch against.
+    #[command(subcommand)]
+    Shipment(warehouse::ShipmentCommand),
     /// Read a barcode offline: symbology, GS1 elements, GTIN/serial/lot/expiry, Digital Link,
     /// or the precise error. Exit 0 when valid, 1 when not.
     Decode(decode::DecodeArgs),
@@ -157,6 +164,8 @@ enum ActionArg {
     Pick,
     Dispatch,
     Return,
+    Quarantine,
+    Scrap,
 }
 
 #[derive(Args, Debug)]
@@ -175,6 +184,21 @@ struct ScanArgs {
     /// Mark the scans as keyed in by hand rather than scanned.
     #[arg(long)]
     keyed: bool,
+    /// Putaway: the storage location.
+    #[arg(long, default_value = "")]
+    location: String,
+    /// Pick: the order.
+    #[arg(long, default_value = "")]
+    order: String,
+    /// Dispatch: the shipment.
+    #[arg(long, default_value = "")]
+    shipment: String,
+    /// Return: the customer on the RMA.
+    #[arg(long, default_value = "")]
+    customer: String,
+    /// Return: the RMA reference.
+    #[arg(long, default_value = "")]
+    rma: String,
     /// Scanned values; `-` reads one per line from stdin.
     #[arg(required = true)]
     raw: Vec<String>,
@@ -230,6 +254,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(EXIT_OK)
         }
         Command::Decode(args) => decode::run(args, cli.json),
+        Command::Order(command) => {
+            warehouse::order(connect(&cli.server).await?, cli.json, command).await
+        }
+        Command::Shipment(command) => {
+            warehouse::shipment(connect(&cli.server).await?, cli.json, command).await
+        }
         Command::Item(command) => item(&cli.server, cli.json, command).await,
         Command::Scan(args) => scan(&cli.server, cli.json, args).await,
         Command::Unit(command) => unit(&cli.server, cli.json, command).await,
@@ -374,6 +404,8 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
         ActionArg::Pick => pb::Action::Pick,
         ActionArg::Dispatch => pb::Action::Dispatch,
         ActionArg::Return => pb::Action::Return,
+        ActionArg::Quarantine => pb::Action::Quarantine,
+        ActionArg::Scrap => pb::Action::Scrap,
     };
     let mut raws: Vec<Vec<u8>> = Vec::new();
     for raw in args.raw {
@@ -405,6 +437,11 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
             }
             .into(),
             client_time_ms: crate::domain::time::now_ms(),
+            location: args.location.clone(),
+            order_id: args.order.clone(),
+            shipment_id: args.shipment.clone(),
+            customer: args.customer.clone(),
+            rma: args.rma.clone(),
         };
         let reply = client
             .scan(request)

@@ -328,3 +328,81 @@ pub fn print_decoded(d: &pb::DecodeResponse, as_json: bool) {
         println!("warning: {w}");
     }
 }
+
+pub fn print_order(order: &pb::Order, as_json: bool) {
+    if as_json {
+        let lines: Vec<_> = order
+            .lines
+            .iter()
+            .map(
+                |l| json!({"sku": l.sku, "lot": l.lot, "quantity": l.quantity, "picked": l.picked}),
+            )
+            .collect();
+        let value = json!({
+            "id": order.id,
+            "customer": order.customer,
+            "lines": lines,
+            "created_at_ms": order.created_at_ms,
+            "shipment_id": order.shipment_id,
+        });
+        println!("{value}");
+        return;
+    }
+    println!(
+        "order {}  customer {}  shipment {}",
+        order.id,
+        order.customer,
+        non_empty(&order.shipment_id).unwrap_or("-")
+    );
+    for line in &order.lines {
+        println!(
+            "  {}{}  picked {}/{}  {}",
+            line.sku,
+            non_empty(&line.lot)
+                .map(|l| format!(" lot {l}"))
+                .unwrap_or_default(),
+            line.picked.len(),
+            line.quantity,
+            line.picked.join(" ")
+        );
+    }
+}
+
+pub fn print_shipment(shipment: &pb::Shipment, as_json: bool) {
+    if as_json {
+        let value = json!({
+            "id": shipment.id,
+            "order_id": shipment.order_id,
+            "customer": shipment.customer,
+            "dispatched": shipment.dispatched,
+            "created_at_ms": shipment.created_at_ms,
+            "closed": shipment.closed,
+            "closed_at_ms": shipment.closed_at_ms,
+            "picked": shipment.picked,
+            "verified": shipment.verified,
+            "verification_percent": shipment.verification_percent,
+            "override_by": shipment.override_by,
+        });
+        println!("{value}");
+        return;
+    }
+    println!(
+        "shipment {}  order {}  customer {}  dispatched {}",
+        shipment.id,
+        shipment.order_id,
+        shipment.customer,
+        shipment.dispatched.len()
+    );
+    if shipment.closed {
+        println!(
+            "closed {}: verified {} of {} picked ({}%){}",
+            format_utc(shipment.closed_at_ms),
+            shipment.verified,
+            shipment.picked,
+            shipment.verification_percent,
+            non_empty(&shipment.override_by)
+                .map(|s| format!(", override by {s}"))
+                .unwrap_or_default()
+        );
+    }
+}

@@ -6,11 +6,18 @@
 //! persists what comes back.
 
 pub mod item;
+mod lifecycle;
 pub mod time;
 mod view;
+pub mod warehouse;
 
 pub use item::{Item, ItemError};
+pub use lifecycle::{TRANSITIONS, allowed_actions, apply, next_state};
 pub use view::{MemoryView, View};
+pub use warehouse::{
+    DocumentAnswer, DocumentChange, DocumentError, DocumentOp, Hold, HoldKind, Order, OrderLine,
+    Shipment, ShipmentClosure,
+};
 
 use uuid::Uuid;
 
@@ -22,6 +29,8 @@ pub const STATION_LEN_MAX: usize = 64;
 /// The longest lot, in characters (what GS1 AI 10 allows). A longer one is refused with
 /// INVALID_ARGUMENT.
 pub const LOT_LEN_MAX: usize = 20;
+/// The longest location, order id, shipment id, customer or RMA reference, in bytes.
+pub const REF_LEN_MAX: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -30,6 +39,8 @@ pub enum Action {
     Pick,
     Dispatch,
     Return,
+    Quarantine,
+    Scrap,
 }
 
 impl Action {
@@ -40,8 +51,20 @@ impl Action {
             Action::Pick => "PICK",
             Action::Dispatch => "DISPATCH",
             Action::Return => "RETURN",
+            Action::Quarantine => "QUARANTINE",
+            Action::Scrap => "SCRAP",
         }
     }
+
+    pub const ALL: [Action; 7] = [
+        Action::Receive,
+        Action::Putaway,
+        Action::Pick,
+        Action::Dispatch,
+        Action::Return,
+        Action::Quarantine,
+        Action::Scrap,
+    ];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,14 +76,36 @@ pub enum EntryMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum UnitState {
     Received,
+    Stored,
+    Picked,
+    Dispatched,
+    Returned,
+    Quarantined,
+    Scrapped,
 }
 
 impl UnitState {
     pub fn name(self) -> &'static str {
         match self {
             UnitState::Received => "RECEIVED",
+            UnitState::Stored => "STORED",
+            UnitState::Picked => "PICKED",
+            UnitState::Dispatched => "DISPATCHED",
+            UnitState::Returned => "RETURNED",
+            UnitState::Quarantined => "QUARANTINED",
+            UnitState::Scrapped => "SCRAPPED",
         }
     }
+
+    pub const ALL: [UnitState; 7] = [
+        UnitState::Received,
+        UnitState::Stored,
+        UnitState::Picked,
+        UnitState::Dispatched,
+        UnitState::Returned,
+        UnitState::Quarantined,
+        UnitState::Scrapped,
+    ];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,6 +151,19 @@ pub enum Reason {
     ConflictingFields,
     FieldIgnored,
     UnsupportedAction,
+    WrongState,
+    OnHold,
+    WrongSku,
+    OverPick,
+    UnknownUnit,
+    UnknownOrder,
+    UnknownShipment,
+    WrongOrder,
+    Closed,
+    SuspectCounterfeit,
+    WrongCustomer,
+    AlreadyReturned,
+    OutOfWarranty,
 }
 
 impl Reason {
@@ -119,6 +177,19 @@ impl Reason {
             Reason::ConflictingFields => "CONFLICTING_FIELDS",
             Reason::FieldIgnored => "FIELD_IGNORED",
             Reason::UnsupportedAction => "UNSUPPORTED_ACTION",
+            Reason::WrongState => "WRONG_STATE",
+            Reason::OnHold => "ON_HOLD",
+            Reason::WrongSku => "WRONG_SKU",
+            Reason::OverPick => "OVER_PICK",
+            Reason::UnknownUnit => "UNKNOWN_UNIT",
+            Reason::UnknownOrder => "UNKNOWN_ORDER",
+            Reason::UnknownShipment => "UNKNOWN_SHIPMENT",
+            Reason::WrongOrder => "WRONG_ORDER",
+            Reason::Closed => "CLOSED",
+            Reason::SuspectCounterfeit => "SUSPECT_COUNTERFEIT",
+            Reason::WrongCustomer => "WRONG_CUSTOMER",
+            Reason::AlreadyReturned => "ALREADY_RETURNED",
+            Reason::OutOfWarranty => "OUT_OF_WARRANTY",
         }
     }
 }
@@ -133,12 +204,24 @@ pub struct Unit {
     /// The expiry date the barcode carried (GS1 AI 17).
     pub expiry: Option<barcode::Date>,
     pub state: UnitState,
+    /// Where the unit is: the receiving station, then its storage location, then the picking
+    /// station; empty once dispatched.
     pub location: String,
     pub first_seen_station: String,
     pub first_seen_at_ms: i64,
     pub first_seen_seq: u64,
     /// The event that last changed the unit.
     pub last_seq: u64,
+    /// When the unit was last received (a restocked return is received again).
+    pub received_at_ms: i64,
+    /// A recall or block: the unit may not be picked or dispatched.
+    pub hold: Option<Hold>,
+    /// The order the unit is picked for, while picked or after dispatch.
+    pub order_id: Option<String>,
+    pub shipment_id: Option<String>,
+    /// Who the unit was dispatched to, and when.
+    pub customer: Option<String>,
+    pub dispatched_at_ms: i64,
 }
 
 /// A scan as a station sent it, already checked for shape (sizes, ids, enums).
@@ -153,6 +236,15 @@ pub struct Scan {
     pub lot: Option<String>,
     pub entry_mode: EntryMode,
     pub client_time_ms: i64,
+    /// Putaway: the storage location.
+    pub location: Option<String>,
+    /// Pick: the order.
+    pub order_id: Option<String>,
+    /// Dispatch: the shipment.
+    pub shipment_id: Option<String>,
+    /// Return: the customer on the RMA, and the RMA reference.
+    pub customer: Option<String>,
+    pub rma: Option<String>,
 }
 
 /// What the raw bytes of a scan were read as.
@@ -185,10 +277,13 @@ impl Rejection {
     }
 }
 
-/// What an accepted scan does: the unit as it is afterwards.
+/// What an accepted scan does: the unit as it is afterwards, and the order or shipment it
+/// changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub unit: Unit,
+    pub order: Option<Order>,
+    pub shipment: Option<Shipment>,
     pub outcome: Outcome,
     pub reason: Reason,
     pub message: String,
@@ -217,6 +312,10 @@ pub struct Event {
     pub reason: Reason,
     pub message: String,
     pub state_after: Option<UnitState>,
+    /// Where the scan put the unit (putaway), when it names a location.
+    pub location: Option<String>,
+    /// The order (pick), shipment (dispatch) or RMA (return) the scan was made for.
+    pub reference: Option<String>,
 }
 
 /// Reads the raw bytes of a scan. Pure: `today` (UTC) only resolves the century of two-digit
@@ -259,158 +358,6 @@ pub fn read_scan(scan: &Scan, today: barcode::Date) -> Result<ReadScan, Rejectio
         lot,
         expiry: ids.expiry,
         warnings: ids.warnings,
-    })
-}
-
-/// Decides what a scan does, reading what it needs through `view`. `seq` is the sequence
-/// number the event will get and `now_ms` the server's time. The outer error is the view's
-/// (a failed read); the inner one is the business answer.
-pub fn apply<V: View>(
-    scan: &Scan,
-    read: &ReadScan,
-    view: &mut V,
-    seq: u64,
-    now_ms: i64,
-) -> Result<Result<Change, Rejection>, V::Error> {
-    let item = match resolve_item(scan, read, view)? {
-        Ok(item) => item,
-        Err(rejection) => return Ok(Err(rejection)),
-    };
-    let serial = item.serial_rule.canonical(&read.serial).into_owned();
-    if let Err(violation) = item.serial_rule.check(&serial) {
-        return Ok(Err(Rejection::new(
-            Reason::BadFormat,
-            format!(
-                "serial {} does not fit SKU {}: {violation}",
-                read.serial, item.sku
-            ),
-        )));
-    }
-    let mut notes = Vec::new();
-    if serial != read.serial {
-        notes.push(format!(
-            "read {} as {serial} (letters that look like digits)",
-            read.serial
-        ));
-    }
-    notes.extend(read.warnings.iter().cloned());
-    let current = view.unit(&serial)?;
-    Ok(match scan.action {
-        Action::Receive => receive(scan, read, &item, serial, current, notes, seq, now_ms),
-        other => Err(Rejection::new(
-            Reason::UnsupportedAction,
-            format!(
-                "action {} is not available on this server yet; only RECEIVE is",
-                other.name()
-            ),
-        )),
-    })
-}
-
-fn resolve_item<V: View>(
-    scan: &Scan,
-    read: &ReadScan,
-    view: &mut V,
-) -> Result<Result<Item, Rejection>, V::Error> {
-    Ok(match (&read.gtin, &scan.sku) {
-        (Some(gtin), sku) => match view.item_by_gtin(gtin)? {
-            None => Err(Rejection::new(
-                Reason::UnknownItem,
-                format!("no item has GTIN {gtin}; add it to the catalog first"),
-            )),
-            Some(item) => match sku {
-                Some(sku) if sku != &item.sku => Err(Rejection::new(
-                    Reason::ConflictingFields,
-                    format!("barcode GTIN {gtin} belongs to SKU {}, not {sku}", item.sku),
-                )),
-                _ => Ok(item),
-            },
-        },
-        (None, Some(sku)) => view.item(sku)?.ok_or_else(|| {
-            Rejection::new(
-                Reason::UnknownItem,
-                format!("no item has SKU {sku}; add it to the catalog first"),
-            )
-        }),
-        (None, None) => Err(Rejection::new(
-            Reason::MissingField,
-            "barcode does not name the item; choose the SKU on the handheld",
-        )),
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn receive(
-    scan: &Scan,
-    read: &ReadScan,
-    item: &Item,
-    serial: String,
-    current: Option<Unit>,
-    notes: Vec<String>,
-    seq: u64,
-    now_ms: i64,
-) -> Result<Change, Rejection> {
-    if let Some(unit) = current {
-        return Err(Rejection {
-            reason: Reason::DuplicateSerial,
-            message: format!(
-                "serial {} was already received at station {} on {} (event {})",
-                unit.serial,
-                unit.first_seen_station,
-                time::format_utc(unit.first_seen_at_ms),
-                unit.first_seen_seq
-            ),
-            state: Some(unit.state),
-        });
-    }
-    let mut warnings = Vec::new();
-    let lot = match (&read.lot, item.lot_tracked) {
-        (None, true) => {
-            return Err(Rejection::new(
-                Reason::MissingField,
-                format!("SKU {} is lot tracked; scan or enter the lot", item.sku),
-            ));
-        }
-        (Some(lot), false) => {
-            warnings.push(format!(
-                "lot {lot} ignored: SKU {} is not lot tracked",
-                item.sku
-            ));
-            None
-        }
-        (lot, true) => lot.clone(),
-        (None, false) => None,
-    };
-    let unit = Unit {
-        serial,
-        sku: item.sku.clone(),
-        gtin: item.gtin.clone(),
-        lot,
-        expiry: read.expiry,
-        state: UnitState::Received,
-        location: scan.station.clone(),
-        first_seen_station: scan.station.clone(),
-        first_seen_at_ms: now_ms,
-        first_seen_seq: seq,
-        last_seq: seq,
-    };
-    let mut message = format!("received {} ({})", unit.serial, unit.sku);
-    for note in warnings.iter().chain(&notes) {
-        message.push_str("; ");
-        message.push_str(note);
-    }
-    // Scanner noise the barcode layer cleaned up is worth a note, not an operator's attention;
-    // a field the scan carried that was dropped is.
-    let (outcome, reason) = if warnings.is_empty() {
-        (Outcome::Accepted, Reason::Ok)
-    } else {
-        (Outcome::Warning, Reason::FieldIgnored)
-    };
-    Ok(Change {
-        unit,
-        outcome,
-        reason,
-        message,
     })
 }
 

@@ -14,6 +14,11 @@ fn scan(raw: &str, sku: Option<&str>, lot: Option<&str>) -> Scan {
         lot: lot.map(str::to_owned),
         entry_mode: EntryMode::Scanned,
         client_time_ms: 0,
+        location: None,
+        order_id: None,
+        shipment_id: None,
+        customer: None,
+        rma: None,
     }
 }
 
@@ -50,6 +55,12 @@ fn unit(serial: &str) -> Unit {
         first_seen_at_ms: 1_795_422_605_000,
         first_seen_seq: 4,
         last_seq: 4,
+        received_at_ms: 1_795_422_605_000,
+        hold: None,
+        order_id: None,
+        shipment_id: None,
+        customer: None,
+        dispatched_at_ms: 0,
     }
 }
 
@@ -102,7 +113,7 @@ fn receive_decisions() {
             Some(&existing),
             Reason::DuplicateSerial,
             Outcome::Rejected,
-            "serial SN01 was already received at station DOCK-2 on 2026-11-23 08:30:05 UTC (event 4)",
+            "serial SN01 is already here: RECEIVED at DOCK-2 since event 4 (first received at DOCK-2 on 2026-11-23 08:30:05 UTC)",
         ),
         (
             scan("SN1", Some("A"), None),
@@ -170,9 +181,9 @@ fn receive_decisions() {
         (
             putaway,
             None,
-            Reason::UnsupportedAction,
+            Reason::UnknownUnit,
             Outcome::Rejected,
-            "PUTAWAY",
+            "serial SN01 is unknown; PUTAWAY needs a received unit",
         ),
     ];
     for (scan, existing, reason, outcome, message) in cases {

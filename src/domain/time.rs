@@ -54,6 +54,16 @@ pub fn date_utc(ms: i64) -> crate::barcode::Date {
     )
 }
 
+/// `date` plus `months` calendar months, the day clamped to the end of a shorter month
+/// (2026-01-31 + 1 month = 2026-02-28).
+pub fn add_months(date: crate::barcode::Date, months: u32) -> crate::barcode::Date {
+    let index = i64::from(date.year) * 12 + i64::from(date.month) - 1 + i64::from(months);
+    let year = i32::try_from(index.div_euclid(12)).unwrap_or(i32::MAX);
+    let month = u8::try_from(index.rem_euclid(12) + 1).unwrap_or(12);
+    let last = crate::barcode::date::days_in_month(year, month).unwrap_or(28);
+    crate::barcode::Date::new(year, month, date.day.min(last))
+}
+
 /// The current time in Unix milliseconds (0 if the clock is before 1970).
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -79,5 +89,22 @@ mod tests {
             days_from_civil(2024, 3, 1)
         );
         assert_eq!(format_utc(1_795_422_605_000), "2026-11-23 08:30:05 UTC");
+        use crate::barcode::Date;
+        assert_eq!(
+            add_months(Date::new(2026, 1, 31), 1),
+            Date::new(2026, 2, 28)
+        );
+        assert_eq!(
+            add_months(Date::new(2023, 12, 31), 2),
+            Date::new(2024, 2, 29)
+        );
+        assert_eq!(
+            add_months(Date::new(2026, 11, 23), 24),
+            Date::new(2028, 11, 23)
+        );
+        assert_eq!(
+            add_months(Date::new(2026, 11, 23), 0),
+            Date::new(2026, 11, 23)
+        );
     }
 }

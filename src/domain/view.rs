@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
-use super::{Item, Unit};
+use super::{Item, Order, Shipment, Unit};
 
 /// The state a decision reads: the store's, including what scans decided earlier in the same
 /// batch changed. Methods take `&mut self` so a store can cache what it read.
@@ -13,6 +13,8 @@ pub trait View {
     fn item(&mut self, sku: &str) -> Result<Option<Item>, Self::Error>;
     fn item_by_gtin(&mut self, gtin: &str) -> Result<Option<Item>, Self::Error>;
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, Self::Error>;
+    fn order(&mut self, id: &str) -> Result<Option<Order>, Self::Error>;
+    fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, Self::Error>;
 }
 
 /// A [`View`] over maps, for tests and models.
@@ -20,13 +22,15 @@ pub trait View {
 pub struct MemoryView {
     pub items: BTreeMap<String, Item>,
     pub units: BTreeMap<String, Unit>,
+    pub orders: BTreeMap<String, Order>,
+    pub shipments: BTreeMap<String, Shipment>,
 }
 
 impl MemoryView {
     pub fn with_items(items: impl IntoIterator<Item = Item>) -> Self {
         MemoryView {
             items: items.into_iter().map(|i| (i.sku.clone(), i)).collect(),
-            units: BTreeMap::new(),
+            ..MemoryView::default()
         }
     }
 }
@@ -48,5 +52,13 @@ impl View for MemoryView {
 
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, Infallible> {
         Ok(self.units.get(serial).cloned())
+    }
+
+    fn order(&mut self, id: &str) -> Result<Option<Order>, Infallible> {
+        Ok(self.orders.get(id).cloned())
+    }
+
+    fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, Infallible> {
+        Ok(self.shipments.get(id).cloned())
     }
 }

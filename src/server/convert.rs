@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::barcode::{self, Charset, CheckScheme, Confusables, Pattern, SerialRule};
 use crate::domain::{
-    self, Action, EntryMode, Event, Feedback, Item, LOT_LEN_MAX, Outcome, Reason, STATION_LEN_MAX,
-    Scan, Unit, UnitState, item::SKU_LEN_MAX,
+    self, Action, EntryMode, Event, Feedback, Item, LOT_LEN_MAX, Order, OrderLine, Outcome,
+    REF_LEN_MAX, Reason, STATION_LEN_MAX, Scan, Shipment, Unit, UnitState, item::SKU_LEN_MAX,
 };
 use crate::proto::v1 as pb;
 use crate::store::{PAGE_LEN_DEFAULT, PAGE_LEN_MAX, ScanAnswer};
@@ -49,6 +49,8 @@ pub fn action_from_pb(value: i32) -> Result<Action, Status> {
         Ok(pb::Action::Pick) => Ok(Action::Pick),
         Ok(pb::Action::Dispatch) => Ok(Action::Dispatch),
         Ok(pb::Action::Return) => Ok(Action::Return),
+        Ok(pb::Action::Quarantine) => Ok(Action::Quarantine),
+        Ok(pb::Action::Scrap) => Ok(Action::Scrap),
         Ok(pb::Action::Unspecified) => Err(invalid("action is required")),
         Err(_) => Err(invalid(format!("action {value} is not a known action"))),
     }
@@ -61,6 +63,8 @@ fn action_to_pb(action: Action) -> pb::Action {
         Action::Pick => pb::Action::Pick,
         Action::Dispatch => pb::Action::Dispatch,
         Action::Return => pb::Action::Return,
+        Action::Quarantine => pb::Action::Quarantine,
+        Action::Scrap => pb::Action::Scrap,
     }
 }
 
@@ -86,6 +90,12 @@ pub fn state_to_pb(state: Option<UnitState>) -> pb::UnitState {
     match state {
         None => pb::UnitState::Unspecified,
         Some(UnitState::Received) => pb::UnitState::Received,
+        Some(UnitState::Stored) => pb::UnitState::Stored,
+        Some(UnitState::Picked) => pb::UnitState::Picked,
+        Some(UnitState::Dispatched) => pb::UnitState::Dispatched,
+        Some(UnitState::Returned) => pb::UnitState::Returned,
+        Some(UnitState::Quarantined) => pb::UnitState::Quarantined,
+        Some(UnitState::Scrapped) => pb::UnitState::Scrapped,
     }
 }
 
@@ -107,6 +117,19 @@ fn reason_to_pb(reason: Reason) -> pb::Reason {
         Reason::ConflictingFields => pb::Reason::ConflictingFields,
         Reason::FieldIgnored => pb::Reason::FieldIgnored,
         Reason::UnsupportedAction => pb::Reason::UnsupportedAction,
+        Reason::WrongState => pb::Reason::WrongState,
+        Reason::OnHold => pb::Reason::OnHold,
+        Reason::WrongSku => pb::Reason::WrongSku,
+        Reason::OverPick => pb::Reason::OverPick,
+        Reason::UnknownUnit => pb::Reason::UnknownUnit,
+        Reason::UnknownOrder => pb::Reason::UnknownOrder,
+        Reason::UnknownShipment => pb::Reason::UnknownShipment,
+        Reason::WrongOrder => pb::Reason::WrongOrder,
+        Reason::Closed => pb::Reason::Closed,
+        Reason::SuspectCounterfeit => pb::Reason::SuspectCounterfeit,
+        Reason::WrongCustomer => pb::Reason::WrongCustomer,
+        Reason::AlreadyReturned => pb::Reason::AlreadyReturned,
+        Reason::OutOfWarranty => pb::Reason::OutOfWarranty,
     }
 }
 
@@ -140,6 +163,15 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
     check("operator", &request.operator, STATION_LEN_MAX)?;
     check("sku", &request.sku, SKU_LEN_MAX)?;
     check("lot", &request.lot, LOT_LEN_MAX)?;
+    for (field, value) in [
+        ("location", &request.location),
+        ("order_id", &request.order_id),
+        ("shipment_id", &request.shipment_id),
+        ("customer", &request.customer),
+        ("rma", &request.rma),
+    ] {
+        check(field, value, REF_LEN_MAX)?;
+    }
     if request.raw.len() > barcode::RAW_SCAN_LEN_MAX {
         return Err(at(format!(
             "raw has {} bytes; at most {} are allowed",
@@ -160,6 +192,11 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
         lot: non_empty(request.lot),
         entry_mode,
         client_time_ms: request.client_time_ms,
+        location: non_empty(request.location),
+        order_id: non_empty(request.order_id),
+        shipment_id: non_empty(request.shipment_id),
+        customer: non_empty(request.customer),
+        rma: non_empty(request.rma),
     })
 }
 
@@ -210,6 +247,8 @@ pub fn event_to_pb(event: Event) -> pb::Event {
         state_after: state_to_pb(event.state_after).into(),
         gtin: event.gtin.unwrap_or_default(),
         expiry: date_text(event.expiry),
+        location: event.location.unwrap_or_default(),
+        reference: event.reference.unwrap_or_default(),
     }
 }
 
@@ -226,6 +265,17 @@ pub fn unit_to_pb(unit: Unit) -> pb::Unit {
         first_seen_seq: unit.first_seen_seq,
         last_seq: unit.last_seq,
         expiry: date_text(unit.expiry),
+        received_at_ms: unit.received_at_ms,
+        hold: unit
+            .hold
+            .as_ref()
+            .map(|h| h.kind.name().to_owned())
+            .unwrap_or_default(),
+        hold_reference: unit.hold.map(|h| h.reference).unwrap_or_default(),
+        order_id: unit.order_id.unwrap_or_default(),
+        shipment_id: unit.shipment_id.unwrap_or_default(),
+        customer: unit.customer.unwrap_or_default(),
+        dispatched_at_ms: unit.dispatched_at_ms,
     }
 }
 
@@ -459,4 +509,76 @@ pub fn decode_to_pb(
         warnings: read.warnings.iter().map(ToString::to_string).collect(),
         error: None,
     }
+}
+
+/// A wire order as a new domain order, checked for shape.
+pub fn order_from_pb(order: pb::Order) -> Result<Order, Status> {
+    if order.lines.len() > domain::warehouse::ORDER_LINES_MAX {
+        return Err(invalid(format!(
+            "order has {} lines; at most {} are allowed",
+            order.lines.len(),
+            domain::warehouse::ORDER_LINES_MAX
+        )));
+    }
+    let order = Order {
+        id: order.id,
+        customer: order.customer,
+        lines: order
+            .lines
+            .into_iter()
+            .map(|l| OrderLine {
+                sku: l.sku,
+                lot: non_empty(l.lot),
+                quantity: l.quantity,
+                picked: l.picked,
+            })
+            .collect(),
+        created_at_ms: 0,
+        shipment_id: None,
+    };
+    domain::warehouse::check_order(&order).map_err(|e| invalid(e.to_string()))?;
+    Ok(order)
+}
+
+pub fn order_to_pb(order: Order) -> pb::Order {
+    pb::Order {
+        id: order.id,
+        customer: order.customer,
+        lines: order
+            .lines
+            .into_iter()
+            .map(|l| pb::OrderLine {
+                sku: l.sku,
+                lot: l.lot.unwrap_or_default(),
+                quantity: l.quantity,
+                picked: l.picked,
+            })
+            .collect(),
+        created_at_ms: order.created_at_ms,
+        shipment_id: order.shipment_id.unwrap_or_default(),
+    }
+}
+
+pub fn shipment_to_pb(shipment: Shipment) -> pb::Shipment {
+    let closure = shipment.closed;
+    pb::Shipment {
+        id: shipment.id,
+        order_id: shipment.order_id,
+        customer: shipment.customer,
+        dispatched: shipment.dispatched,
+        created_at_ms: shipment.created_at_ms,
+        closed: closure.is_some(),
+        closed_at_ms: closure.as_ref().map_or(0, |c| c.closed_at_ms),
+        picked: closure.as_ref().map_or(0, |c| c.picked),
+        verified: closure.as_ref().map_or(0, |c| c.dispatched),
+        verification_percent: closure.as_ref().map_or(0, |c| {
+            domain::warehouse::verification_percent(c.dispatched, c.picked)
+        }),
+        override_by: closure.and_then(|c| c.override_by).unwrap_or_default(),
+    }
+}
+
+/// Checks an id or name given in a warehouse request.
+pub fn reference(what: &'static str, value: &str) -> Result<(), Status> {
+    domain::warehouse::check_reference(what, value).map_err(|e| invalid(e.to_string()))
 }

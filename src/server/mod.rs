@@ -14,7 +14,7 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::barcode::{RAW_SCAN_LEN_MAX, SERIAL_LEN_MAX};
-use crate::domain::{self, item::SKU_LEN_MAX};
+use crate::domain::{self, DocumentAnswer, DocumentError, DocumentOp, item::SKU_LEN_MAX};
 use crate::proto::v1 as pb;
 use crate::store::{ItemConflict, PreparedScan, SCAN_BATCH_LEN_MAX, Store, StoreError};
 
@@ -61,6 +61,11 @@ pub async fn serve<S: Store>(
     })
     .max_decoding_message_size(MESSAGE_BYTES_MAX)
     .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    let warehouse = pb::warehouse_service_server::WarehouseServiceServer::new(Warehouse {
+        store: store.clone(),
+    })
+    .max_decoding_message_size(MESSAGE_BYTES_MAX)
+    .max_encoding_message_size(MESSAGE_BYTES_MAX);
     let units = pb::unit_service_server::UnitServiceServer::new(Units { store })
         .max_decoding_message_size(MESSAGE_BYTES_MAX)
         .max_encoding_message_size(MESSAGE_BYTES_MAX);
@@ -73,6 +78,7 @@ pub async fn serve<S: Store>(
         .add_service(scans)
         .add_service(units)
         .add_service(barcodes)
+        .add_service(warehouse)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await
 }
@@ -142,6 +148,132 @@ impl<S: Store> pb::catalog_service_server::CatalogService for Catalog<S> {
             items: items.into_iter().map(item_to_pb).collect(),
             next_after_sku,
         }))
+    }
+}
+
+/// How a refused document change reaches the client.
+fn document_status(error: DocumentError) -> Status {
+    match error {
+        DocumentError::Exists { .. } | DocumentError::OrderShipped { .. } => {
+            Status::already_exists(error.to_string())
+        }
+        DocumentError::NotFound { .. } => Status::not_found(error.to_string()),
+        DocumentError::AlreadyClosed(_) | DocumentError::Unverified { .. } => {
+            Status::failed_precondition(error.to_string())
+        }
+        DocumentError::BadReference { .. }
+        | DocumentError::LineCount
+        | DocumentError::Line { .. }
+        | DocumentError::TooManyUnits { .. } => Status::invalid_argument(error.to_string()),
+    }
+}
+
+struct Warehouse<S> {
+    store: S,
+}
+
+impl<S: Store> Warehouse<S> {
+    async fn decide(&self, op: DocumentOp) -> Result<DocumentAnswer, Status> {
+        self.store
+            .document(op)
+            .await
+            .map_err(store_status)?
+            .map_err(document_status)
+    }
+}
+
+fn order_response(answer: DocumentAnswer) -> Result<Response<pb::OrderResponse>, Status> {
+    match answer {
+        DocumentAnswer::Order(order) => Ok(Response::new(pb::OrderResponse {
+            order: Some(convert::order_to_pb(order)),
+        })),
+        DocumentAnswer::Shipment(_) => Err(Status::internal("store answered a shipment")),
+    }
+}
+
+fn shipment_response(answer: DocumentAnswer) -> Result<Response<pb::ShipmentResponse>, Status> {
+    match answer {
+        DocumentAnswer::Shipment(shipment) => Ok(Response::new(pb::ShipmentResponse {
+            shipment: Some(convert::shipment_to_pb(shipment)),
+        })),
+        DocumentAnswer::Order(_) => Err(Status::internal("store answered an order")),
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
+    async fn create_order(
+        &self,
+        request: Request<pb::CreateOrderRequest>,
+    ) -> Result<Response<pb::OrderResponse>, Status> {
+        let order = request
+            .into_inner()
+            .order
+            .ok_or_else(|| Status::invalid_argument("order is required"))?;
+        let order = convert::order_from_pb(order)?;
+        order_response(self.decide(DocumentOp::CreateOrder(order)).await?)
+    }
+
+    async fn get_order(
+        &self,
+        request: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::OrderResponse>, Status> {
+        let id = request.into_inner().id;
+        convert::reference("order id", &id)?;
+        match self.store.order(&id).await.map_err(store_status)? {
+            Some(order) => order_response(DocumentAnswer::Order(order)),
+            None => Err(Status::not_found(format!("no order {id}"))),
+        }
+    }
+
+    async fn create_shipment(
+        &self,
+        request: Request<pb::CreateShipmentRequest>,
+    ) -> Result<Response<pb::ShipmentResponse>, Status> {
+        let request = request.into_inner();
+        convert::reference("shipment id", &request.id)?;
+        convert::reference("order id", &request.order_id)?;
+        shipment_response(
+            self.decide(DocumentOp::CreateShipment {
+                id: request.id,
+                order_id: request.order_id,
+            })
+            .await?,
+        )
+    }
+
+    async fn get_shipment(
+        &self,
+        request: Request<pb::GetShipmentRequest>,
+    ) -> Result<Response<pb::ShipmentResponse>, Status> {
+        let id = request.into_inner().id;
+        convert::reference("shipment id", &id)?;
+        match self.store.shipment(&id).await.map_err(store_status)? {
+            Some(shipment) => shipment_response(DocumentAnswer::Shipment(shipment)),
+            None => Err(Status::not_found(format!("no shipment {id}"))),
+        }
+    }
+
+    async fn close_shipment(
+        &self,
+        request: Request<pb::CloseShipmentRequest>,
+    ) -> Result<Response<pb::ShipmentResponse>, Status> {
+        let request = request.into_inner();
+        convert::reference("shipment id", &request.id)?;
+        let override_by = match request.override_by.as_str() {
+            "" => None,
+            name => {
+                convert::reference("override_by", name)?;
+                Some(request.override_by)
+            }
+        };
+        shipment_response(
+            self.decide(DocumentOp::CloseShipment {
+                id: request.id,
+                override_by,
+            })
+            .await?,
+        )
     }
 }
 

@@ -10,6 +10,8 @@
 //! | `e` | seq (u64) | event record |
 //! | `x` | event_id (16 bytes) | seq (u64) |
 //! | `h` | serial length (u16), serial, seq (u64) | empty |
+//! | `o` | order id | order record (lines with their picked serials) |
+//! | `s` | shipment id | shipment record (dispatched serials, closure) |
 
 use uuid::Uuid;
 
@@ -19,6 +21,16 @@ pub const UNIT: u8 = b'u';
 pub const EVENT: u8 = b'e';
 pub const EVENT_ID: u8 = b'x';
 pub const HISTORY: u8 = b'h';
+pub const ORDER: u8 = b'o';
+pub const SHIPMENT: u8 = b's';
+
+pub fn order(id: &str) -> Vec<u8> {
+    with_prefix(ORDER, id.as_bytes())
+}
+
+pub fn shipment(id: &str) -> Vec<u8> {
+    with_prefix(SHIPMENT, id.as_bytes())
+}
 
 pub fn with_prefix(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + rest.len());

@@ -12,7 +12,10 @@ use std::future::Future;
 
 pub use sled_store::{SledStore, raw_sled_ceiling};
 
-use crate::domain::{Event, Item, ReadScan, Rejection, Scan, Unit};
+use crate::domain::{
+    DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, ReadScan, Rejection, Scan,
+    Shipment, Unit,
+};
 
 /// The most scans one [`Store::scan`] call may carry. The server refuses a larger batch with
 /// INVALID_ARGUMENT before it reaches the store.
@@ -90,7 +93,20 @@ pub trait Store: Clone + Send + Sync + 'static {
         scans: Vec<PreparedScan>,
     ) -> impl Future<Output = Result<Vec<ScanAnswer>, StoreError>> + Send;
 
+    /// Decides and records a change to the orders and shipments, durably.
+    fn document(
+        &self,
+        op: DocumentOp,
+    ) -> impl Future<Output = Result<Result<DocumentAnswer, DocumentError>, StoreError>> + Send;
+
     fn item(&self, sku: &str) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;
+
+    fn order(&self, id: &str) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
+
+    fn shipment(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Shipment>, StoreError>> + Send;
 
     /// Items with a SKU strictly after `after_sku`, in SKU order.
     fn items(

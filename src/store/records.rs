@@ -9,7 +9,10 @@ use prost::Message;
 use uuid::Uuid;
 
 use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRule};
-use crate::domain::{Action, EntryMode, Event, Item, Outcome, Reason, Unit, UnitState};
+use crate::domain::{
+    Action, EntryMode, Event, Hold, HoldKind, Item, Order, OrderLine, Outcome, Reason, Shipment,
+    ShipmentClosure, Unit, UnitState,
+};
 
 use super::StoreError;
 
@@ -68,6 +71,21 @@ struct UnitRecord {
     /// YYYYMMDD, 0 for none.
     #[prost(uint32, tag = "11")]
     expiry: u32,
+    #[prost(int64, tag = "12")]
+    received_at_ms: i64,
+    /// 0 for none.
+    #[prost(uint32, tag = "13")]
+    hold: u32,
+    #[prost(string, tag = "14")]
+    hold_reference: String,
+    #[prost(string, tag = "15")]
+    order_id: String,
+    #[prost(string, tag = "16")]
+    shipment_id: String,
+    #[prost(string, tag = "17")]
+    customer: String,
+    #[prost(int64, tag = "18")]
+    dispatched_at_ms: i64,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -96,6 +114,10 @@ struct EventRecord {
     sku: String,
     #[prost(string, tag = "12")]
     lot: String,
+    #[prost(string, tag = "19")]
+    location: String,
+    #[prost(string, tag = "20")]
+    reference: String,
     #[prost(string, tag = "17")]
     gtin: String,
     /// YYYYMMDD, 0 for none.
@@ -144,9 +166,14 @@ stable_codes!(check_code, check_from, CheckScheme {
 stable_codes!(confusables_code, confusables_from, Confusables {
     Confusables::Allow = 1, Confusables::Reject = 2, Confusables::MapToDigits = 3,
 });
-stable_codes!(state_code, state_from, UnitState { UnitState::Received = 1 });
+stable_codes!(state_code, state_from, UnitState {
+    UnitState::Received = 1, UnitState::Stored = 2, UnitState::Picked = 3, UnitState::Dispatched = 4,
+    UnitState::Returned = 5, UnitState::Quarantined = 6, UnitState::Scrapped = 7,
+});
+stable_codes!(hold_code, hold_from, HoldKind { HoldKind::Recalled = 1, HoldKind::Blocked = 2 });
 stable_codes!(action_code, action_from, Action {
     Action::Receive = 1, Action::Putaway = 2, Action::Pick = 3, Action::Dispatch = 4, Action::Return = 5,
+    Action::Quarantine = 6, Action::Scrap = 7,
 });
 stable_codes!(entry_code, entry_from, EntryMode { EntryMode::Scanned = 1, EntryMode::Keyed = 2 });
 stable_codes!(outcome_code, outcome_from, Outcome {
@@ -155,7 +182,11 @@ stable_codes!(outcome_code, outcome_from, Outcome {
 stable_codes!(reason_code, reason_from, Reason {
     Reason::Ok = 1, Reason::DuplicateSerial = 2, Reason::BadFormat = 3, Reason::UnknownItem = 4,
     Reason::MissingField = 5, Reason::ConflictingFields = 6, Reason::FieldIgnored = 7,
-    Reason::UnsupportedAction = 8,
+    Reason::UnsupportedAction = 8, Reason::WrongState = 9, Reason::OnHold = 10, Reason::WrongSku = 11,
+    Reason::OverPick = 12, Reason::UnknownUnit = 13, Reason::UnknownOrder = 14,
+    Reason::UnknownShipment = 15, Reason::WrongOrder = 16, Reason::Closed = 17,
+    Reason::SuspectCounterfeit = 18, Reason::WrongCustomer = 19, Reason::AlreadyReturned = 20,
+    Reason::OutOfWarranty = 21,
 });
 
 fn date_code(date: Option<Date>) -> u32 {
@@ -253,6 +284,17 @@ pub fn encode_unit(unit: &Unit) -> Vec<u8> {
         first_seen_seq: unit.first_seen_seq,
         last_seq: unit.last_seq,
         expiry: date_code(unit.expiry),
+        received_at_ms: unit.received_at_ms,
+        hold: unit.hold.as_ref().map_or(0, |h| hold_code(h.kind)),
+        hold_reference: unit
+            .hold
+            .as_ref()
+            .map(|h| h.reference.clone())
+            .unwrap_or_default(),
+        order_id: unit.order_id.clone().unwrap_or_default(),
+        shipment_id: unit.shipment_id.clone().unwrap_or_default(),
+        customer: unit.customer.clone().unwrap_or_default(),
+        dispatched_at_ms: unit.dispatched_at_ms,
     }
     .encode_to_vec()
 }
@@ -277,6 +319,23 @@ pub fn decode_unit(bytes: &[u8]) -> Result<Unit, StoreError> {
         first_seen_at_ms: r.first_seen_at_ms,
         first_seen_seq: r.first_seen_seq,
         last_seq: r.last_seq,
+        // Units written before re-receipt existed were received once, when first seen.
+        received_at_ms: if r.received_at_ms == 0 {
+            r.first_seen_at_ms
+        } else {
+            r.received_at_ms
+        },
+        hold: match r.hold {
+            0 => None,
+            code => Some(Hold {
+                kind: hold_from(code)?,
+                reference: r.hold_reference,
+            }),
+        },
+        order_id: opt(r.order_id),
+        shipment_id: opt(r.shipment_id),
+        customer: opt(r.customer),
+        dispatched_at_ms: r.dispatched_at_ms,
     })
 }
 
@@ -296,6 +355,8 @@ pub fn encode_event(event: &Event) -> Vec<u8> {
         lot: event.lot.clone().unwrap_or_default(),
         gtin: event.gtin.clone().unwrap_or_default(),
         expiry: date_code(event.expiry),
+        location: event.location.clone().unwrap_or_default(),
+        reference: event.reference.clone().unwrap_or_default(),
         outcome: outcome_code(event.outcome),
         reason: reason_code(event.reason),
         message: event.message.clone(),
@@ -331,5 +392,145 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, StoreError> {
             0 => None,
             code => Some(state_from(code)?),
         },
+        location: opt(r.location),
+        reference: opt(r.reference),
+    })
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct OrderLineRecord {
+    #[prost(string, tag = "1")]
+    sku: String,
+    #[prost(string, tag = "2")]
+    lot: String,
+    #[prost(uint32, tag = "3")]
+    quantity: u32,
+    #[prost(string, repeated, tag = "4")]
+    picked: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct OrderRecord {
+    #[prost(string, tag = "1")]
+    id: String,
+    #[prost(string, tag = "2")]
+    customer: String,
+    #[prost(message, repeated, tag = "3")]
+    lines: Vec<OrderLineRecord>,
+    #[prost(int64, tag = "4")]
+    created_at_ms: i64,
+    #[prost(string, tag = "5")]
+    shipment_id: String,
+}
+
+pub fn encode_order(order: &Order) -> Vec<u8> {
+    OrderRecord {
+        id: order.id.clone(),
+        customer: order.customer.clone(),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| OrderLineRecord {
+                sku: l.sku.clone(),
+                lot: l.lot.clone().unwrap_or_default(),
+                quantity: l.quantity,
+                picked: l.picked.clone(),
+            })
+            .collect(),
+        created_at_ms: order.created_at_ms,
+        shipment_id: order.shipment_id.clone().unwrap_or_default(),
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_order(bytes: &[u8]) -> Result<Order, StoreError> {
+    let r = OrderRecord::decode(bytes).map_err(|e| corrupt("order record", e))?;
+    if r.id.is_empty() || r.lines.is_empty() {
+        return Err(corrupt(
+            "order record",
+            format!("inconsistent order {:?}", r.id),
+        ));
+    }
+    Ok(Order {
+        id: r.id,
+        customer: r.customer,
+        lines: r
+            .lines
+            .into_iter()
+            .map(|l| OrderLine {
+                sku: l.sku,
+                lot: opt(l.lot),
+                quantity: l.quantity,
+                picked: l.picked,
+            })
+            .collect(),
+        created_at_ms: r.created_at_ms,
+        shipment_id: opt(r.shipment_id),
+    })
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct ShipmentRecord {
+    #[prost(string, tag = "1")]
+    id: String,
+    #[prost(string, tag = "2")]
+    order_id: String,
+    #[prost(string, tag = "3")]
+    customer: String,
+    #[prost(string, repeated, tag = "4")]
+    dispatched: Vec<String>,
+    #[prost(int64, tag = "5")]
+    created_at_ms: i64,
+    #[prost(bool, tag = "6")]
+    closed: bool,
+    #[prost(int64, tag = "7")]
+    closed_at_ms: i64,
+    #[prost(uint32, tag = "8")]
+    picked: u32,
+    #[prost(uint32, tag = "9")]
+    verified: u32,
+    #[prost(string, tag = "10")]
+    override_by: String,
+}
+
+pub fn encode_shipment(shipment: &Shipment) -> Vec<u8> {
+    let closure = shipment.closed.as_ref();
+    ShipmentRecord {
+        id: shipment.id.clone(),
+        order_id: shipment.order_id.clone(),
+        customer: shipment.customer.clone(),
+        dispatched: shipment.dispatched.clone(),
+        created_at_ms: shipment.created_at_ms,
+        closed: closure.is_some(),
+        closed_at_ms: closure.map_or(0, |c| c.closed_at_ms),
+        picked: closure.map_or(0, |c| c.picked),
+        verified: closure.map_or(0, |c| c.dispatched),
+        override_by: closure
+            .and_then(|c| c.override_by.clone())
+            .unwrap_or_default(),
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_shipment(bytes: &[u8]) -> Result<Shipment, StoreError> {
+    let r = ShipmentRecord::decode(bytes).map_err(|e| corrupt("shipment record", e))?;
+    if r.id.is_empty() || r.order_id.is_empty() {
+        return Err(corrupt(
+            "shipment record",
+            format!("inconsistent shipment {:?}", r.id),
+        ));
+    }
+    Ok(Shipment {
+        id: r.id,
+        order_id: r.order_id,
+        customer: r.customer,
+        dispatched: r.dispatched,
+        created_at_ms: r.created_at_ms,
+        closed: r.closed.then(|| ShipmentClosure {
+            closed_at_ms: r.closed_at_ms,
+            picked: r.picked,
+            dispatched: r.verified,
+            override_by: opt(r.override_by),
+        }),
     })
 }

@@ -6,7 +6,7 @@
 //! `apply_batch`, flushes, and only then answers. sled acknowledges writes before they reach
 //! disk, so the flush per group is what makes "accepted" mean "on disk".
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -18,10 +18,12 @@ use uuid::Uuid;
 
 use super::keys;
 use super::records::{
-    decode_event, decode_item, decode_unit, encode_event, encode_item, encode_unit,
+    decode_event, decode_item, decode_order, decode_shipment, decode_unit, encode_event,
+    encode_item, encode_order, encode_shipment, encode_unit,
 };
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError};
 use crate::domain::{self, Event, Item, Outcome, Unit, time};
+use crate::domain::{DocumentAnswer, DocumentError, DocumentOp, Order, Shipment};
 
 /// The most commands waiting for the writer. Callers beyond it wait for room (backpressure),
 /// they are never dropped.
@@ -37,8 +39,13 @@ const DB_DIR: &str = "db";
 
 type ScanReply = oneshot::Sender<Result<Vec<ScanAnswer>, StoreError>>;
 type ItemReply = oneshot::Sender<Result<Result<PutItemAnswer, ItemConflict>, StoreError>>;
+type DocumentReply = oneshot::Sender<Result<Result<DocumentAnswer, DocumentError>, StoreError>>;
 
 enum Command {
+    Document {
+        op: DocumentOp,
+        reply: DocumentReply,
+    },
     Scans {
         scans: Vec<PreparedScan>,
         reply: ScanReply,
@@ -53,7 +60,7 @@ impl Command {
     fn n_scans(&self) -> usize {
         match self {
             Command::Scans { scans, .. } => scans.len(),
-            Command::PutItem { .. } => 1,
+            Command::PutItem { .. } | Command::Document { .. } => 1,
         }
     }
 }
@@ -239,8 +246,25 @@ impl Store for SledStore {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    async fn document(
+        &self,
+        op: DocumentOp,
+    ) -> Result<Result<DocumentAnswer, DocumentError>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Document { op, reply }).await?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
     async fn item(&self, sku: &str) -> Result<Option<Item>, StoreError> {
         read_item(&self.inner.tree, sku)
+    }
+
+    async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
+        read_order(&self.inner.tree, id)
+    }
+
+    async fn shipment(&self, id: &str) -> Result<Option<Shipment>, StoreError> {
+        read_shipment(&self.inner.tree, id)
     }
 
     async fn items(&self, after_sku: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
@@ -303,6 +327,18 @@ fn read_item(tree: &sled::Tree, sku: &str) -> Result<Option<Item>, StoreError> {
         .transpose()
 }
 
+fn read_order(tree: &sled::Tree, id: &str) -> Result<Option<Order>, StoreError> {
+    tree.get(keys::order(id))?
+        .map(|v| decode_order(&v))
+        .transpose()
+}
+
+fn read_shipment(tree: &sled::Tree, id: &str) -> Result<Option<Shipment>, StoreError> {
+    tree.get(keys::shipment(id))?
+        .map(|v| decode_shipment(&v))
+        .transpose()
+}
+
 fn read_unit(tree: &sled::Tree, serial: &str) -> Result<Option<Unit>, StoreError> {
     let Some(bytes) = tree.get(keys::unit(serial))? else {
         return Ok(None);
@@ -343,23 +379,32 @@ struct Group<'t> {
     items: HashMap<String, Option<Item>>,
     gtins: HashMap<String, Option<String>>,
     events: HashMap<Uuid, Event>,
+    orders: HashMap<String, Option<Order>>,
+    shipments: HashMap<String, Option<Shipment>>,
+    /// Documents changed by the group, encoded once when the group is written (an order
+    /// changes with every pick).
+    dirty_orders: BTreeSet<String>,
+    dirty_shipments: BTreeSet<String>,
 }
 
 /// Where a command's answer goes.
 enum Reply {
     Scans(ScanReply),
     Item(ItemReply),
+    Document(DocumentReply),
 }
 
 /// A command's answer, decided but not yet on disk.
 enum Decided {
     Scans(Vec<ScanAnswer>),
     Item(Result<PutItemAnswer, ItemConflict>),
+    Document(Result<DocumentAnswer, DocumentError>),
 }
 
 impl Reply {
     fn send(self, answer: Result<Decided, StoreError>) {
         // A caller that went away (a cancelled RPC) no longer needs its answer.
+        let mixed_up = || StoreError::Unavailable("writer mixed up answers".to_owned());
         match (self, answer) {
             (Reply::Scans(reply), Ok(Decided::Scans(answers))) => {
                 let _ = reply.send(Ok(answers));
@@ -367,21 +412,17 @@ impl Reply {
             (Reply::Item(reply), Ok(Decided::Item(answer))) => {
                 let _ = reply.send(Ok(answer));
             }
-            (Reply::Scans(reply), Err(e)) => {
-                let _ = reply.send(Err(e));
+            (Reply::Document(reply), Ok(Decided::Document(answer))) => {
+                let _ = reply.send(Ok(answer));
             }
-            (Reply::Item(reply), Err(e)) => {
-                let _ = reply.send(Err(e));
+            (Reply::Scans(reply), answer) => {
+                let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
-            (Reply::Scans(reply), Ok(Decided::Item(_))) => {
-                let _ = reply.send(Err(StoreError::Unavailable(
-                    "writer mixed up answers".to_owned(),
-                )));
+            (Reply::Item(reply), answer) => {
+                let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
-            (Reply::Item(reply), Ok(Decided::Scans(_))) => {
-                let _ = reply.send(Err(StoreError::Unavailable(
-                    "writer mixed up answers".to_owned(),
-                )));
+            (Reply::Document(reply), answer) => {
+                let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
         }
     }
@@ -415,6 +456,10 @@ impl Writer {
             items: HashMap::new(),
             gtins: HashMap::new(),
             events: HashMap::new(),
+            orders: HashMap::new(),
+            shipments: HashMap::new(),
+            dirty_orders: BTreeSet::new(),
+            dirty_shipments: BTreeSet::new(),
         };
         let mut pending = Vec::with_capacity(commands.len());
         let mut read_failure = None;
@@ -426,6 +471,10 @@ impl Writer {
                 Command::PutItem { item, reply } => {
                     (Reply::Item(reply), group.put_item(item).map(Decided::Item))
                 }
+                Command::Document { op, reply } => (
+                    Reply::Document(reply),
+                    group.document(op).map(Decided::Document),
+                ),
             };
             match decided {
                 Ok(decided) => pending.push((reply, decided)),
@@ -437,6 +486,7 @@ impl Writer {
         }
         let t_decided = std::time::Instant::now();
         let n_cmds = pending.len();
+        group.write_documents();
         let Group {
             batch, next_seq, ..
         } = group;
@@ -485,6 +535,24 @@ impl domain::View for Group<'_> {
 
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, StoreError> {
         Group::unit(self, serial)
+    }
+
+    fn order(&mut self, id: &str) -> Result<Option<Order>, StoreError> {
+        if let Some(order) = self.orders.get(id) {
+            return Ok(order.clone());
+        }
+        let order = read_order(self.tree, id)?;
+        self.orders.insert(id.to_owned(), order.clone());
+        Ok(order)
+    }
+
+    fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, StoreError> {
+        if let Some(shipment) = self.shipments.get(id) {
+            return Ok(shipment.clone());
+        }
+        let shipment = read_shipment(self.tree, id)?;
+        self.shipments.insert(id.to_owned(), shipment.clone());
+        Ok(shipment)
     }
 }
 
@@ -562,6 +630,47 @@ impl Group<'_> {
         }))
     }
 
+    fn keep_order(&mut self, order: Order) {
+        self.dirty_orders.insert(order.id.clone());
+        self.orders.insert(order.id.clone(), Some(order));
+    }
+
+    fn keep_shipment(&mut self, shipment: Shipment) {
+        self.dirty_shipments.insert(shipment.id.clone());
+        self.shipments.insert(shipment.id.clone(), Some(shipment));
+    }
+
+    /// Encodes the orders and shipments the group changed into its batch.
+    fn write_documents(&mut self) {
+        for id in std::mem::take(&mut self.dirty_orders) {
+            if let Some(Some(order)) = self.orders.get(&id) {
+                self.batch.insert(keys::order(&id), encode_order(order));
+            }
+        }
+        for id in std::mem::take(&mut self.dirty_shipments) {
+            if let Some(Some(shipment)) = self.shipments.get(&id) {
+                self.batch
+                    .insert(keys::shipment(&id), encode_shipment(shipment));
+            }
+        }
+    }
+
+    fn document(
+        &mut self,
+        op: DocumentOp,
+    ) -> Result<Result<DocumentAnswer, DocumentError>, StoreError> {
+        let now_ms = self.now_ms;
+        Ok(domain::warehouse::decide(op, self, now_ms)?.map(|change| {
+            if let Some(order) = change.order {
+                self.keep_order(order);
+            }
+            if let Some(shipment) = change.shipment {
+                self.keep_shipment(shipment);
+            }
+            change.answer
+        }))
+    }
+
     fn scans(&mut self, scans: Vec<PreparedScan>) -> Result<Vec<ScanAnswer>, StoreError> {
         scans.into_iter().map(|s| self.scan(s)).collect()
     }
@@ -598,6 +707,12 @@ impl Group<'_> {
                 self.batch
                     .insert(keys::unit(&change.unit.serial), encode_unit(&change.unit));
                 self.units.insert(change.unit.serial.clone(), change.unit);
+                if let Some(order) = change.order {
+                    self.keep_order(order);
+                }
+                if let Some(shipment) = change.shipment {
+                    self.keep_shipment(shipment);
+                }
                 fields
             }
             Err(rejection) => (
@@ -610,7 +725,15 @@ impl Group<'_> {
                 rejection.state,
             ),
         };
+        let reference = match scan.action {
+            domain::Action::Pick => scan.order_id,
+            domain::Action::Dispatch => scan.shipment_id,
+            domain::Action::Return => scan.rma,
+            _ => None,
+        };
         let event = Event {
+            location: scan.location,
+            reference,
             seq,
             event_id: scan.event_id,
             recorded_at_ms: self.now_ms,
@@ -672,6 +795,12 @@ pub fn raw_sled_ceiling(
                 gtin: None,
                 lot: None,
                 expiry: None,
+                received_at_ms: now_ms,
+                hold: None,
+                order_id: None,
+                shipment_id: None,
+                customer: None,
+                dispatched_at_ms: 0,
                 state: domain::UnitState::Received,
                 location: "BENCH-DOCK".to_owned(),
                 first_seen_station: "BENCH-DOCK".to_owned(),
@@ -694,6 +823,8 @@ pub fn raw_sled_ceiling(
                 gtin: None,
                 lot: None,
                 expiry: None,
+                location: None,
+                reference: None,
                 outcome: Outcome::Accepted,
                 reason: domain::Reason::Ok,
                 message: format!("received {serial} (BENCH-1)"),

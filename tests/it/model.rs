@@ -56,6 +56,11 @@ fn scan(serial: &str, sku: Option<&str>) -> Scan {
         lot: None,
         entry_mode: EntryMode::Scanned,
         client_time_ms: 0,
+        location: None,
+        order_id: None,
+        shipment_id: None,
+        customer: None,
+        rma: None,
     }
 }
 

@@ -130,8 +130,8 @@ async fn duplicate_serial_says_when_and_where_it_was_first_received() {
     assert_eq!(dup.reason(), pb::Reason::DuplicateSerial);
     assert_eq!(dup.feedback(), pb::Feedback::Bad);
     assert_eq!(dup.state(), pb::UnitState::Received);
-    assert!(dup.message.contains("station DOCK-1"), "{}", dup.message);
-    assert!(dup.message.contains("(event 1)"), "{}", dup.message);
+    assert!(dup.message.contains("RECEIVED at DOCK-1"), "{}", dup.message);
+    assert!(dup.message.contains("since event 1"), "{}", dup.message);
     assert!(dup.message.contains(" UTC"), "{}", dup.message);
     // The unit is unchanged.
     let unit = server.unit("SN-77").await.unwrap();
@@ -257,7 +257,7 @@ async fn unknown_items_and_missing_fields_are_rejected_in_band() {
     let mut putaway = receive("PLAIN", "P2");
     putaway.action = pb::Action::Putaway.into();
     let reply = server.scan(putaway).await;
-    assert_eq!(reply.reason(), pb::Reason::UnsupportedAction);
+    assert_eq!(reply.reason(), pb::Reason::UnknownUnit);
     assert_eq!(reply.outcome(), pb::Outcome::Rejected);
 
     let unit = server.unit("V1").await.unwrap();

@@ -236,5 +236,6 @@ pub fn receive(sku: &str, raw: &str) -> pb::ScanRequest {
         lot: String::new(),
         entry_mode: pb::EntryMode::Scanned.into(),
         client_time_ms: 1_795_400_000_000,
+        ..Default::default()
     }
 }

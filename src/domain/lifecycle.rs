@@ -1,0 +1,668 @@
+//! A unit's life: the one table of allowed transitions, and what each station's scan decides.
+
+use super::warehouse::whereabouts;
+use super::{
+    Action, Change, Item, Outcome, ReadScan, Reason, Rejection, Scan, Shipment, Unit, UnitState,
+    View, time,
+};
+
+/// Every allowed transition: the action, the states it may start from (`None`: no unit with
+/// that serial exists yet) and the state it leads to. Anything else is WRONG_STATE.
+pub const TRANSITIONS: &[(Action, &[Option<UnitState>], UnitState)] = &[
+    // New units, returns being restocked and units released from quarantine are received.
+    (
+        Action::Receive,
+        &[
+            None,
+            Some(UnitState::Returned),
+            Some(UnitState::Quarantined),
+        ],
+        UnitState::Received,
+    ),
+    // Putaway after receipt, a move between locations, or a picked unit put back.
+    (
+        Action::Putaway,
+        &[
+            Some(UnitState::Received),
+            Some(UnitState::Stored),
+            Some(UnitState::Picked),
+        ],
+        UnitState::Stored,
+    ),
+    (Action::Pick, &[Some(UnitState::Stored)], UnitState::Picked),
+    (
+        Action::Dispatch,
+        &[Some(UnitState::Picked)],
+        UnitState::Dispatched,
+    ),
+    (
+        Action::Return,
+        &[Some(UnitState::Dispatched)],
+        UnitState::Returned,
+    ),
+    (
+        Action::Quarantine,
+        &[
+            Some(UnitState::Received),
+            Some(UnitState::Stored),
+            Some(UnitState::Returned),
+        ],
+        UnitState::Quarantined,
+    ),
+    (
+        Action::Scrap,
+        &[
+            Some(UnitState::Received),
+            Some(UnitState::Stored),
+            Some(UnitState::Returned),
+            Some(UnitState::Quarantined),
+        ],
+        UnitState::Scrapped,
+    ),
+];
+
+/// The state `action` leads to from `from`, if the table allows it.
+pub fn next_state(from: Option<UnitState>, action: Action) -> Option<UnitState> {
+    TRANSITIONS
+        .iter()
+        .find(|(a, froms, _)| *a == action && froms.contains(&from))
+        .map(|&(_, _, to)| to)
+}
+
+/// The actions the table allows from `from`.
+pub fn allowed_actions(from: Option<UnitState>) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|&a| next_state(from, a).is_some())
+        .collect()
+}
+
+fn names(actions: &[Action]) -> String {
+    if actions.is_empty() {
+        return "none".to_owned();
+    }
+    actions
+        .iter()
+        .map(|a| a.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn reject(reason: Reason, message: impl Into<String>) -> Rejection {
+    Rejection::new(reason, message)
+}
+
+fn about(unit: &Unit, reason: Reason, message: impl Into<String>) -> Rejection {
+    Rejection {
+        reason,
+        message: message.into(),
+        state: Some(unit.state),
+    }
+}
+
+/// Decides what a scan does, reading what it needs through `view`. `seq` is the sequence
+/// number the event will get and `now_ms` the server's time. The outer error is the view's
+/// (a failed read); the inner one is the business answer.
+pub fn apply<V: View>(
+    scan: &Scan,
+    read: &ReadScan,
+    view: &mut V,
+    seq: u64,
+    now_ms: i64,
+) -> Result<Result<Change, Rejection>, V::Error> {
+    // The item the scan names (barcode GTIN or chosen SKU). A receipt needs one; other
+    // stations find the unit by serial and only check that a named item agrees.
+    let named = if scan.action == Action::Receive || read.gtin.is_some() || scan.sku.is_some() {
+        match resolve_item(scan, read, view)? {
+            Ok(item) => Some(item),
+            Err(rejection) => return Ok(Err(rejection)),
+        }
+    } else {
+        None
+    };
+    let serial = match &named {
+        Some(item) => item.serial_rule.canonical(&read.serial).into_owned(),
+        None => read.serial.clone(),
+    };
+    let mut notes = Vec::new();
+    if serial != read.serial {
+        notes.push(format!(
+            "read {} as {serial} (letters that look like digits)",
+            read.serial
+        ));
+    }
+    notes.extend(read.warnings.iter().cloned());
+    if scan.action == Action::Receive
+        && let Some(item) = &named
+        && let Err(violation) = item.serial_rule.check(&serial)
+    {
+        return Ok(Err(reject(
+            Reason::BadFormat,
+            format!(
+                "serial {} does not fit SKU {}: {violation}",
+                read.serial, item.sku
+            ),
+        )));
+    }
+    let current = view.unit(&serial)?;
+    let Some(current) = current else {
+        return Ok(match (scan.action, named) {
+            (Action::Receive, Some(item)) => {
+                receive(scan, read, &item, serial, None, notes, seq, now_ms)
+            }
+            (Action::Return, _) => Err(reject(
+                Reason::SuspectCounterfeit,
+                format!(
+                    "serial {serial} was never received or sold by us: possible counterfeit; keep the unit aside for review"
+                ),
+            )),
+            (action, _) => Err(reject(
+                Reason::UnknownUnit,
+                format!(
+                    "serial {serial} is unknown; {} needs a received unit",
+                    action.name()
+                ),
+            )),
+        });
+    };
+    let Some(to) = next_state(Some(current.state), scan.action) else {
+        return Ok(Err(refused_transition(scan.action, &current)));
+    };
+    if let Some(item) = &named
+        && item.sku != current.sku
+    {
+        return Ok(Err(about(
+            &current,
+            Reason::ConflictingFields,
+            format!(
+                "serial {serial} is a unit of SKU {}, not {}",
+                current.sku, item.sku
+            ),
+        )));
+    }
+    Ok(match scan.action {
+        Action::Receive => match named {
+            Some(item) => receive(scan, read, &item, serial, Some(current), notes, seq, now_ms),
+            None => Err(reject(Reason::MissingField, "receipt needs the item")),
+        },
+        Action::Putaway => putaway(scan, current, to, view, notes, seq)?,
+        Action::Pick => pick(scan, current, to, view, notes, seq)?,
+        Action::Dispatch => dispatch(scan, current, to, view, notes, seq, now_ms)?,
+        Action::Return => return_unit(scan, current, to, view, notes, seq, now_ms)?,
+        Action::Quarantine | Action::Scrap => Ok(simple(scan, current, to, notes, seq)),
+    })
+}
+
+/// The answer to an action the table does not allow from the unit's state.
+fn refused_transition(action: Action, unit: &Unit) -> Rejection {
+    match (action, unit.state) {
+        (Action::Receive, _) => about(
+            unit,
+            Reason::DuplicateSerial,
+            format!(
+                "serial {} is already here: {} since event {} (first received at {} on {})",
+                unit.serial,
+                whereabouts(unit),
+                unit.last_seq,
+                unit.first_seen_station,
+                time::format_utc(unit.first_seen_at_ms)
+            ),
+        ),
+        (Action::Return, UnitState::Returned) => about(
+            unit,
+            Reason::AlreadyReturned,
+            format!(
+                "serial {} was already returned (event {})",
+                unit.serial, unit.last_seq
+            ),
+        ),
+        (Action::Return, state) => about(
+            unit,
+            Reason::WrongState,
+            format!(
+                "serial {} was never sold: it is {} ({}); only DISPATCHED units come back as returns",
+                unit.serial,
+                state.name(),
+                whereabouts(unit)
+            ),
+        ),
+        (action, state) => about(
+            unit,
+            Reason::WrongState,
+            format!(
+                "serial {} is {}; {} is not allowed from there (allowed now: {})",
+                unit.serial,
+                state.name(),
+                action.name(),
+                names(&allowed_actions(Some(state)))
+            ),
+        ),
+    }
+}
+
+fn resolve_item<V: View>(
+    scan: &Scan,
+    read: &ReadScan,
+    view: &mut V,
+) -> Result<Result<Item, Rejection>, V::Error> {
+    Ok(match (&read.gtin, &scan.sku) {
+        (Some(gtin), sku) => match view.item_by_gtin(gtin)? {
+            None => Err(reject(
+                Reason::UnknownItem,
+                format!("no item has GTIN {gtin}; add it to the catalog first"),
+            )),
+            Some(item) => match sku {
+                Some(sku) if sku != &item.sku => Err(reject(
+                    Reason::ConflictingFields,
+                    format!("barcode GTIN {gtin} belongs to SKU {}, not {sku}", item.sku),
+                )),
+                _ => Ok(item),
+            },
+        },
+        (None, Some(sku)) => view.item(sku)?.ok_or_else(|| {
+            reject(
+                Reason::UnknownItem,
+                format!("no item has SKU {sku}; add it to the catalog first"),
+            )
+        }),
+        (None, None) => Err(reject(
+            Reason::MissingField,
+            "barcode does not name the item; choose the SKU on the handheld",
+        )),
+    })
+}
+
+fn with_notes(mut message: String, notes: &[String]) -> String {
+    for note in notes {
+        message.push_str("; ");
+        message.push_str(note);
+    }
+    message
+}
+
+fn accepted(unit: Unit, message: String, notes: &[String]) -> Change {
+    Change {
+        unit,
+        order: None,
+        shipment: None,
+        outcome: Outcome::Accepted,
+        reason: Reason::Ok,
+        message: with_notes(message, notes),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn receive(
+    scan: &Scan,
+    read: &ReadScan,
+    item: &Item,
+    serial: String,
+    returned: Option<Unit>,
+    notes: Vec<String>,
+    seq: u64,
+    now_ms: i64,
+) -> Result<Change, Rejection> {
+    let mut warnings = Vec::new();
+    let lot = match (&read.lot, item.lot_tracked) {
+        (None, true) if returned.as_ref().is_none_or(|u| u.lot.is_none()) => {
+            return Err(reject(
+                Reason::MissingField,
+                format!("SKU {} is lot tracked; scan or enter the lot", item.sku),
+            ));
+        }
+        (Some(lot), false) => {
+            warnings.push(format!(
+                "lot {lot} ignored: SKU {} is not lot tracked",
+                item.sku
+            ));
+            None
+        }
+        (lot, _) => lot.clone(),
+    };
+    let (unit, verb) = match returned {
+        // A returned or quarantined unit is received back into stock: the same unit, its
+        // history and sale kept, its hold (if any) too.
+        Some(unit) => (
+            Unit {
+                state: UnitState::Received,
+                location: scan.station.clone(),
+                last_seq: seq,
+                received_at_ms: now_ms,
+                lot: unit.lot.clone().or(lot),
+                ..unit
+            },
+            "received again",
+        ),
+        None => (
+            Unit {
+                serial,
+                sku: item.sku.clone(),
+                gtin: item.gtin.clone(),
+                lot,
+                expiry: read.expiry,
+                state: UnitState::Received,
+                location: scan.station.clone(),
+                first_seen_station: scan.station.clone(),
+                first_seen_at_ms: now_ms,
+                first_seen_seq: seq,
+                last_seq: seq,
+                received_at_ms: now_ms,
+                hold: None,
+                order_id: None,
+                shipment_id: None,
+                customer: None,
+                dispatched_at_ms: 0,
+            },
+            "received",
+        ),
+    };
+    let message = with_notes(
+        format!("{verb} {} ({})", unit.serial, unit.sku),
+        &[warnings.clone(), notes].concat(),
+    );
+    // Scanner noise the barcode layer cleaned up is worth a note, not an operator's attention;
+    // a field the scan carried that was dropped is.
+    let (outcome, reason) = if warnings.is_empty() {
+        (Outcome::Accepted, Reason::Ok)
+    } else {
+        (Outcome::Warning, Reason::FieldIgnored)
+    };
+    Ok(Change {
+        unit,
+        order: None,
+        shipment: None,
+        outcome,
+        reason,
+        message,
+    })
+}
+
+type Decided<E> = Result<Result<Change, Rejection>, E>;
+
+fn putaway<V: View>(
+    scan: &Scan,
+    unit: Unit,
+    to: UnitState,
+    view: &mut V,
+    notes: Vec<String>,
+    seq: u64,
+) -> Decided<V::Error> {
+    let Some(location) = &scan.location else {
+        return Ok(Err(about(
+            &unit,
+            Reason::MissingField,
+            "putaway needs the location; scan the bin label",
+        )));
+    };
+    // A picked unit put back leaves its order line.
+    let order = match (&unit.order_id, unit.state) {
+        (Some(order_id), UnitState::Picked) => view.order(order_id)?.map(|mut order| {
+            for line in &mut order.lines {
+                line.picked.retain(|s| s != &unit.serial);
+            }
+            order
+        }),
+        _ => None,
+    };
+    let verb = match unit.state {
+        UnitState::Stored => format!("moved {} from {} to {location}", unit.serial, unit.location),
+        UnitState::Picked => format!(
+            "put {} back at {location}, off order {}",
+            unit.serial,
+            unit.order_id.as_deref().unwrap_or("?")
+        ),
+        _ => format!("stored {} at {location}", unit.serial),
+    };
+    let unit = Unit {
+        state: to,
+        location: location.clone(),
+        order_id: None,
+        last_seq: seq,
+        ..unit
+    };
+    Ok(Ok(Change {
+        order,
+        ..accepted(unit, verb, &notes)
+    }))
+}
+
+fn on_hold(unit: &Unit, action: Action) -> Option<Rejection> {
+    unit.hold.as_ref().map(|hold| {
+        about(
+            unit,
+            Reason::OnHold,
+            format!(
+                "serial {} is on hold {hold}; {} is stopped. Put it aside for the supervisor",
+                unit.serial,
+                action.name()
+            ),
+        )
+    })
+}
+
+fn pick<V: View>(
+    scan: &Scan,
+    unit: Unit,
+    to: UnitState,
+    view: &mut V,
+    notes: Vec<String>,
+    seq: u64,
+) -> Decided<V::Error> {
+    if let Some(rejection) = on_hold(&unit, Action::Pick) {
+        return Ok(Err(rejection));
+    }
+    let Some(order_id) = &scan.order_id else {
+        return Ok(Err(about(
+            &unit,
+            Reason::MissingField,
+            "pick needs the order; scan the pick list",
+        )));
+    };
+    let Some(mut order) = view.order(order_id)? else {
+        return Ok(Err(about(
+            &unit,
+            Reason::UnknownOrder,
+            format!("no order {order_id}"),
+        )));
+    };
+    let Some(line) = order
+        .lines
+        .iter_mut()
+        .find(|l| l.accepts(&unit) && l.open())
+    else {
+        let reason = if order.lines.iter().any(|l| l.accepts(&unit)) {
+            (
+                Reason::OverPick,
+                format!(
+                    "order {order_id} already has every {} it asks for; put {} back",
+                    unit.sku, unit.serial
+                ),
+            )
+        } else {
+            let wanted: Vec<String> = order
+                .lines
+                .iter()
+                .filter(|l| l.open())
+                .map(|l| match &l.lot {
+                    Some(lot) => format!("{} lot {lot}", l.sku),
+                    None => l.sku.clone(),
+                })
+                .collect();
+            (
+                Reason::WrongSku,
+                format!(
+                    "serial {} is {}{}; order {order_id} still needs {}",
+                    unit.serial,
+                    unit.sku,
+                    unit.lot
+                        .as_ref()
+                        .map(|l| format!(" lot {l}"))
+                        .unwrap_or_default(),
+                    if wanted.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        wanted.join(", ")
+                    }
+                ),
+            )
+        };
+        return Ok(Err(about(&unit, reason.0, reason.1)));
+    };
+    line.picked.push(unit.serial.clone());
+    let progress = format!("{}/{}", line.picked.len(), line.quantity);
+    let message = format!(
+        "picked {} ({}) for order {order_id}, line {progress}",
+        unit.serial, unit.sku
+    );
+    let unit = Unit {
+        state: to,
+        location: scan.station.clone(),
+        order_id: Some(order_id.clone()),
+        last_seq: seq,
+        ..unit
+    };
+    Ok(Ok(Change {
+        order: Some(order),
+        ..accepted(unit, message, &notes)
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dispatch<V: View>(
+    scan: &Scan,
+    unit: Unit,
+    to: UnitState,
+    view: &mut V,
+    notes: Vec<String>,
+    seq: u64,
+    now_ms: i64,
+) -> Decided<V::Error> {
+    if let Some(rejection) = on_hold(&unit, Action::Dispatch) {
+        return Ok(Err(rejection));
+    }
+    let Some(shipment_id) = &scan.shipment_id else {
+        return Ok(Err(about(
+            &unit,
+            Reason::MissingField,
+            "dispatch needs the shipment; scan the shipping label",
+        )));
+    };
+    let Some(shipment) = view.shipment(shipment_id)? else {
+        return Ok(Err(about(
+            &unit,
+            Reason::UnknownShipment,
+            format!("no shipment {shipment_id}"),
+        )));
+    };
+    if shipment.closed.is_some() {
+        return Ok(Err(about(
+            &unit,
+            Reason::Closed,
+            format!("shipment {shipment_id} is closed"),
+        )));
+    }
+    if unit.order_id.as_ref() != Some(&shipment.order_id) {
+        return Ok(Err(about(
+            &unit,
+            Reason::WrongOrder,
+            format!(
+                "serial {} was picked for order {}, but shipment {shipment_id} is for order {}",
+                unit.serial,
+                unit.order_id.as_deref().unwrap_or("?"),
+                shipment.order_id
+            ),
+        )));
+    }
+    let mut shipment: Shipment = shipment;
+    shipment.dispatched.push(unit.serial.clone());
+    let message = format!(
+        "dispatched {} to {} on shipment {shipment_id}",
+        unit.serial, shipment.customer
+    );
+    let unit = Unit {
+        state: to,
+        location: String::new(),
+        shipment_id: Some(shipment_id.clone()),
+        customer: Some(shipment.customer.clone()),
+        dispatched_at_ms: now_ms,
+        last_seq: seq,
+        ..unit
+    };
+    Ok(Ok(Change {
+        shipment: Some(shipment),
+        ..accepted(unit, message, &notes)
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn return_unit<V: View>(
+    scan: &Scan,
+    unit: Unit,
+    to: UnitState,
+    view: &mut V,
+    notes: Vec<String>,
+    seq: u64,
+    now_ms: i64,
+) -> Decided<V::Error> {
+    let sold_to = unit.customer.clone().unwrap_or_default();
+    if let Some(customer) = &scan.customer
+        && customer != &sold_to
+    {
+        return Ok(Err(about(
+            &unit,
+            Reason::WrongCustomer,
+            format!(
+                "serial {} was sold to {sold_to}, not {customer}; flagged for review",
+                unit.serial
+            ),
+        )));
+    }
+    let months = view.item(&unit.sku)?.map_or(0, |item| item.warranty_months);
+    let sold_on = time::date_utc(unit.dispatched_at_ms);
+    let warranty_end = time::add_months(sold_on, months);
+    let today = time::date_utc(now_ms);
+    let message = format!(
+        "returned {} ({}) sold to {sold_to} on {sold_on}{}",
+        unit.serial,
+        unit.sku,
+        scan.rma
+            .as_ref()
+            .map(|r| format!(", RMA {r}"))
+            .unwrap_or_default()
+    );
+    let unit = Unit {
+        state: to,
+        location: scan.station.clone(),
+        last_seq: seq,
+        ..unit
+    };
+    let mut change = accepted(unit, message, &notes);
+    if today > warranty_end {
+        change.outcome = Outcome::Warning;
+        change.reason = Reason::OutOfWarranty;
+        change.message = format!(
+            "{}; warranty ({months} months) ended on {warranty_end}",
+            change.message
+        );
+    }
+    Ok(Ok(change))
+}
+
+fn simple(scan: &Scan, unit: Unit, to: UnitState, notes: Vec<String>, seq: u64) -> Change {
+    let verb = match to {
+        UnitState::Scrapped => "scrapped",
+        _ => "quarantined",
+    };
+    let message = format!("{verb} {} ({}) at {}", unit.serial, unit.sku, scan.station);
+    let unit = Unit {
+        state: to,
+        location: if to == UnitState::Scrapped {
+            String::new()
+        } else {
+            scan.station.clone()
+        },
+        last_seq: seq,
+        ..unit
+    };
+    accepted(unit, message, &notes)
+}

@@ -1,0 +1,447 @@
+//! Orders, shipments, holds and recalls: the documents the warehouse stations scan against.
+//! Plain values and pure checks; the store keeps them, `lifecycle` changes them.
+
+use std::fmt;
+
+use super::{REF_LEN_MAX, Unit, UnitState, item::validate_sku};
+
+/// The most lines one order may have.
+pub const ORDER_LINES_MAX: usize = 1000;
+/// The most units one order may ask for, over all its lines. Picked serials are kept in the
+/// order, so this bounds its record.
+pub const ORDER_UNITS_MAX: u32 = 10_000;
+
+/// Why a unit may not be picked or dispatched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HoldKind {
+    Recalled,
+    Blocked,
+}
+
+impl HoldKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            HoldKind::Recalled => "RECALLED",
+            HoldKind::Blocked => "BLOCKED",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hold {
+    pub kind: HoldKind,
+    /// The recall id, or the reason given for a block.
+    pub reference: String,
+}
+
+impl fmt::Display for Hold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.kind.name(), self.reference)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderLine {
+    pub sku: String,
+    /// When set, only units of this lot fill the line.
+    pub lot: Option<String>,
+    pub quantity: u32,
+    /// Serials picked for the line, in pick order.
+    pub picked: Vec<String>,
+}
+
+impl OrderLine {
+    pub fn open(&self) -> bool {
+        usize::try_from(self.quantity).map_or(true, |q| self.picked.len() < q)
+    }
+
+    pub fn accepts(&self, unit: &Unit) -> bool {
+        self.sku == unit.sku
+            && self
+                .lot
+                .as_ref()
+                .is_none_or(|lot| unit.lot.as_ref() == Some(lot))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Order {
+    pub id: String,
+    pub customer: String,
+    pub lines: Vec<OrderLine>,
+    pub created_at_ms: i64,
+    /// The order's shipment, once created (one per order).
+    pub shipment_id: Option<String>,
+}
+
+impl Order {
+    pub fn picked(&self) -> impl Iterator<Item = &String> {
+        self.lines.iter().flat_map(|l| l.picked.iter())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShipmentClosure {
+    pub closed_at_ms: i64,
+    /// Serials picked for the order and serials scanned at dispatch, when it was closed.
+    pub picked: u32,
+    pub dispatched: u32,
+    /// The supervisor who closed it below 100 % verification.
+    pub override_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shipment {
+    pub id: String,
+    pub order_id: String,
+    pub customer: String,
+    /// Serials scanned at dispatch, in scan order.
+    pub dispatched: Vec<String>,
+    pub created_at_ms: i64,
+    pub closed: Option<ShipmentClosure>,
+}
+
+/// Why a warehouse document cannot be created or changed as asked.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("{what} must be 1 to {REF_LEN_MAX} bytes without control characters")]
+    BadReference { what: &'static str },
+    #[error("order needs 1 to {ORDER_LINES_MAX} lines")]
+    LineCount,
+    #[error("line {line}: {problem}")]
+    Line { line: usize, problem: String },
+    #[error("order asks for {total} units; at most {ORDER_UNITS_MAX} per order")]
+    TooManyUnits { total: u64 },
+    #[error("{what} {id} already exists")]
+    Exists { what: &'static str, id: String },
+    #[error("no {what} {id}")]
+    NotFound { what: &'static str, id: String },
+    #[error("order {order} already has shipment {shipment}")]
+    OrderShipped { order: String, shipment: String },
+    #[error("shipment {0} is already closed")]
+    AlreadyClosed(String),
+    #[error(
+        "shipment {id} verified {dispatched} of {picked} picked serials ({percent}%); not scanned at dispatch: {missing}. Scan them, or close with a supervisor override"
+    )]
+    Unverified {
+        id: String,
+        picked: u32,
+        dispatched: u32,
+        percent: u32,
+        missing: String,
+    },
+}
+
+/// Checks an id, location, customer or reference given by a client.
+pub fn check_reference(what: &'static str, text: &str) -> Result<(), DocumentError> {
+    if text.is_empty() || text.len() > REF_LEN_MAX || text.chars().any(char::is_control) {
+        return Err(DocumentError::BadReference { what });
+    }
+    Ok(())
+}
+
+/// Checks a new order's shape (ids, SKUs, quantities, bounds).
+pub fn check_order(order: &Order) -> Result<(), DocumentError> {
+    check_reference("order id", &order.id)?;
+    check_reference("customer", &order.customer)?;
+    if order.lines.is_empty() || order.lines.len() > ORDER_LINES_MAX {
+        return Err(DocumentError::LineCount);
+    }
+    let mut total = 0u64;
+    for (i, line) in order.lines.iter().enumerate() {
+        let bad = |problem: String| DocumentError::Line {
+            line: i + 1,
+            problem,
+        };
+        validate_sku(&line.sku).map_err(|e| bad(e.to_string()))?;
+        if line.quantity == 0 {
+            return Err(bad("quantity must be at least 1".to_owned()));
+        }
+        if let Some(lot) = &line.lot {
+            check_reference("lot", lot).map_err(|e| bad(e.to_string()))?;
+        }
+        if !line.picked.is_empty() {
+            return Err(bad("a new order has nothing picked".to_owned()));
+        }
+        total += u64::from(line.quantity);
+    }
+    if total > u64::from(ORDER_UNITS_MAX) {
+        return Err(DocumentError::TooManyUnits { total });
+    }
+    Ok(())
+}
+
+/// Closes a shipment: every serial picked for its order must have been scanned at dispatch,
+/// unless a supervisor overrides (recorded in the closure).
+pub fn close_shipment(
+    shipment: &Shipment,
+    order: &Order,
+    override_by: Option<&str>,
+    now_ms: i64,
+) -> Result<Shipment, DocumentError> {
+    if shipment.closed.is_some() {
+        return Err(DocumentError::AlreadyClosed(shipment.id.clone()));
+    }
+    let picked: Vec<&String> = order.picked().collect();
+    let missing: Vec<&str> = picked
+        .iter()
+        .filter(|s| !shipment.dispatched.contains(s))
+        .map(|s| s.as_str())
+        .collect();
+    let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let (n_picked, n_dispatched) = (to_u32(picked.len()), to_u32(picked.len() - missing.len()));
+    if !missing.is_empty() && override_by.is_none() {
+        let shown: Vec<&str> = missing.iter().take(20).copied().collect();
+        let more = missing.len() - shown.len();
+        return Err(DocumentError::Unverified {
+            id: shipment.id.clone(),
+            picked: n_picked,
+            dispatched: n_dispatched,
+            percent: verification_percent(n_dispatched, n_picked),
+            missing: if more > 0 {
+                format!("{} and {more} more", shown.join(", "))
+            } else {
+                shown.join(", ")
+            },
+        });
+    }
+    Ok(Shipment {
+        closed: Some(ShipmentClosure {
+            closed_at_ms: now_ms,
+            picked: n_picked,
+            dispatched: n_dispatched,
+            override_by: if missing.is_empty() {
+                None
+            } else {
+                override_by.map(str::to_owned)
+            },
+        }),
+        ..shipment.clone()
+    })
+}
+
+/// Serials verified at dispatch as a whole percentage of serials picked (100 when none were
+/// picked), rounded down so that 99.9 % never shows as 100.
+pub fn verification_percent(dispatched: u32, picked: u32) -> u32 {
+    if picked == 0 {
+        return 100;
+    }
+    u32::try_from(u64::from(dispatched) * 100 / u64::from(picked)).unwrap_or(100)
+}
+
+/// What a recall selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecallScope {
+    /// Every unit of a SKU's lot.
+    Lot { sku: String, lot: String },
+    /// Every serial from `first` to `last` inclusive, in byte order.
+    SerialRange { first: String, last: String },
+    /// Every unit received in `[from_ms, to_ms)`.
+    ReceivedBetween { from_ms: i64, to_ms: i64 },
+}
+
+impl RecallScope {
+    pub fn covers(&self, unit: &Unit) -> bool {
+        match self {
+            RecallScope::Lot { sku, lot } => &unit.sku == sku && unit.lot.as_ref() == Some(lot),
+            RecallScope::SerialRange { first, last } => {
+                unit.serial.as_str() >= first.as_str() && unit.serial.as_str() <= last.as_str()
+            }
+            RecallScope::ReceivedBetween { from_ms, to_ms } => {
+                unit.received_at_ms >= *from_ms && unit.received_at_ms < *to_ms
+            }
+        }
+    }
+
+    pub fn check(&self) -> Result<(), DocumentError> {
+        match self {
+            RecallScope::Lot { sku, lot } => {
+                validate_sku(sku).map_err(|e| DocumentError::Line {
+                    line: 0,
+                    problem: e.to_string(),
+                })?;
+                check_reference("lot", lot)
+            }
+            RecallScope::SerialRange { first, last } => {
+                check_reference("first serial", first)?;
+                check_reference("last serial", last)?;
+                if first > last {
+                    return Err(DocumentError::BadReference {
+                        what: "serial range (first after last)",
+                    });
+                }
+                Ok(())
+            }
+            RecallScope::ReceivedBetween { from_ms, to_ms } => {
+                if from_ms >= to_ms {
+                    return Err(DocumentError::BadReference {
+                        what: "date range (from not before to)",
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for RecallScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecallScope::Lot { sku, lot } => write!(f, "lot {lot} of SKU {sku}"),
+            RecallScope::SerialRange { first, last } => write!(f, "serials {first} to {last}"),
+            RecallScope::ReceivedBetween { from_ms, to_ms } => write!(
+                f,
+                "units received from {} to {}",
+                super::time::format_utc(*from_ms),
+                super::time::format_utc(*to_ms)
+            ),
+        }
+    }
+}
+
+/// Puts a unit on recall hold. Scrapped units are out of circulation and left alone; a unit
+/// already held keeps its first hold.
+pub fn recall_unit(unit: &Unit, recall_id: &str, seq: u64) -> Option<Unit> {
+    if unit.state == UnitState::Scrapped || unit.hold.is_some() {
+        return None;
+    }
+    Some(Unit {
+        hold: Some(Hold {
+            kind: HoldKind::Recalled,
+            reference: recall_id.to_owned(),
+        }),
+        last_seq: seq,
+        ..unit.clone()
+    })
+}
+
+/// Where a unit is now, for an operator: a location, or a customer and shipment.
+pub fn whereabouts(unit: &Unit) -> String {
+    match unit.state {
+        UnitState::Dispatched => {
+            format!(
+                "dispatched to {} on shipment {}",
+                unit.customer.as_deref().unwrap_or("?"),
+                unit.shipment_id.as_deref().unwrap_or("?")
+            )
+        }
+        UnitState::Scrapped => "scrapped".to_owned(),
+        state => format!("{} at {}", state.name(), unit.location),
+    }
+}
+
+/// A change to the warehouse documents, decided by [`decide`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocumentOp {
+    CreateOrder(Order),
+    CreateShipment {
+        id: String,
+        order_id: String,
+    },
+    CloseShipment {
+        id: String,
+        override_by: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocumentAnswer {
+    Order(Order),
+    Shipment(Shipment),
+}
+
+/// What a document op writes, and what it answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentChange {
+    pub order: Option<Order>,
+    pub shipment: Option<Shipment>,
+    pub answer: DocumentAnswer,
+}
+
+/// Decides a document op against the current state. Pure apart from what `view` reads.
+pub fn decide<V: super::View>(
+    op: DocumentOp,
+    view: &mut V,
+    now_ms: i64,
+) -> Result<Result<DocumentChange, DocumentError>, V::Error> {
+    Ok(match op {
+        DocumentOp::CreateOrder(order) => match view.order(&order.id)? {
+            Some(_) => Err(DocumentError::Exists {
+                what: "order",
+                id: order.id,
+            }),
+            None => {
+                let order = Order {
+                    created_at_ms: now_ms,
+                    shipment_id: None,
+                    ..order
+                };
+                Ok(DocumentChange {
+                    order: Some(order.clone()),
+                    shipment: None,
+                    answer: DocumentAnswer::Order(order),
+                })
+            }
+        },
+        DocumentOp::CreateShipment { id, order_id } => {
+            if view.shipment(&id)?.is_some() {
+                return Ok(Err(DocumentError::Exists {
+                    what: "shipment",
+                    id,
+                }));
+            }
+            match view.order(&order_id)? {
+                None => Err(DocumentError::NotFound {
+                    what: "order",
+                    id: order_id,
+                }),
+                Some(Order {
+                    shipment_id: Some(existing),
+                    ..
+                }) => Err(DocumentError::OrderShipped {
+                    order: order_id,
+                    shipment: existing,
+                }),
+                Some(order) => {
+                    let shipment = Shipment {
+                        id: id.clone(),
+                        order_id,
+                        customer: order.customer.clone(),
+                        dispatched: Vec::new(),
+                        created_at_ms: now_ms,
+                        closed: None,
+                    };
+                    Ok(DocumentChange {
+                        order: Some(Order {
+                            shipment_id: Some(id),
+                            ..order
+                        }),
+                        shipment: Some(shipment.clone()),
+                        answer: DocumentAnswer::Shipment(shipment),
+                    })
+                }
+            }
+        }
+        DocumentOp::CloseShipment { id, override_by } => {
+            let Some(shipment) = view.shipment(&id)? else {
+                return Ok(Err(DocumentError::NotFound {
+                    what: "shipment",
+                    id,
+                }));
+            };
+            let Some(order) = view.order(&shipment.order_id)? else {
+                return Ok(Err(DocumentError::NotFound {
+                    what: "order",
+                    id: shipment.order_id,
+                }));
+            };
+            close_shipment(&shipment, &order, override_by.as_deref(), now_ms).map(|closed| {
+                DocumentChange {
+                    order: None,
+                    shipment: Some(closed.clone()),
+                    answer: DocumentAnswer::Shipment(closed),
+                }
+            })
+        }
+    })
+}
