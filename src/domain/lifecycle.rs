@@ -196,16 +196,26 @@ pub fn apply<V: View>(
 /// The answer to an action the table does not allow from the unit's state.
 fn refused_transition(action: Action, unit: &Unit) -> Rejection {
     match (action, unit.state) {
-        (Action::Receive, _) => about(
+        (Action::Receive, state) => about(
             unit,
             Reason::DuplicateSerial,
             format!(
-                "serial {} is already here: {} since event {} (first received at {} on {})",
+                "serial {} is already {}: {} since event {} (first received at {} on {}){}",
                 unit.serial,
+                if state == UnitState::Dispatched || state == UnitState::Scrapped {
+                    "known"
+                } else {
+                    "here"
+                },
                 whereabouts(unit),
                 unit.last_seq,
                 unit.first_seen_station,
-                time::format_utc(unit.first_seen_at_ms)
+                time::format_utc(unit.first_seen_at_ms),
+                if state == UnitState::Dispatched {
+                    "; a sold unit coming back goes through the returns desk"
+                } else {
+                    ""
+                }
             ),
         ),
         (Action::Return, UnitState::Returned) => about(

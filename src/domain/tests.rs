@@ -227,3 +227,116 @@ fn a_barcode_gtin_must_agree_with_the_requested_sku() {
     let Ok(decision) = apply(&s, &read, &mut MemoryView::default(), 1, 0);
     assert_eq!(decision.unwrap_err().reason, Reason::UnknownItem);
 }
+
+/// Every state × action pair: what the table allows is applied and lands in the table's
+/// state; everything else is refused with the reason that names it, and changes nothing.
+#[test]
+fn every_state_and_action_pair() {
+    for state in UnitState::ALL {
+        for action in Action::ALL {
+            let mut existing = unit("SN01");
+            existing.state = state;
+            existing.order_id = Some("O1".to_owned());
+            existing.customer = Some("ACME".to_owned());
+            existing.shipment_id = Some("S1".to_owned());
+            existing.dispatched_at_ms = 1_795_422_605_000;
+            let mut view = MemoryView::with_items([item("A", false)]);
+            view.units.insert("SN01".to_owned(), existing.clone());
+            view.orders.insert(
+                "O1".to_owned(),
+                Order {
+                    id: "O1".to_owned(),
+                    customer: "ACME".to_owned(),
+                    lines: vec![OrderLine {
+                        sku: "A".to_owned(),
+                        lot: None,
+                        quantity: 5,
+                        picked: vec!["SN01".to_owned()],
+                    }],
+                    created_at_ms: 0,
+                    shipment_id: Some("S1".to_owned()),
+                },
+            );
+            view.shipments.insert(
+                "S1".to_owned(),
+                Shipment {
+                    id: "S1".to_owned(),
+                    order_id: "O1".to_owned(),
+                    customer: "ACME".to_owned(),
+                    dispatched: Vec::new(),
+                    created_at_ms: 0,
+                    closed: None,
+                },
+            );
+            let mut s = scan("SN01", Some("A"), None);
+            s.action = action;
+            s.location = Some("A-01-01".to_owned());
+            s.order_id = Some("O1".to_owned());
+            s.shipment_id = Some("S1".to_owned());
+            s.customer = Some("ACME".to_owned());
+            let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
+            let Ok(decision) = apply(&s, &read, &mut view, 9, 1_795_422_605_000);
+            let pair = format!("{} from {}", action.name(), state.name());
+            match (next_state(Some(state), action), decision) {
+                (Some(to), Ok(change)) => {
+                    assert_eq!(change.unit.state, to, "{pair}");
+                    assert_eq!(change.unit.last_seq, 9, "{pair}");
+                    assert_ne!(change.outcome, Outcome::Rejected, "{pair}");
+                }
+                (Some(_), Err(r)) => panic!("{pair}: allowed but refused: {}", r.message),
+                (None, Ok(change)) => panic!("{pair}: not allowed but applied: {}", change.message),
+                (None, Err(r)) => {
+                    let want = match (action, state) {
+                        (Action::Receive, _) => Reason::DuplicateSerial,
+                        (Action::Return, UnitState::Returned) => Reason::AlreadyReturned,
+                        _ => Reason::WrongState,
+                    };
+                    assert_eq!(r.reason, want, "{pair}: {}", r.message);
+                    assert_eq!(r.state, Some(state), "{pair}");
+                    assert!(
+                        r.message.contains(state.name()) || want == Reason::AlreadyReturned,
+                        "{pair}: {}",
+                        r.message
+                    );
+                }
+            }
+        }
+    }
+    // The table itself: scrapped is the end, nothing leaves it.
+    assert!(allowed_actions(Some(UnitState::Scrapped)).is_empty());
+    assert_eq!(allowed_actions(None), vec![Action::Receive]);
+}
+
+#[test]
+fn holds_stop_pick_and_dispatch_but_not_moves() {
+    for (state, action) in [
+        (UnitState::Stored, Action::Pick),
+        (UnitState::Picked, Action::Dispatch),
+        (UnitState::Stored, Action::Putaway),
+    ] {
+        let mut held = unit("SN01");
+        held.state = state;
+        held.order_id = Some("O1".to_owned());
+        held.hold = Some(Hold {
+            kind: HoldKind::Recalled,
+            reference: "R1".to_owned(),
+        });
+        let mut view = MemoryView::with_items([item("A", false)]);
+        view.units.insert("SN01".to_owned(), held);
+        let mut s = scan("SN01", None, None);
+        s.action = action;
+        s.location = Some("B-1".to_owned());
+        s.order_id = Some("O1".to_owned());
+        s.shipment_id = Some("S1".to_owned());
+        let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
+        let Ok(decision) = apply(&s, &read, &mut view, 9, 0);
+        match action {
+            Action::Putaway => assert!(decision.is_ok()),
+            _ => {
+                let r = decision.unwrap_err();
+                assert_eq!(r.reason, Reason::OnHold, "{}", r.message);
+                assert!(r.message.contains("RECALLED (R1)"), "{}", r.message);
+            }
+        }
+    }
+}

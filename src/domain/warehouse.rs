@@ -320,12 +320,12 @@ pub fn whereabouts(unit: &Unit) -> String {
     match unit.state {
         UnitState::Dispatched => {
             format!(
-                "dispatched to {} on shipment {}",
+                "DISPATCHED to {} on shipment {}",
                 unit.customer.as_deref().unwrap_or("?"),
                 unit.shipment_id.as_deref().unwrap_or("?")
             )
         }
-        UnitState::Scrapped => "scrapped".to_owned(),
+        UnitState::Scrapped => "SCRAPPED".to_owned(),
         state => format!("{} at {}", state.name(), unit.location),
     }
 }

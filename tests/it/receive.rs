@@ -130,7 +130,11 @@ async fn duplicate_serial_says_when_and_where_it_was_first_received() {
     assert_eq!(dup.reason(), pb::Reason::DuplicateSerial);
     assert_eq!(dup.feedback(), pb::Feedback::Bad);
     assert_eq!(dup.state(), pb::UnitState::Received);
-    assert!(dup.message.contains("RECEIVED at DOCK-1"), "{}", dup.message);
+    assert!(
+        dup.message.contains("RECEIVED at DOCK-1"),
+        "{}",
+        dup.message
+    );
     assert!(dup.message.contains("since event 1"), "{}", dup.message);
     assert!(dup.message.contains(" UTC"), "{}", dup.message);
     // The unit is unchanged.
