@@ -340,3 +340,34 @@ fn holds_stop_pick_and_dispatch_but_not_moves() {
         }
     }
 }
+
+#[test]
+fn a_return_after_the_warranty_is_accepted_with_a_warning() {
+    let mut sold = unit("SN01");
+    sold.state = UnitState::Dispatched;
+    sold.customer = Some("ACME".to_owned());
+    sold.dispatched_at_ms = 1_700_000_000_000; // 2023-11-14; item "A" has 12 months.
+    let mut view = MemoryView::with_items([item("A", false)]);
+    view.units.insert("SN01".to_owned(), sold);
+    let mut s = scan("SN01", None, None);
+    s.action = Action::Return;
+    s.customer = Some("ACME".to_owned());
+    let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
+    let Ok(decision) = apply(&s, &read, &mut view, 9, 1_795_422_605_000);
+    let change = decision.unwrap();
+    assert_eq!(change.unit.state, UnitState::Returned);
+    assert_eq!(
+        (change.outcome, change.reason),
+        (Outcome::Warning, Reason::OutOfWarranty)
+    );
+    assert!(
+        change
+            .message
+            .contains("warranty (12 months) ended on 2024-11-14"),
+        "{}",
+        change.message
+    );
+    // Within the warranty it is a plain acceptance.
+    let Ok(decision) = apply(&s, &read, &mut view, 9, 1_700_000_000_000 + 86_400_000);
+    assert_eq!(decision.unwrap().reason, Reason::Ok);
+}
