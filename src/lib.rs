@@ -8,6 +8,7 @@ pub mod barcode;
 pub mod bench;
 pub mod cli;
 pub mod domain;
+pub mod gateway;
 pub mod proto;
 pub mod server;
 pub mod store;
