@@ -226,3 +226,11 @@ pub fn print_bench(report: &crate::bench::ReceiveReport, as_json: bool) {
         print!("{}", report.to_text());
     }
 }
+
+pub fn print_decode_bench(report: &crate::bench::DecodeReport, as_json: bool) {
+    if as_json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+}
