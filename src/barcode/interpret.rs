@@ -3,6 +3,8 @@
 //! GS1 Digital Link URI, EAN/UPC/ITF-14 GTIN, or a plain serial), reads it with the strict
 //! GS1 rules and checks the associations between AIs.
 
+use std::borrow::Cow;
+
 use super::aim::{self, AIM_ID_LEN, Symbology};
 use super::date::{self, Date};
 use super::digital_link;
@@ -228,12 +230,18 @@ fn read_element_string(
 ) -> Result<(String, Vec<Element>), BarcodeError> {
     let mut text = data.to_owned();
     let mut found = Vec::new();
+    // Both cleanups copy the text; most scans need neither, and then they would change nothing.
     if options.mode == Mode::Scanner {
-        let (substituted, w) = normalize::substitute_separators(&text, &options.gs_substitutes);
-        found.extend(w);
-        let (tidy, w) = normalize::tidy_separators(&substituted);
-        found.extend(w);
-        text = tidy;
+        if normalize::has_substitute(&text, &options.gs_substitutes) {
+            let (substituted, w) = normalize::substitute_separators(&text, &options.gs_substitutes);
+            found.extend(w);
+            text = substituted;
+        }
+        if normalize::has_separator_noise(&text) {
+            let (tidy, w) = normalize::tidy_separators(&text);
+            found.extend(w);
+            text = tidy;
+        }
     }
     let (elements, w) =
         element::parse_element_string(&text, offset, options.mode, options.today.year)?;
@@ -278,10 +286,11 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
         });
     }
     let scanner = options.mode == Mode::Scanner;
-    let (bytes, mut warnings) = if scanner {
-        normalize::clean_bytes(raw)
+    let (bytes, mut warnings) = if scanner && normalize::has_byte_noise(raw) {
+        let (bytes, warnings) = normalize::clean_bytes(raw);
+        (Cow::Owned(bytes), warnings)
     } else {
-        (raw.to_vec(), Vec::new())
+        (Cow::Borrowed(raw), Vec::new())
     };
     let text =
         std::str::from_utf8(&bytes).map_err(|e| BarcodeError::NotUtf8(e.valid_up_to() + 1))?;
