@@ -246,7 +246,7 @@ fn read_element_string(
     let (elements, w) =
         element::parse_element_string(&text, offset, options.mode, options.today.year)?;
     found.extend(w);
-    let elements = element::check_associations(&elements)?;
+    let elements = element::check_associations_owned(elements)?;
     warnings.extend(found);
     Ok((text, elements))
 }
@@ -303,7 +303,8 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
     let mut result = Interpretation {
         symbology,
         kind: Kind::Plain,
-        data: data.to_owned(),
+        // Element string data is replaced by its cleaned text below; the rest is copied last.
+        data: String::new(),
         elements: Vec::new(),
         add_on: None,
         warnings: Vec::new(),
@@ -327,7 +328,7 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
         let (elements, w) = digital_link::parse_digital_link(data, offset, options.mode, year)?;
         warnings.extend(w);
         result.kind = Kind::DigitalLink;
-        result.elements = element::check_associations(&elements)?;
+        result.elements = element::check_associations_owned(elements)?;
     } else if gs1_symbol.is_some() {
         let (text, elements) = read_element_string(data, offset, options, &mut warnings)?;
         result.kind = Kind::Gs1ElementString;
@@ -341,7 +342,7 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
     } else if data.starts_with('(') {
         let elements = element::parse_bracketed(data, offset, year)?;
         result.kind = Kind::Gs1ElementString;
-        result.elements = element::check_associations(&elements)?;
+        result.elements = element::check_associations_owned(elements)?;
     } else if symbology.is_none() && data.contains(GS) {
         let (text, elements) = read_element_string(data, offset, options, &mut warnings)?;
         result.kind = Kind::Gs1ElementString;
@@ -359,6 +360,9 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
         result.elements = elements;
     } else {
         read_plain(data, offset)?;
+    }
+    if result.kind != Kind::Gs1ElementString || result.data.is_empty() {
+        result.data = data.to_owned();
     }
     result.warnings = warnings;
     Ok(result)
