@@ -386,7 +386,9 @@ pub fn parse_element_string(
     mode: Mode,
     reference_year: i32,
 ) -> Result<(Vec<Element>, Vec<Normalization>), BarcodeError> {
-    let chars: Vec<char> = data.chars().collect();
+    // Sized up front: collecting chars would grow the Vec from a quarter of the byte length.
+    let mut chars: Vec<char> = Vec::with_capacity(data.len());
+    chars.extend(data.chars());
     let n = chars.len();
     let pos = |i: usize| offset + i + 1;
     // Every character's position, made once: each value's positions are a slice of it.
@@ -483,7 +485,9 @@ pub fn parse_bracketed(
     offset: usize,
     reference_year: i32,
 ) -> Result<Vec<Element>, BarcodeError> {
-    let chars: Vec<char> = text.chars().collect();
+    // Sized up front: collecting chars would grow the Vec from a quarter of the byte length.
+    let mut chars: Vec<char> = Vec::with_capacity(text.len());
+    chars.extend(text.chars());
     let n = chars.len();
     let pos = |i: usize| offset + i + 1;
     let mut elements = Vec::new();
