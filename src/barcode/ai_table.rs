@@ -187,9 +187,15 @@ pub fn lookup(ai: &str) -> Option<&'static AiEntry> {
 /// Up to [`AI_LEN_MAX`] bytes as one number, first byte highest and missing bytes zero, so
 /// that comparing two keys compares the strings byte by byte (a shorter prefix first).
 fn sort_key(ai: &[u8]) -> u32 {
-    (0..AI_LEN_MAX).fold(0, |key, i| {
-        key << 8 | u32::from(ai.get(i).copied().unwrap_or(0))
-    })
+    // The binary search computes this at every probe, so the AI lengths get their own arms.
+    match *ai {
+        [a, b] => u32::from_be_bytes([a, b, 0, 0]),
+        [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
+        [a, b, c, d] => u32::from_be_bytes([a, b, c, d]),
+        _ => (0..AI_LEN_MAX).fold(0, |key, i| {
+            key << 8 | u32::from(ai.get(i).copied().unwrap_or(0))
+        }),
+    }
 }
 
 /// [`lookup`] on bytes, by binary search: the table is sorted and its ranges do not overlap

@@ -391,6 +391,7 @@ pub fn parse_element_string(
     chars.extend(data.chars());
     let n = chars.len();
     let pos = |i: usize| offset + i + 1;
+    let ascii = data.is_ascii();
     // Every character's position, made once: each value's positions are a slice of it.
     let all_positions: Vec<usize> = (0..n).map(pos).collect();
     let mut elements = Vec::new();
@@ -448,7 +449,13 @@ pub fn parse_element_string(
         let separator_follows = chars.get(end) == Some(&GS);
         let warn_ai = (separator_follows && mode == Mode::Scanner && entry.predefined_length)
             .then(|| ai.clone());
-        elements.push(Element::new(ai, value.iter().collect::<String>()));
+        // In ASCII data character indices are byte indices: copy the bytes instead of
+        // re-encoding the characters one by one.
+        let value = match data.get(start..end) {
+            Some(text) if ascii => text.to_owned(),
+            _ => value.iter().collect::<String>(),
+        };
+        elements.push(Element::new(ai, value));
         i = end;
         if chars.get(i) == Some(&GS) {
             let last = i + 1 == n;
