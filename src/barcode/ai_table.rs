@@ -181,7 +181,36 @@ impl AiEntry {
 
 /// The table entry for `ai`, or `None` when the AI is unknown.
 pub fn lookup(ai: &str) -> Option<&'static AiEntry> {
-    AI_TABLE.iter().find(|e| e.covers(ai))
+    lookup_bytes(ai.as_bytes())
+}
+
+/// Up to [`AI_LEN_MAX`] bytes as one number, first byte highest and missing bytes zero, so
+/// that comparing two keys compares the strings byte by byte (a shorter prefix first).
+fn sort_key(ai: &[u8]) -> u32 {
+    // The binary search computes this at every probe, so the AI lengths get their own arms.
+    match *ai {
+        [a, b] => u32::from_be_bytes([a, b, 0, 0]),
+        [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
+        [a, b, c, d] => u32::from_be_bytes([a, b, c, d]),
+        _ => (0..AI_LEN_MAX).fold(0, |key, i| {
+            key << 8 | u32::from(ai.get(i).copied().unwrap_or(0))
+        }),
+    }
+}
+
+/// [`lookup`] on bytes, by binary search: the table is sorted and its ranges do not overlap
+/// (the test `table_is_sorted_without_overlaps` holds it to that), so the first entry whose
+/// last AI is not below `ai` is the only one that can cover it. For digit strings of one
+/// length, byte order is numeric order.
+pub fn lookup_bytes(ai: &[u8]) -> Option<&'static AiEntry> {
+    if !(AI_LEN_MIN..=AI_LEN_MAX).contains(&ai.len()) || !ai.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let key = sort_key(ai);
+    let i = AI_TABLE.partition_point(|e| sort_key(e.last.as_bytes()) < key);
+    AI_TABLE
+        .get(i)
+        .filter(|e| ai.len() == e.first.len() && key >= sort_key(e.first.as_bytes()))
 }
 
 /// The known AI at the start of `data`, with its entry: AIs are prefix-free, so at most one of
@@ -191,6 +220,12 @@ pub fn match_prefix(data: &[char]) -> Option<(String, &'static AiEntry)> {
         let prefix: String = data.get(..n)?.iter().collect();
         lookup(&prefix).map(|e| (prefix, e))
     })
+}
+
+/// [`match_prefix`] on bytes: the length of the known AI at the start of `data`, with its
+/// entry.
+pub fn match_prefix_bytes(data: &[u8]) -> Option<(usize, &'static AiEntry)> {
+    (AI_LEN_MIN..=AI_LEN_MAX).find_map(|n| lookup_bytes(data.get(..n)?).map(|e| (n, e)))
 }
 
 /// True when `ai` is a key qualifier of some Digital Link primary key.
@@ -5273,6 +5308,47 @@ mod tests {
             match_prefix(&data).map(|(ai, _)| ai),
             Some("3103".to_owned())
         );
+        assert_eq!(
+            match_prefix_bytes(b"3103000195").map(|(n, e)| (n, e.title)),
+            Some((4, "NET WEIGHT (kg)"))
+        );
+        assert_eq!(match_prefix_bytes(b"23"), None);
+    }
+
+    /// The binary search in `lookup_bytes` relies on this order.
+    #[test]
+    fn table_is_sorted_without_overlaps() {
+        for e in AI_TABLE {
+            assert!(
+                e.first <= e.last && e.first.len() == e.last.len(),
+                "{}",
+                e.first
+            );
+        }
+        for pair in AI_TABLE.windows(2) {
+            if let [a, b] = pair {
+                assert!(a.last < b.first, "{} then {}", a.last, b.first);
+            }
+        }
+    }
+
+    /// Binary search and the plain scan over the table agree on every AI of 1 to 4 digits.
+    #[test]
+    fn lookup_agrees_with_a_linear_scan() {
+        for len in 1..=4 {
+            for n in 0..10usize.pow(len) {
+                let ai = format!("{n:0width$}", width = len as usize);
+                let linear = AI_TABLE.iter().find(|e| e.covers(&ai));
+                assert_eq!(
+                    lookup(&ai).map(|e| e.first),
+                    linear.map(|e| e.first),
+                    "{ai}"
+                );
+            }
+        }
+        for ai in ["01000", "31030", "80300", "0a", "3a03", "01\u{1d}"] {
+            assert_eq!(lookup(ai), None, "{ai}");
+        }
     }
 
     #[test]

@@ -151,7 +151,9 @@ pub fn parse_digital_link(
     mode: Mode,
     reference_year: i32,
 ) -> Result<(Vec<Element>, Vec<Normalization>), BarcodeError> {
-    let chars: Vec<char> = uri.chars().collect();
+    // Sized up front: collecting chars would grow the Vec from a quarter of the byte length.
+    let mut chars: Vec<char> = Vec::with_capacity(uri.len());
+    chars.extend(uri.chars());
     let n = chars.len();
     let pos = move |i: usize| offset + i + 1;
     let mut warnings = Vec::new();

@@ -218,6 +218,9 @@ fn check_component(
             });
         }
     }
+    if component.linters.is_empty() {
+        return Ok(());
+    }
     // Every character set is ASCII, so this is the component byte for byte.
     let bytes: Vec<u8> = chars.iter().filter_map(|&c| u8::try_from(c).ok()).collect();
     for &linter in component.linters {
@@ -341,8 +344,25 @@ fn read_ai(
     if !found.is_ascii_digit() {
         return Err(BarcodeError::ExpectedAi { position, found });
     }
-    if let Some(hit) = ai_table::match_prefix(rest) {
-        return Ok(hit);
+    // An AI is ASCII digits, so at most its first AI_LEN_MAX characters matter.
+    let mut head = [0u8; ai_table::AI_LEN_MAX];
+    let head_len = rest
+        .iter()
+        .take(ai_table::AI_LEN_MAX)
+        .map_while(|&c| u8::try_from(c).ok())
+        .zip(head.iter_mut())
+        .map(|(b, slot)| *slot = b)
+        .count();
+    if let Some((len, entry)) =
+        ai_table::match_prefix_bytes(head.get(..head_len).unwrap_or_default())
+    {
+        let ai = head
+            .get(..len)
+            .unwrap_or_default()
+            .iter()
+            .map(|&b| char::from(b))
+            .collect();
+        return Ok((ai, entry));
     }
     let digits: String = rest
         .iter()
@@ -366,9 +386,14 @@ pub fn parse_element_string(
     mode: Mode,
     reference_year: i32,
 ) -> Result<(Vec<Element>, Vec<Normalization>), BarcodeError> {
-    let chars: Vec<char> = data.chars().collect();
+    // Sized up front: collecting chars would grow the Vec from a quarter of the byte length.
+    let mut chars: Vec<char> = Vec::with_capacity(data.len());
+    chars.extend(data.chars());
     let n = chars.len();
     let pos = |i: usize| offset + i + 1;
+    let ascii = data.is_ascii();
+    // Every character's position, made once: each value's positions are a slice of it.
+    let all_positions: Vec<usize> = (0..n).map(pos).collect();
     let mut elements = Vec::new();
     let mut warnings = Vec::new();
     if n == 0 {
@@ -411,18 +436,26 @@ pub fn parse_element_string(
                 .map_or(n, |p| i + p)
         };
         let value = chars.get(start..end).unwrap_or_default();
-        let positions: Vec<usize> = (start..end).map(pos).collect();
         validate_value(
             &ai,
             entry,
             &Located {
                 chars: value,
-                positions: &positions,
+                positions: all_positions.get(start..end).unwrap_or_default(),
                 start: pos(start),
             },
             reference_year,
         )?;
-        elements.push(Element::new(ai.clone(), value.iter().collect::<String>()));
+        let separator_follows = chars.get(end) == Some(&GS);
+        let warn_ai = (separator_follows && mode == Mode::Scanner && entry.predefined_length)
+            .then(|| ai.clone());
+        // In ASCII data character indices are byte indices: copy the bytes instead of
+        // re-encoding the characters one by one.
+        let value = match data.get(start..end) {
+            Some(text) if ascii => text.to_owned(),
+            _ => value.iter().collect::<String>(),
+        };
+        elements.push(Element::new(ai, value));
         i = end;
         if chars.get(i) == Some(&GS) {
             let last = i + 1 == n;
@@ -436,7 +469,9 @@ pub fn parse_element_string(
                     });
                 }
                 (Mode::Scanner, true, _) => {
-                    warnings.push(Normalization::SeparatorAfterPredefined { ai });
+                    if let Some(ai) = warn_ai {
+                        warnings.push(Normalization::SeparatorAfterPredefined { ai });
+                    }
                 }
                 _ => {}
             }
@@ -453,7 +488,9 @@ pub fn parse_bracketed(
     offset: usize,
     reference_year: i32,
 ) -> Result<Vec<Element>, BarcodeError> {
-    let chars: Vec<char> = text.chars().collect();
+    // Sized up front: collecting chars would grow the Vec from a quarter of the byte length.
+    let mut chars: Vec<char> = Vec::with_capacity(text.len());
+    chars.extend(text.chars());
     let n = chars.len();
     let pos = |i: usize| offset + i + 1;
     let mut elements = Vec::new();
@@ -545,16 +582,33 @@ fn describe_alternatives(group: &[&[&str]]) -> String {
 /// requisite AIs each AI needs (`req=`), and the pairs that must not appear together
 /// (`ex=`). Returns the elements with exact repeats dropped.
 pub fn check_associations(elements: &[Element]) -> Result<Vec<Element>, BarcodeError> {
-    let mut unique: Vec<Element> = Vec::with_capacity(elements.len());
-    for e in elements {
-        match unique.iter().find(|u| u.ai == e.ai) {
+    check_associations_owned(elements.to_vec())
+}
+
+/// [`check_associations`] on elements the caller gives up, so that none is copied.
+pub fn check_associations_owned(mut unique: Vec<Element>) -> Result<Vec<Element>, BarcodeError> {
+    // Keep the first of each AI in place, in order: `kept` elements are unique so far.
+    let mut kept = 0;
+    for i in 0..unique.len() {
+        let (seen, rest) = unique.split_at(i);
+        let Some(e) = rest.first() else { break };
+        match seen
+            .get(..kept)
+            .unwrap_or_default()
+            .iter()
+            .find(|u| u.ai == e.ai)
+        {
             Some(u) if u.value != e.value => {
                 return Err(BarcodeError::RepeatedAi { ai: e.ai.clone() });
             }
             Some(_) => {}
-            None => unique.push(e.clone()),
+            None => {
+                unique.swap(kept, i);
+                kept += 1;
+            }
         }
     }
+    unique.truncate(kept);
     let present = |pattern: &str| {
         unique
             .iter()
@@ -1085,6 +1139,25 @@ mod tests {
                 Ok(3),
             ),
         ];
+        // Exact repeats are dropped and the first of each AI keeps its place.
+        let repeated = els(&[
+            ("01", "09506000134352"),
+            ("21", "A"),
+            ("21", "A"),
+            ("01", "09506000134352"),
+            ("10", "B"),
+            ("21", "A"),
+            ("17", "270101"),
+        ]);
+        assert_eq!(
+            check_associations(&repeated).unwrap(),
+            els(&[
+                ("01", "09506000134352"),
+                ("21", "A"),
+                ("10", "B"),
+                ("17", "270101")
+            ])
+        );
         for (input, want) in cases {
             let got = check_associations(&els(input));
             match (got, want) {

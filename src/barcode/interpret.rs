@@ -3,6 +3,8 @@
 //! GS1 Digital Link URI, EAN/UPC/ITF-14 GTIN, or a plain serial), reads it with the strict
 //! GS1 rules and checks the associations between AIs.
 
+use std::borrow::Cow;
+
 use super::aim::{self, AIM_ID_LEN, Symbology};
 use super::date::{self, Date};
 use super::digital_link;
@@ -228,17 +230,23 @@ fn read_element_string(
 ) -> Result<(String, Vec<Element>), BarcodeError> {
     let mut text = data.to_owned();
     let mut found = Vec::new();
+    // Both cleanups copy the text; most scans need neither, and then they would change nothing.
     if options.mode == Mode::Scanner {
-        let (substituted, w) = normalize::substitute_separators(&text, &options.gs_substitutes);
-        found.extend(w);
-        let (tidy, w) = normalize::tidy_separators(&substituted);
-        found.extend(w);
-        text = tidy;
+        if normalize::has_substitute(&text, &options.gs_substitutes) {
+            let (substituted, w) = normalize::substitute_separators(&text, &options.gs_substitutes);
+            found.extend(w);
+            text = substituted;
+        }
+        if normalize::has_separator_noise(&text) {
+            let (tidy, w) = normalize::tidy_separators(&text);
+            found.extend(w);
+            text = tidy;
+        }
     }
     let (elements, w) =
         element::parse_element_string(&text, offset, options.mode, options.today.year)?;
     found.extend(w);
-    let elements = element::check_associations(&elements)?;
+    let elements = element::check_associations_owned(elements)?;
     warnings.extend(found);
     Ok((text, elements))
 }
@@ -278,10 +286,11 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
         });
     }
     let scanner = options.mode == Mode::Scanner;
-    let (bytes, mut warnings) = if scanner {
-        normalize::clean_bytes(raw)
+    let (bytes, mut warnings) = if scanner && normalize::has_byte_noise(raw) {
+        let (bytes, warnings) = normalize::clean_bytes(raw);
+        (Cow::Owned(bytes), warnings)
     } else {
-        (raw.to_vec(), Vec::new())
+        (Cow::Borrowed(raw), Vec::new())
     };
     let text =
         std::str::from_utf8(&bytes).map_err(|e| BarcodeError::NotUtf8(e.valid_up_to() + 1))?;
@@ -294,7 +303,8 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
     let mut result = Interpretation {
         symbology,
         kind: Kind::Plain,
-        data: data.to_owned(),
+        // Element string data is replaced by its cleaned text below; the rest is copied last.
+        data: String::new(),
         elements: Vec::new(),
         add_on: None,
         warnings: Vec::new(),
@@ -318,7 +328,7 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
         let (elements, w) = digital_link::parse_digital_link(data, offset, options.mode, year)?;
         warnings.extend(w);
         result.kind = Kind::DigitalLink;
-        result.elements = element::check_associations(&elements)?;
+        result.elements = element::check_associations_owned(elements)?;
     } else if gs1_symbol.is_some() {
         let (text, elements) = read_element_string(data, offset, options, &mut warnings)?;
         result.kind = Kind::Gs1ElementString;
@@ -332,7 +342,7 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
     } else if data.starts_with('(') {
         let elements = element::parse_bracketed(data, offset, year)?;
         result.kind = Kind::Gs1ElementString;
-        result.elements = element::check_associations(&elements)?;
+        result.elements = element::check_associations_owned(elements)?;
     } else if symbology.is_none() && data.contains(GS) {
         let (text, elements) = read_element_string(data, offset, options, &mut warnings)?;
         result.kind = Kind::Gs1ElementString;
@@ -350,6 +360,9 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
         result.elements = elements;
     } else {
         read_plain(data, offset)?;
+    }
+    if result.kind != Kind::Gs1ElementString || result.data.is_empty() {
+        result.data = data.to_owned();
     }
     result.warnings = warnings;
     Ok(result)

@@ -99,6 +99,23 @@ pub fn clean_bytes(raw: &[u8]) -> (Vec<u8>, Vec<Normalization>) {
     (bytes, warnings)
 }
 
+/// True when [`clean_bytes`] would change `raw`.
+pub fn has_byte_noise(raw: &[u8]) -> bool {
+    raw.starts_with(BOM)
+        || raw
+            .last()
+            .is_some_and(|b| matches!(b, b'\r' | b'\n' | b'\t'))
+        || raw.contains(&0)
+}
+
+/// True when [`tidy_separators`] would change `text`: a GS at the start, at the end, or
+/// directly after another GS.
+pub fn has_separator_noise(text: &str) -> bool {
+    text.starts_with(GS)
+        || text.ends_with(GS)
+        || text.as_bytes().windows(2).any(|w| w == [0x1D, 0x1D])
+}
+
 /// Replaces each non-empty substitute in `text` with GS, reporting how many were replaced.
 pub fn substitute_separators(text: &str, substitutes: &[String]) -> (String, Vec<Normalization>) {
     let mut out = text.to_owned();
@@ -160,6 +177,7 @@ mod tests {
         let (bytes, got) = clean_bytes(input);
         assert_eq!(bytes, expected, "{input:?}");
         assert_eq!(got, warnings, "{input:?}");
+        assert_eq!(has_byte_noise(input), !got.is_empty(), "{input:?}");
     }
 
     #[test]
@@ -184,6 +202,7 @@ mod tests {
         let (text, got) = tidy_separators(input);
         assert_eq!(text, expected, "{input:?}");
         assert_eq!(got, warnings, "{input:?}");
+        assert_eq!(has_separator_noise(input), text != input, "{input:?}");
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! with `apply_batch` + `flush`, no server), unary `Scan` from many concurrent clients,
 //! `ScanStream`, `ScanBatch`, and the latency of unary scans at a fixed offered rate. The server
 //! runs in this process on a loopback port over a temp dir; clients use real gRPC.
+//!
+//! `serialtrack bench decode` (barcode decodes per second on one thread) lives in [`decode`].
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,10 @@ use tonic::transport::Channel;
 
 use crate::proto::v1 as pb;
 use crate::store::{self, SledStore};
+
+pub mod decode;
+
+pub use decode::{DecodeOptions, DecodeReport};
 
 /// The most units one phase may be asked for.
 pub const BENCH_UNITS_MAX: usize = 10_000_000;

@@ -221,6 +221,8 @@ enum UnitCommand {
 enum BenchCommand {
     /// Receive throughput and latency against a server on loopback over a temp dir.
     Receive(crate::bench::ReceiveOptions),
+    /// Barcode decodes per second on one thread, over a mixed corpus of realistic scans.
+    Decode(crate::bench::DecodeOptions),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -259,6 +261,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Shipment(command) => {
             warehouse::shipment(connect(&cli.server).await?, cli.json, command).await
+        }
+        Command::Bench(BenchCommand::Decode(options)) => {
+            // CPU-bound for the whole run: keep it off the async runtime's workers.
+            let report =
+                tokio::task::spawn_blocking(move || crate::bench::decode::decode(&options))
+                    .await??;
+            output::print_decode_bench(&report, cli.json);
+            Ok(EXIT_OK)
         }
         Command::Item(command) => item(&cli.server, cli.json, command).await,
         Command::Scan(args) => scan(&cli.server, cli.json, args).await,

@@ -406,3 +406,11 @@ pub fn print_shipment(shipment: &pb::Shipment, as_json: bool) {
         );
     }
 }
+
+pub fn print_decode_bench(report: &crate::bench::DecodeReport, as_json: bool) {
+    if as_json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+}

@@ -258,3 +258,38 @@ fn bench_receive_reports_every_figure() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--units must be"), "{}", run.stderr);
 }
+
+/// The decode bench runs through the binary for a fraction of a second and reports every
+/// figure, overall and per corpus class (this checks that it works, not how fast it is).
+#[test]
+fn bench_decode_reports_every_figure() {
+    let run = run_cli(&["--json", "bench", "decode", "--seconds", "0.05"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = &json_lines(&run.stdout)[0];
+    for key in ["baseline_scans_per_s", "decodes_per_s", "ratio"] {
+        assert!(
+            report[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}: {report}"
+        );
+    }
+    assert_eq!(report["threads"], 1);
+    assert!(report["target_met"].is_boolean(), "{report}");
+    for class in [
+        "gs1_datamatrix",
+        "gs1_128",
+        "digital_link",
+        "ean_13",
+        "plain_serial",
+        "invalid",
+    ] {
+        let figure = &report["classes"][class];
+        assert!(
+            figure["decodes_per_s"].as_f64().is_some_and(|v| v > 0.0),
+            "{class}: {report}"
+        );
+        assert!(figure["scans"].as_u64().is_some_and(|n| n > 0), "{report}");
+    }
+    let run = run_cli(&["bench", "decode", "--seconds", "0"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--seconds must be"), "{}", run.stderr);
+}
