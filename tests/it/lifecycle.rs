@@ -326,3 +326,37 @@ async fn receive_putaway_pick_dispatch_return_through_the_server() {
     assert_eq!(locations, ["A-01", "A-02"]);
     drop(temp);
 }
+
+#[tokio::test]
+async fn scan_references_are_bounded_at_64_bytes_and_refusals_write_nothing() {
+    let server = TestServer::start().await;
+    server.add_item(item("TV")).await;
+    assert_eq!(
+        server.scan(receive("TV", "B1")).await.outcome(),
+        pb::Outcome::Accepted
+    );
+    let at_bound = "L".repeat(64);
+    let reply = server.scan(at(&at_bound, "B1")).await;
+    assert_eq!(reply.reason(), pb::Reason::Ok, "{}", reply.message);
+    assert_eq!(server.unit("B1").await.unwrap().location, at_bound);
+    let before = server.all_events().await.len();
+    for field in ["location", "order_id", "shipment_id", "customer", "rma"] {
+        let mut request = scan(pb::Action::Putaway, "B1");
+        let over = "X".repeat(65);
+        match field {
+            "location" => request.location = over,
+            "order_id" => request.order_id = over,
+            "shipment_id" => request.shipment_id = over,
+            "customer" => request.customer = over,
+            _ => request.rma = over,
+        }
+        let status = server.scans().scan(request).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{field}");
+        assert!(
+            status.message().contains(field),
+            "{field}: {}",
+            status.message()
+        );
+    }
+    assert_eq!(server.all_events().await.len(), before);
+}
