@@ -77,6 +77,10 @@ enum Command {
     /// Shipments to dispatch against.
     #[command(subcommand)]
     Shipment(warehouse::ShipmentCommand),
+    /// Recalls: hold every unit of a lot, serial range or receive-date range, and report
+    /// where each one is.
+    #[command(subcommand)]
+    Recall(warehouse::RecallCommand),
     /// Read a barcode offline: symbology, GS1 elements, GTIN/serial/lot/expiry, Digital Link,
     /// or the precise error. Exit 0 when valid, 1 when not.
     Decode(decode::DecodeArgs),
@@ -166,6 +170,8 @@ enum ActionArg {
     Return,
     Quarantine,
     Scrap,
+    Block,
+    Release,
 }
 
 #[derive(Args, Debug)]
@@ -199,6 +205,9 @@ struct ScanArgs {
     /// Return: the RMA reference.
     #[arg(long, default_value = "")]
     rma: String,
+    /// Block: why the unit is stopped.
+    #[arg(long, default_value = "")]
+    reason: String,
     /// Scanned values; `-` reads one per line from stdin.
     #[arg(required = true)]
     raw: Vec<String>,
@@ -215,6 +224,8 @@ enum UnitCommand {
     History {
         serial: String,
     },
+    /// Units by lot, location, order, shipment or serial range, in serial order.
+    List(warehouse::UnitFilter),
 }
 
 #[derive(Subcommand, Debug)]
@@ -261,6 +272,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Shipment(command) => {
             warehouse::shipment(connect(&cli.server).await?, cli.json, command).await
+        }
+        Command::Recall(command) => {
+            warehouse::recall(connect(&cli.server).await?, cli.json, command).await
         }
         Command::Bench(BenchCommand::Decode(options)) => {
             // CPU-bound for the whole run: keep it off the async runtime's workers.
@@ -416,6 +430,8 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
         ActionArg::Return => pb::Action::Return,
         ActionArg::Quarantine => pb::Action::Quarantine,
         ActionArg::Scrap => pb::Action::Scrap,
+        ActionArg::Block => pb::Action::Block,
+        ActionArg::Release => pb::Action::Release,
     };
     let mut raws: Vec<Vec<u8>> = Vec::new();
     for raw in args.raw {
@@ -452,6 +468,7 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
             shipment_id: args.shipment.clone(),
             customer: args.customer.clone(),
             rma: args.rma.clone(),
+            hold_reason: args.reason.clone(),
         };
         let reply = client
             .scan(request)
@@ -476,6 +493,13 @@ async fn unit(server: &str, json: bool, command: UnitCommand) -> anyhow::Result<
             if let Some(unit) = response.unit {
                 output::print_unit(&unit, json);
             }
+        }
+        UnitCommand::List(filter) => {
+            let filter = filter.to_pb()?;
+            warehouse::each_unit(&mut client, filter, |unit| {
+                output::print_unit_line(unit, json)
+            })
+            .await?;
         }
         UnitCommand::History { serial } => {
             let mut after_seq = 0;

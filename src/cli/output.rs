@@ -163,49 +163,166 @@ pub fn print_item(item: &pb::Item, created: Option<bool>, as_json: bool) {
     }
 }
 
+fn unit_json(unit: &pb::Unit) -> serde_json::Value {
+    json!({
+        "serial": unit.serial,
+        "sku": unit.sku,
+        "gtin": unit.gtin,
+        "lot": unit.lot,
+        "expiry": unit.expiry,
+        "state": state(unit.state),
+        "location": unit.location,
+        "first_seen_station": unit.first_seen_station,
+        "first_seen_at_ms": unit.first_seen_at_ms,
+        "first_seen_seq": unit.first_seen_seq,
+        "last_seq": unit.last_seq,
+        "received_at_ms": unit.received_at_ms,
+        "hold": unit.hold,
+        "hold_reference": unit.hold_reference,
+        "order_id": unit.order_id,
+        "shipment_id": unit.shipment_id,
+        "customer": unit.customer,
+        "dispatched_at_ms": unit.dispatched_at_ms,
+    })
+}
+
+/// Where a unit is now: its location, or the customer and shipment it went to.
+fn whereabouts(unit: &pb::Unit) -> String {
+    if !unit.customer.is_empty() && unit.state() == pb::UnitState::Dispatched {
+        format!(
+            "customer {} shipment {} since {}",
+            unit.customer,
+            unit.shipment_id,
+            format_utc(unit.dispatched_at_ms)
+        )
+    } else if unit.location.is_empty() {
+        "-".to_owned()
+    } else {
+        unit.location.clone()
+    }
+}
+
+fn hold_text(unit: &pb::Unit) -> String {
+    if unit.hold.is_empty() {
+        String::new()
+    } else {
+        format!("{} ({})", unit.hold, unit.hold_reference)
+    }
+}
+
 pub fn print_unit(unit: &pb::Unit, as_json: bool) {
     if as_json {
+        println!("{}", unit_json(unit));
+        return;
+    }
+    let dash = |text: &str| {
+        if text.is_empty() {
+            "-".to_owned()
+        } else {
+            text.to_owned()
+        }
+    };
+    println!("serial      {}", unit.serial);
+    println!("sku         {}", unit.sku);
+    println!("gtin        {}", dash(&unit.gtin));
+    println!("lot         {}", dash(&unit.lot));
+    if !unit.expiry.is_empty() {
+        println!("expiry      {}", unit.expiry);
+    }
+    println!("state       {}", state(unit.state));
+    println!("where       {}", whereabouts(unit));
+    if !unit.hold.is_empty() {
+        println!("hold        {}", hold_text(unit));
+    }
+    if !unit.order_id.is_empty() {
+        println!("order       {}", unit.order_id);
+    }
+    println!(
+        "first seen  {} at {} (event {})",
+        format_utc(unit.first_seen_at_ms),
+        unit.first_seen_station,
+        unit.first_seen_seq
+    );
+    println!("received    {}", format_utc(unit.received_at_ms));
+    println!("last event  {}", unit.last_seq);
+}
+
+/// One unit per line, for listings and recall reports.
+pub fn print_unit_line(unit: &pb::Unit, as_json: bool) {
+    if as_json {
+        println!("{}", unit_json(unit));
+        return;
+    }
+    println!(
+        "{}  {}  lot {}  {}  {}{}",
+        unit.serial,
+        unit.sku,
+        if unit.lot.is_empty() { "-" } else { &unit.lot },
+        state(unit.state),
+        whereabouts(unit),
+        if unit.hold.is_empty() {
+            String::new()
+        } else {
+            format!("  hold {}", hold_text(unit))
+        }
+    );
+}
+
+pub fn print_recall(recall: &pb::Recall, as_json: bool) {
+    let scope = match &recall.scope {
+        Some(pb::recall::Scope::Lot(l)) => format!("lot {} of SKU {}", l.lot, l.sku),
+        Some(pb::recall::Scope::Serials(r)) => format!("serials {} to {}", r.first, r.last),
+        Some(pb::recall::Scope::Received(r)) => format!(
+            "received from {} to {}",
+            format_utc(r.from_ms),
+            format_utc(r.to_ms)
+        ),
+        None => "-".to_owned(),
+    };
+    let by_state: Vec<(String, u64)> = recall
+        .by_state
+        .iter()
+        .map(|c| (state(c.state), c.units))
+        .collect();
+    if as_json {
+        let counts: serde_json::Map<String, serde_json::Value> = by_state
+            .iter()
+            .map(|(s, n)| (s.clone(), json!(n)))
+            .collect();
         let value = json!({
-            "serial": unit.serial,
-            "sku": unit.sku,
-            "gtin": unit.gtin,
-            "lot": unit.lot,
-            "expiry": unit.expiry,
-            "state": state(unit.state),
-            "location": unit.location,
-            "first_seen_station": unit.first_seen_station,
-            "first_seen_at_ms": unit.first_seen_at_ms,
-            "first_seen_seq": unit.first_seen_seq,
-            "last_seq": unit.last_seq,
+            "id": recall.id,
+            "scope": scope,
+            "reason": recall.reason,
+            "created_by": recall.created_by,
+            "created_at_ms": recall.created_at_ms,
+            "released": recall.released,
+            "released_at_ms": recall.released_at_ms,
+            "released_by": recall.released_by,
+            "affected": recall.affected,
+            "by_state": counts,
         });
         println!("{value}");
+        return;
+    }
+    let status = if recall.released {
+        format!(
+            "RELEASED by {} on {}",
+            recall.released_by,
+            format_utc(recall.released_at_ms)
+        )
     } else {
-        println!("serial      {}", unit.serial);
-        println!("sku         {}", unit.sku);
-        println!(
-            "gtin        {}",
-            if unit.gtin.is_empty() {
-                "-"
-            } else {
-                &unit.gtin
-            }
-        );
-        println!(
-            "lot         {}",
-            if unit.lot.is_empty() { "-" } else { &unit.lot }
-        );
-        if !unit.expiry.is_empty() {
-            println!("expiry      {}", unit.expiry);
-        }
-        println!("state       {}", state(unit.state));
-        println!("location    {}", unit.location);
-        println!(
-            "first seen  {} at {} (event {})",
-            format_utc(unit.first_seen_at_ms),
-            unit.first_seen_station,
-            unit.first_seen_seq
-        );
-        println!("last event  {}", unit.last_seq);
+        "ACTIVE".to_owned()
+    };
+    println!(
+        "recall {}  {status}  {scope}  by {} on {}: {}",
+        recall.id,
+        recall.created_by,
+        format_utc(recall.created_at_ms),
+        recall.reason
+    );
+    if !by_state.is_empty() || recall.affected > 0 {
+        let counts: Vec<String> = by_state.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        println!("  {} units: {}", recall.affected, counts.join(", "));
     }
 }
 
@@ -230,6 +347,8 @@ pub fn print_event(event: &pb::Event, as_json: bool) {
             "reason": reason(event.reason),
             "message": event.message,
             "state_after": state(event.state_after),
+            "location": event.location,
+            "reference": event.reference,
         });
         println!("{value}");
     } else {

@@ -1,13 +1,231 @@
-//! `order` and `shipment`: the documents pick and dispatch scans are checked against.
+//! `order`, `shipment` and `recall`: the documents pick and dispatch scans are checked
+//! against; `unit list`'s filters.
 
-use anyhow::bail;
-use clap::Subcommand;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
 use tonic::transport::Channel;
 
+use crate::domain::time::days_from_civil;
 use crate::proto::v1 as pb;
+use pb::list_units_request::Filter;
+use pb::unit_service_client::UnitServiceClient;
 use pb::warehouse_service_client::WarehouseServiceClient;
 
 use super::{EXIT_OK, output, request_failed};
+
+/// Which units: exactly one of the filters.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct UnitFilter {
+    /// `SKU:LOT`: every unit of a SKU's lot.
+    #[arg(long)]
+    lot: Option<String>,
+    /// `FIRST..LAST`: serials from FIRST to LAST inclusive, in byte order.
+    #[arg(long)]
+    serials: Option<String>,
+    /// `FROM..TO`: units received from day FROM to day TO (YYYY-MM-DD, UTC, both included).
+    #[arg(long)]
+    received: Option<String>,
+    #[arg(long)]
+    location: Option<String>,
+    #[arg(long)]
+    order: Option<String>,
+    #[arg(long)]
+    shipment: Option<String>,
+}
+
+fn split_pair<'t>(
+    flag: &str,
+    text: &'t str,
+    sep: &str,
+    shape: &str,
+) -> anyhow::Result<(&'t str, &'t str)> {
+    text.split_once(sep)
+        .with_context(|| format!("--{flag} {text:?} must be {shape}"))
+}
+
+/// `YYYY-MM-DD` as milliseconds since the epoch at 00:00 UTC.
+fn day_ms(text: &str) -> anyhow::Result<i64> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let parsed = match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+            match (y.parse::<i64>(), m.parse::<u32>(), d.parse::<u32>()) {
+                (Ok(y), Ok(m @ 1..=12), Ok(d @ 1..=31)) => Some(days_from_civil(y, m, d)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let days = parsed.with_context(|| format!("{text:?} is not a date like 2026-11-23"))?;
+    Ok(days * 86_400_000)
+}
+
+impl UnitFilter {
+    pub fn to_pb(&self) -> anyhow::Result<Filter> {
+        if let Some(text) = &self.lot {
+            let (sku, lot) = split_pair("lot", text, ":", "SKU:LOT")?;
+            return Ok(Filter::Lot(pb::LotScope {
+                sku: sku.to_owned(),
+                lot: lot.to_owned(),
+            }));
+        }
+        if let Some(text) = &self.serials {
+            let (first, last) = split_pair("serials", text, "..", "FIRST..LAST")?;
+            return Ok(Filter::Serials(pb::SerialRangeScope {
+                first: first.to_owned(),
+                last: last.to_owned(),
+            }));
+        }
+        if let Some(text) = &self.received {
+            let (from, to) = split_pair("received", text, "..", "YYYY-MM-DD..YYYY-MM-DD")?;
+            return Ok(Filter::Received(pb::ReceivedScope {
+                from_ms: day_ms(from)?,
+                to_ms: day_ms(to)? + 86_400_000,
+            }));
+        }
+        if let Some(location) = &self.location {
+            return Ok(Filter::Location(location.clone()));
+        }
+        if let Some(order) = &self.order {
+            return Ok(Filter::OrderId(order.clone()));
+        }
+        if let Some(shipment) = &self.shipment {
+            return Ok(Filter::ShipmentId(shipment.clone()));
+        }
+        bail!("name the units: --lot, --serials, --received, --location, --order or --shipment")
+    }
+
+    /// A recall's scope: only lots, serial ranges and receive dates can be recalled.
+    fn to_scope(&self) -> anyhow::Result<pb::recall::Scope> {
+        Ok(match self.to_pb()? {
+            Filter::Lot(lot) => pb::recall::Scope::Lot(lot),
+            Filter::Serials(range) => pb::recall::Scope::Serials(range),
+            Filter::Received(range) => pb::recall::Scope::Received(range),
+            _ => bail!("a recall covers a --lot, --serials or --received range"),
+        })
+    }
+}
+
+/// Calls `each` with every unit `filter` selects, a page at a time.
+pub async fn each_unit(
+    client: &mut UnitServiceClient<Channel>,
+    filter: Filter,
+    mut each: impl FnMut(&pb::Unit),
+) -> anyhow::Result<()> {
+    let mut after_serial = String::new();
+    loop {
+        let page = client
+            .list_units(pb::ListUnitsRequest {
+                filter: Some(filter.clone()),
+                after_serial,
+                limit: 1000,
+            })
+            .await
+            .map_err(request_failed)?
+            .into_inner();
+        page.units.iter().for_each(&mut each);
+        if page.next_after_serial.is_empty() {
+            return Ok(());
+        }
+        after_serial = page.next_after_serial;
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecallCommand {
+    /// Recall a lot (`--lot SKU:LOT`), a serial range (`--serials FIRST..LAST`) or the units
+    /// received on some days (`--received FROM..TO`): they are held from pick and dispatch.
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, env = "USER")]
+        operator: String,
+        #[command(flatten)]
+        scope: UnitFilter,
+    },
+    Show {
+        id: String,
+    },
+    List,
+    /// Lift a recall's hold.
+    Release {
+        id: String,
+        #[arg(long, env = "USER")]
+        by: String,
+    },
+    /// Every unit the recall covers and where it is now, one per line.
+    Report {
+        id: String,
+    },
+}
+
+pub async fn recall(channel: Channel, json: bool, command: RecallCommand) -> anyhow::Result<u8> {
+    let mut client = WarehouseServiceClient::new(channel);
+    let response = match command {
+        RecallCommand::Create {
+            id,
+            reason,
+            operator,
+            scope,
+        } => {
+            let scope = scope.to_scope()?;
+            client
+                .create_recall(pb::CreateRecallRequest {
+                    recall: Some(pb::Recall {
+                        id,
+                        scope: Some(scope),
+                        reason,
+                        created_by: operator,
+                        ..Default::default()
+                    }),
+                })
+                .await
+        }
+        RecallCommand::Show { id } => client.get_recall(pb::GetRecallRequest { id }).await,
+        RecallCommand::Release { id, by } => {
+            client
+                .release_recall(pb::ReleaseRecallRequest {
+                    id,
+                    released_by: by,
+                })
+                .await
+        }
+        RecallCommand::List => {
+            let recalls = client
+                .list_recalls(pb::ListRecallsRequest {})
+                .await
+                .map_err(request_failed)?
+                .into_inner()
+                .recalls;
+            for recall in &recalls {
+                output::print_recall(recall, json);
+            }
+            return Ok(EXIT_OK);
+        }
+        RecallCommand::Report { id } => {
+            let mut chunks = client
+                .recall_report(pb::RecallReportRequest { id })
+                .await
+                .map_err(request_failed)?
+                .into_inner();
+            while let Some(chunk) = chunks.message().await.map_err(request_failed)? {
+                for unit in &chunk.units {
+                    output::print_unit_line(unit, json);
+                }
+            }
+            return Ok(EXIT_OK);
+        }
+    };
+    let recall = response
+        .map_err(request_failed)?
+        .into_inner()
+        .recall
+        .unwrap_or_default();
+    output::print_recall(&recall, json);
+    Ok(EXIT_OK)
+}
 
 #[derive(Subcommand, Debug)]
 pub enum OrderCommand {
@@ -145,5 +363,14 @@ mod tests {
         assert_eq!(parse_line("TV-65:2").unwrap().lot, "");
         assert!(parse_line("TV-65").is_err());
         assert!(parse_line("TV-65:x").is_err());
+    }
+
+    #[test]
+    fn days_are_utc_midnights() {
+        assert_eq!(super::day_ms("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(super::day_ms("2026-11-23").unwrap(), 1_795_392_000_000);
+        for bad in ["2026-13-01", "2026-11", "26-11-23", "2026-11-2x"] {
+            assert!(super::day_ms(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -2,13 +2,17 @@
 
 use super::warehouse::whereabouts;
 use super::{
-    Action, Change, Item, Outcome, ReadScan, Reason, Rejection, Scan, Shipment, Unit, UnitState,
-    View, time,
+    Action, Change, Hold, HoldKind, Item, Outcome, ReadScan, Reason, Rejection, Scan, Shipment,
+    Unit, UnitState, View, time,
 };
 
+/// One row of [`TRANSITIONS`].
+pub type Transition = (Action, &'static [Option<UnitState>], Option<UnitState>);
+
 /// Every allowed transition: the action, the states it may start from (`None`: no unit with
-/// that serial exists yet) and the state it leads to. Anything else is WRONG_STATE.
-pub const TRANSITIONS: &[(Action, &[Option<UnitState>], UnitState)] = &[
+/// that serial exists yet) and the state it leads to (`None`: the unit keeps its state, as a
+/// block or release does). Anything else is WRONG_STATE.
+pub const TRANSITIONS: &[Transition] = &[
     // New units, returns being restocked and units released from quarantine are received.
     (
         Action::Receive,
@@ -17,7 +21,7 @@ pub const TRANSITIONS: &[(Action, &[Option<UnitState>], UnitState)] = &[
             Some(UnitState::Returned),
             Some(UnitState::Quarantined),
         ],
-        UnitState::Received,
+        Some(UnitState::Received),
     ),
     // Putaway after receipt, a move between locations, or a picked unit put back.
     (
@@ -27,18 +31,22 @@ pub const TRANSITIONS: &[(Action, &[Option<UnitState>], UnitState)] = &[
             Some(UnitState::Stored),
             Some(UnitState::Picked),
         ],
-        UnitState::Stored,
+        Some(UnitState::Stored),
     ),
-    (Action::Pick, &[Some(UnitState::Stored)], UnitState::Picked),
+    (
+        Action::Pick,
+        &[Some(UnitState::Stored)],
+        Some(UnitState::Picked),
+    ),
     (
         Action::Dispatch,
         &[Some(UnitState::Picked)],
-        UnitState::Dispatched,
+        Some(UnitState::Dispatched),
     ),
     (
         Action::Return,
         &[Some(UnitState::Dispatched)],
-        UnitState::Returned,
+        Some(UnitState::Returned),
     ),
     (
         Action::Quarantine,
@@ -47,7 +55,7 @@ pub const TRANSITIONS: &[(Action, &[Option<UnitState>], UnitState)] = &[
             Some(UnitState::Stored),
             Some(UnitState::Returned),
         ],
-        UnitState::Quarantined,
+        Some(UnitState::Quarantined),
     ),
     (
         Action::Scrap,
@@ -57,8 +65,19 @@ pub const TRANSITIONS: &[(Action, &[Option<UnitState>], UnitState)] = &[
             Some(UnitState::Returned),
             Some(UnitState::Quarantined),
         ],
-        UnitState::Scrapped,
+        Some(UnitState::Scrapped),
     ),
+    // Blocks apply to units in our hands; a sold unit is the customer's, a scrapped one gone.
+    (Action::Block, IN_HAND, None),
+    (Action::Release, IN_HAND, None),
+];
+
+const IN_HAND: &[Option<UnitState>] = &[
+    Some(UnitState::Received),
+    Some(UnitState::Stored),
+    Some(UnitState::Picked),
+    Some(UnitState::Returned),
+    Some(UnitState::Quarantined),
 ];
 
 /// The state `action` leads to from `from`, if the table allows it.
@@ -66,7 +85,7 @@ pub fn next_state(from: Option<UnitState>, action: Action) -> Option<UnitState> 
     TRANSITIONS
         .iter()
         .find(|(a, froms, _)| *a == action && froms.contains(&from))
-        .map(|&(_, _, to)| to)
+        .and_then(|&(_, _, to)| to.or(from))
 }
 
 /// The actions the table allows from `from`.
@@ -74,6 +93,15 @@ pub fn allowed_actions(from: Option<UnitState>) -> Vec<Action> {
     Action::ALL
         .into_iter()
         .filter(|&a| next_state(from, a).is_some())
+        .collect()
+}
+
+/// The actions that move a unit on from `from`: what an operator at a station can do next
+/// (blocks and releases are a supervisor's, and leave the state as it is).
+fn state_changes(from: Option<UnitState>) -> Vec<Action> {
+    allowed_actions(from)
+        .into_iter()
+        .filter(|a| !matches!(a, Action::Block | Action::Release))
         .collect()
 }
 
@@ -190,6 +218,8 @@ pub fn apply<V: View>(
         Action::Dispatch => dispatch(scan, current, to, view, notes, seq, now_ms)?,
         Action::Return => return_unit(scan, current, to, view, notes, seq, now_ms)?,
         Action::Quarantine | Action::Scrap => Ok(simple(scan, current, to, notes, seq)),
+        Action::Block => block(scan, current, notes, seq),
+        Action::Release => release(current, notes, seq),
     })
 }
 
@@ -244,7 +274,7 @@ fn refused_transition(action: Action, unit: &Unit) -> Rejection {
                 unit.serial,
                 state.name(),
                 action.name(),
-                names(&allowed_actions(Some(state)))
+                names(&state_changes(Some(state)))
             ),
         ),
     }
@@ -436,8 +466,17 @@ fn putaway<V: View>(
     }))
 }
 
-fn on_hold(unit: &Unit, action: Action) -> Option<Rejection> {
-    unit.hold.as_ref().map(|hold| {
+/// Refuses `action` when the unit is blocked or covered by an active recall.
+fn on_hold<V: View>(
+    unit: &Unit,
+    action: Action,
+    view: &mut V,
+) -> Result<Option<Rejection>, V::Error> {
+    let hold = match &unit.hold {
+        Some(hold) => Some(hold.clone()),
+        None => view.recall_hold(unit)?,
+    };
+    Ok(hold.map(|hold| {
         about(
             unit,
             Reason::OnHold,
@@ -447,7 +486,62 @@ fn on_hold(unit: &Unit, action: Action) -> Option<Rejection> {
                 action.name()
             ),
         )
-    })
+    }))
+}
+
+fn block(scan: &Scan, unit: Unit, notes: Vec<String>, seq: u64) -> Result<Change, Rejection> {
+    let Some(reason) = &scan.hold_reason else {
+        return Err(about(
+            &unit,
+            Reason::MissingField,
+            "block needs a reason; say why the unit is stopped",
+        ));
+    };
+    if let Some(hold) = unit.hold.as_ref().filter(|h| h.kind == HoldKind::Blocked) {
+        return Err(about(
+            &unit,
+            Reason::WrongState,
+            format!(
+                "serial {} is {} and already on hold {hold}",
+                unit.serial,
+                unit.state.name()
+            ),
+        ));
+    }
+    let message = format!("blocked {} ({}): {reason}", unit.serial, unit.sku);
+    let unit = Unit {
+        hold: Some(Hold {
+            kind: HoldKind::Blocked,
+            reference: reason.clone(),
+        }),
+        last_seq: seq,
+        ..unit
+    };
+    Ok(accepted(unit, message, &notes))
+}
+
+fn release(unit: Unit, notes: Vec<String>, seq: u64) -> Result<Change, Rejection> {
+    let Some(hold) = unit.hold.clone().filter(|h| h.kind == HoldKind::Blocked) else {
+        return Err(about(
+            &unit,
+            Reason::WrongState,
+            format!(
+                "serial {} is {} and not blocked; a recall is lifted by releasing the recall",
+                unit.serial,
+                unit.state.name()
+            ),
+        ));
+    };
+    let message = format!(
+        "released {} ({}) from block: {}",
+        unit.serial, unit.sku, hold.reference
+    );
+    let unit = Unit {
+        hold: None,
+        last_seq: seq,
+        ..unit
+    };
+    Ok(accepted(unit, message, &notes))
 }
 
 fn pick<V: View>(
@@ -458,7 +552,7 @@ fn pick<V: View>(
     notes: Vec<String>,
     seq: u64,
 ) -> Decided<V::Error> {
-    if let Some(rejection) = on_hold(&unit, Action::Pick) {
+    if let Some(rejection) = on_hold(&unit, Action::Pick, view)? {
         return Ok(Err(rejection));
     }
     let Some(order_id) = &scan.order_id else {
@@ -547,7 +641,7 @@ fn dispatch<V: View>(
     seq: u64,
     now_ms: i64,
 ) -> Decided<V::Error> {
-    if let Some(rejection) = on_hold(&unit, Action::Dispatch) {
+    if let Some(rejection) = on_hold(&unit, Action::Dispatch, view)? {
         return Ok(Err(rejection));
     }
     let Some(shipment_id) = &scan.shipment_id else {

@@ -16,7 +16,7 @@ pub use lifecycle::{TRANSITIONS, allowed_actions, apply, next_state};
 pub use view::{MemoryView, View};
 pub use warehouse::{
     DocumentAnswer, DocumentChange, DocumentError, DocumentOp, Hold, HoldKind, Order, OrderLine,
-    Shipment, ShipmentClosure,
+    Recall, RecallRelease, RecallScope, Shipment, ShipmentClosure,
 };
 
 use uuid::Uuid;
@@ -41,6 +41,10 @@ pub enum Action {
     Return,
     Quarantine,
     Scrap,
+    /// A supervisor stops a unit from being picked or dispatched, with a reason.
+    Block,
+    /// A supervisor lifts a block.
+    Release,
 }
 
 impl Action {
@@ -53,10 +57,12 @@ impl Action {
             Action::Return => "RETURN",
             Action::Quarantine => "QUARANTINE",
             Action::Scrap => "SCRAP",
+            Action::Block => "BLOCK",
+            Action::Release => "RELEASE",
         }
     }
 
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 9] = [
         Action::Receive,
         Action::Putaway,
         Action::Pick,
@@ -64,6 +70,8 @@ impl Action {
         Action::Return,
         Action::Quarantine,
         Action::Scrap,
+        Action::Block,
+        Action::Release,
     ];
 }
 
@@ -245,6 +253,8 @@ pub struct Scan {
     /// Return: the customer on the RMA, and the RMA reference.
     pub customer: Option<String>,
     pub rma: Option<String>,
+    /// Block: why the unit is blocked.
+    pub hold_reason: Option<String>,
 }
 
 /// What the raw bytes of a scan were read as.

@@ -19,6 +19,7 @@ fn scan(raw: &str, sku: Option<&str>, lot: Option<&str>) -> Scan {
         shipment_id: None,
         customer: None,
         rma: None,
+        hold_reason: None,
     }
 }
 
@@ -240,6 +241,12 @@ fn every_state_and_action_pair() {
             existing.customer = Some("ACME".to_owned());
             existing.shipment_id = Some("S1".to_owned());
             existing.dispatched_at_ms = 1_795_422_605_000;
+            if action == Action::Release {
+                existing.hold = Some(Hold {
+                    kind: HoldKind::Blocked,
+                    reference: "damaged box".to_owned(),
+                });
+            }
             let mut view = MemoryView::with_items([item("A", false)]);
             view.units.insert("SN01".to_owned(), existing.clone());
             view.orders.insert(
@@ -274,6 +281,7 @@ fn every_state_and_action_pair() {
             s.order_id = Some("O1".to_owned());
             s.shipment_id = Some("S1".to_owned());
             s.customer = Some("ACME".to_owned());
+            s.hold_reason = Some("water damage".to_owned());
             let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
             let Ok(decision) = apply(&s, &read, &mut view, 9, 1_795_422_605_000);
             let pair = format!("{} from {}", action.name(), state.name());
@@ -370,4 +378,107 @@ fn a_return_after_the_warranty_is_accepted_with_a_warning() {
     // Within the warranty it is a plain acceptance.
     let Ok(decision) = apply(&s, &read, &mut view, 9, 1_700_000_000_000 + 86_400_000);
     assert_eq!(decision.unwrap().reason, Reason::Ok);
+}
+
+#[test]
+fn blocks_and_releases() {
+    let mut view = MemoryView::with_items([item("A", false)]);
+    let mut stored = unit("SN01");
+    stored.state = UnitState::Stored;
+    view.units.insert("SN01".to_owned(), stored);
+    let run = |view: &mut MemoryView, action: Action, reason: Option<&str>| {
+        let mut s = scan("SN01", None, None);
+        s.action = action;
+        s.hold_reason = reason.map(str::to_owned);
+        s.order_id = Some("O1".to_owned());
+        let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
+        let Ok(decision) = apply(&s, &read, view, 9, 0);
+        if let Ok(change) = &decision {
+            view.units.insert("SN01".to_owned(), change.unit.clone());
+        }
+        decision
+    };
+    let missing = run(&mut view, Action::Block, None).unwrap_err();
+    assert_eq!(missing.reason, Reason::MissingField);
+    let not_blocked = run(&mut view, Action::Release, None).unwrap_err();
+    assert_eq!(not_blocked.reason, Reason::WrongState);
+    assert!(
+        not_blocked.message.contains("not blocked"),
+        "{}",
+        not_blocked.message
+    );
+    let blocked = run(&mut view, Action::Block, Some("crushed box")).unwrap();
+    assert_eq!(blocked.unit.state, UnitState::Stored);
+    assert_eq!(blocked.message, "blocked SN01 (A): crushed box");
+    let again = run(&mut view, Action::Block, Some("again")).unwrap_err();
+    assert!(
+        again
+            .message
+            .contains("already on hold BLOCKED (crushed box)"),
+        "{}",
+        again.message
+    );
+    let pick = run(&mut view, Action::Pick, None).unwrap_err();
+    assert_eq!(pick.reason, Reason::OnHold);
+    let released = run(&mut view, Action::Release, None).unwrap();
+    assert_eq!(released.unit.hold, None);
+    assert_eq!(
+        released.message,
+        "released SN01 (A) from block: crushed box"
+    );
+}
+
+#[test]
+fn an_active_recall_holds_every_unit_it_covers_until_released() {
+    let mut view = MemoryView::with_items([item("A", false)]);
+    let mut stored = unit("SN01");
+    stored.state = UnitState::Stored;
+    stored.lot = Some("L7".to_owned());
+    view.units.insert("SN01".to_owned(), stored.clone());
+    let mut other_lot = stored.clone();
+    other_lot.lot = Some("L8".to_owned());
+    let recall = Recall {
+        id: "RC-1".to_owned(),
+        scope: RecallScope::Lot {
+            sku: "A".to_owned(),
+            lot: "L7".to_owned(),
+        },
+        reason: "supplier notice".to_owned(),
+        created_by: "sam".to_owned(),
+        created_at_ms: 0,
+        released: None,
+    };
+    let Ok(decided) = warehouse::decide(DocumentOp::CreateRecall(recall.clone()), &mut view, 5);
+    let created = decided.unwrap();
+    assert_eq!(created.recall.as_ref().unwrap().created_at_ms, 5);
+    view.recalls
+        .insert("RC-1".to_owned(), created.recall.unwrap());
+    let Ok(decided) = warehouse::decide(DocumentOp::CreateRecall(recall), &mut view, 6);
+    let exists = decided.unwrap_err();
+    assert_eq!(exists.to_string(), "recall RC-1 already exists");
+    assert_eq!(
+        view.recall_hold(&stored).unwrap().map(|h| h.to_string()),
+        Some("RECALLED (RC-1)".to_owned())
+    );
+    assert_eq!(view.recall_hold(&other_lot).unwrap(), None);
+    let mut s = scan("SN01", None, None);
+    s.action = Action::Pick;
+    s.order_id = Some("O1".to_owned());
+    let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
+    let Ok(decision) = apply(&s, &read, &mut view, 9, 0);
+    let r = decision.unwrap_err();
+    assert_eq!(r.reason, Reason::OnHold);
+    assert!(r.message.contains("RECALLED (RC-1)"), "{}", r.message);
+    let release = DocumentOp::ReleaseRecall {
+        id: "RC-1".to_owned(),
+        by: "sam".to_owned(),
+    };
+    let Ok(decided) = warehouse::decide(release.clone(), &mut view, 7);
+    let released = decided.unwrap();
+    view.recalls
+        .insert("RC-1".to_owned(), released.recall.unwrap());
+    assert_eq!(view.recall_hold(&stored).unwrap(), None);
+    let Ok(decided) = warehouse::decide(release, &mut view, 8);
+    let again = decided.unwrap_err();
+    assert_eq!(again, DocumentError::AlreadyReleased("RC-1".to_owned()));
 }

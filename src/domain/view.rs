@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
-use super::{Item, Order, Shipment, Unit};
+use super::warehouse::{Recall, recall_hold};
+use super::{Hold, Item, Order, Shipment, Unit};
 
 /// The state a decision reads: the store's, including what scans decided earlier in the same
 /// batch changed. Methods take `&mut self` so a store can cache what it read.
@@ -15,6 +16,9 @@ pub trait View {
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, Self::Error>;
     fn order(&mut self, id: &str) -> Result<Option<Order>, Self::Error>;
     fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, Self::Error>;
+    fn recall(&mut self, id: &str) -> Result<Option<Recall>, Self::Error>;
+    /// The hold an active recall puts on `unit`, if any.
+    fn recall_hold(&mut self, unit: &Unit) -> Result<Option<Hold>, Self::Error>;
 }
 
 /// A [`View`] over maps, for tests and models.
@@ -24,6 +28,7 @@ pub struct MemoryView {
     pub units: BTreeMap<String, Unit>,
     pub orders: BTreeMap<String, Order>,
     pub shipments: BTreeMap<String, Shipment>,
+    pub recalls: BTreeMap<String, Recall>,
 }
 
 impl MemoryView {
@@ -60,5 +65,13 @@ impl View for MemoryView {
 
     fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, Infallible> {
         Ok(self.shipments.get(id).cloned())
+    }
+
+    fn recall(&mut self, id: &str) -> Result<Option<Recall>, Infallible> {
+        Ok(self.recalls.get(id).cloned())
+    }
+
+    fn recall_hold(&mut self, unit: &Unit) -> Result<Option<Hold>, Infallible> {
+        Ok(recall_hold(self.recalls.values(), unit))
     }
 }

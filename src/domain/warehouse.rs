@@ -120,6 +120,10 @@ pub enum DocumentError {
     OrderShipped { order: String, shipment: String },
     #[error("shipment {0} is already closed")]
     AlreadyClosed(String),
+    #[error("recall {0} is already released")]
+    AlreadyReleased(String),
+    #[error("{0}")]
+    Invalid(String),
     #[error(
         "shipment {id} verified {dispatched} of {picked} picked serials ({percent}%); not scanned at dispatch: {missing}. Scan them, or close with a supervisor override"
     )]
@@ -256,10 +260,7 @@ impl RecallScope {
     pub fn check(&self) -> Result<(), DocumentError> {
         match self {
             RecallScope::Lot { sku, lot } => {
-                validate_sku(sku).map_err(|e| DocumentError::Line {
-                    line: 0,
-                    problem: e.to_string(),
-                })?;
+                validate_sku(sku).map_err(|e| DocumentError::Invalid(e.to_string()))?;
                 check_reference("lot", lot)
             }
             RecallScope::SerialRange { first, last } => {
@@ -299,20 +300,58 @@ impl fmt::Display for RecallScope {
     }
 }
 
-/// Puts a unit on recall hold. Scrapped units are out of circulation and left alone; a unit
-/// already held keeps its first hold.
-pub fn recall_unit(unit: &Unit, recall_id: &str, seq: u64) -> Option<Unit> {
-    if unit.state == UnitState::Scrapped || unit.hold.is_some() {
-        return None;
+/// The longest recall reason or block reason, in bytes.
+pub const REASON_LEN_MAX: usize = 256;
+
+/// A recall: a scope of units held from picking and dispatch until it is released. The hold
+/// is derived, not written into each unit: every unit the scope covers is on hold while the
+/// recall is active, including units received after the recall was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recall {
+    pub id: String,
+    pub scope: RecallScope,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub released: Option<RecallRelease>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecallRelease {
+    pub at_ms: i64,
+    pub by: String,
+}
+
+impl Recall {
+    pub fn active(&self) -> bool {
+        self.released.is_none()
     }
-    Some(Unit {
-        hold: Some(Hold {
+
+    /// Checks a new recall's shape.
+    pub fn check(&self) -> Result<(), DocumentError> {
+        check_reference("recall id", &self.id)?;
+        check_reference("operator", &self.created_by)?;
+        if self.reason.is_empty()
+            || self.reason.len() > REASON_LEN_MAX
+            || self.reason.chars().any(char::is_control)
+        {
+            return Err(DocumentError::BadReference {
+                what: "recall reason (1 to 256 bytes)",
+            });
+        }
+        self.scope.check()
+    }
+}
+
+/// The hold the first active recall covering `unit` puts on it.
+pub fn recall_hold<'r>(recalls: impl IntoIterator<Item = &'r Recall>, unit: &Unit) -> Option<Hold> {
+    recalls
+        .into_iter()
+        .find(|r| r.active() && r.scope.covers(unit))
+        .map(|r| Hold {
             kind: HoldKind::Recalled,
-            reference: recall_id.to_owned(),
-        }),
-        last_seq: seq,
-        ..unit.clone()
-    })
+            reference: r.id.clone(),
+        })
 }
 
 /// Where a unit is now, for an operator: a location, or a customer and shipment.
@@ -342,12 +381,19 @@ pub enum DocumentOp {
         id: String,
         override_by: Option<String>,
     },
+    /// A new recall; its `created_at_ms` is set when it is recorded.
+    CreateRecall(Recall),
+    ReleaseRecall {
+        id: String,
+        by: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DocumentAnswer {
     Order(Order),
     Shipment(Shipment),
+    Recall(Recall),
 }
 
 /// What a document op writes, and what it answers.
@@ -355,6 +401,7 @@ pub enum DocumentAnswer {
 pub struct DocumentChange {
     pub order: Option<Order>,
     pub shipment: Option<Shipment>,
+    pub recall: Option<Recall>,
     pub answer: DocumentAnswer,
 }
 
@@ -379,6 +426,7 @@ pub fn decide<V: super::View>(
                 Ok(DocumentChange {
                     order: Some(order.clone()),
                     shipment: None,
+                    recall: None,
                     answer: DocumentAnswer::Order(order),
                 })
             }
@@ -417,6 +465,7 @@ pub fn decide<V: super::View>(
                             ..order
                         }),
                         shipment: Some(shipment.clone()),
+                        recall: None,
                         answer: DocumentAnswer::Shipment(shipment),
                     })
                 }
@@ -439,9 +488,41 @@ pub fn decide<V: super::View>(
                 DocumentChange {
                     order: None,
                     shipment: Some(closed.clone()),
+                    recall: None,
                     answer: DocumentAnswer::Shipment(closed),
                 }
             })
         }
+        DocumentOp::CreateRecall(recall) => match view.recall(&recall.id)? {
+            Some(_) => Err(DocumentError::Exists {
+                what: "recall",
+                id: recall.id,
+            }),
+            None => {
+                let recall = Recall {
+                    created_at_ms: now_ms,
+                    released: None,
+                    ..recall
+                };
+                Ok(recall_change(recall))
+            }
+        },
+        DocumentOp::ReleaseRecall { id, by } => match view.recall(&id)? {
+            None => Err(DocumentError::NotFound { what: "recall", id }),
+            Some(recall) if !recall.active() => Err(DocumentError::AlreadyReleased(id)),
+            Some(recall) => Ok(recall_change(Recall {
+                released: Some(RecallRelease { at_ms: now_ms, by }),
+                ..recall
+            })),
+        },
     })
+}
+
+fn recall_change(recall: Recall) -> DocumentChange {
+    DocumentChange {
+        order: None,
+        shipment: None,
+        recall: Some(recall.clone()),
+        answer: DocumentAnswer::Recall(recall),
+    }
 }

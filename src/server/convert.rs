@@ -7,10 +7,11 @@ use uuid::Uuid;
 use crate::barcode::{self, Charset, CheckScheme, Confusables, Pattern, SerialRule};
 use crate::domain::{
     self, Action, EntryMode, Event, Feedback, Item, LOT_LEN_MAX, Order, OrderLine, Outcome,
-    REF_LEN_MAX, Reason, STATION_LEN_MAX, Scan, Shipment, Unit, UnitState, item::SKU_LEN_MAX,
+    REF_LEN_MAX, Reason, Recall, RecallRelease, RecallScope, STATION_LEN_MAX, Scan, Shipment, Unit,
+    UnitState, item::SKU_LEN_MAX, warehouse::REASON_LEN_MAX,
 };
 use crate::proto::v1 as pb;
-use crate::store::{PAGE_LEN_DEFAULT, PAGE_LEN_MAX, ScanAnswer};
+use crate::store::{PAGE_LEN_DEFAULT, PAGE_LEN_MAX, ScanAnswer, UnitQuery};
 
 fn invalid(message: impl Into<String>) -> Status {
     Status::invalid_argument(message)
@@ -51,6 +52,8 @@ pub fn action_from_pb(value: i32) -> Result<Action, Status> {
         Ok(pb::Action::Return) => Ok(Action::Return),
         Ok(pb::Action::Quarantine) => Ok(Action::Quarantine),
         Ok(pb::Action::Scrap) => Ok(Action::Scrap),
+        Ok(pb::Action::Block) => Ok(Action::Block),
+        Ok(pb::Action::Release) => Ok(Action::Release),
         Ok(pb::Action::Unspecified) => Err(invalid("action is required")),
         Err(_) => Err(invalid(format!("action {value} is not a known action"))),
     }
@@ -65,6 +68,8 @@ fn action_to_pb(action: Action) -> pb::Action {
         Action::Return => pb::Action::Return,
         Action::Quarantine => pb::Action::Quarantine,
         Action::Scrap => pb::Action::Scrap,
+        Action::Block => pb::Action::Block,
+        Action::Release => pb::Action::Release,
     }
 }
 
@@ -172,6 +177,7 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
     ] {
         check(field, value, REF_LEN_MAX)?;
     }
+    check("hold_reason", &request.hold_reason, REASON_LEN_MAX)?;
     if request.raw.len() > barcode::RAW_SCAN_LEN_MAX {
         return Err(at(format!(
             "raw has {} bytes; at most {} are allowed",
@@ -197,6 +203,7 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
         shipment_id: non_empty(request.shipment_id),
         customer: non_empty(request.customer),
         rma: non_empty(request.rma),
+        hold_reason: non_empty(request.hold_reason),
     })
 }
 
@@ -581,4 +588,112 @@ pub fn shipment_to_pb(shipment: Shipment) -> pb::Shipment {
 /// Checks an id or name given in a warehouse request.
 pub fn reference(what: &'static str, value: &str) -> Result<(), Status> {
     domain::warehouse::check_reference(what, value).map_err(|e| invalid(e.to_string()))
+}
+
+fn scope_to_pb(scope: RecallScope) -> pb::recall::Scope {
+    match scope {
+        RecallScope::Lot { sku, lot } => pb::recall::Scope::Lot(pb::LotScope { sku, lot }),
+        RecallScope::SerialRange { first, last } => {
+            pb::recall::Scope::Serials(pb::SerialRangeScope { first, last })
+        }
+        RecallScope::ReceivedBetween { from_ms, to_ms } => {
+            pb::recall::Scope::Received(pb::ReceivedScope { from_ms, to_ms })
+        }
+    }
+}
+
+fn lot_scope(lot: pb::LotScope) -> RecallScope {
+    RecallScope::Lot {
+        sku: lot.sku,
+        lot: lot.lot,
+    }
+}
+
+fn serials_scope(range: pb::SerialRangeScope) -> RecallScope {
+    RecallScope::SerialRange {
+        first: range.first,
+        last: range.last,
+    }
+}
+
+fn received_scope(range: pb::ReceivedScope) -> RecallScope {
+    RecallScope::ReceivedBetween {
+        from_ms: range.from_ms,
+        to_ms: range.to_ms,
+    }
+}
+
+/// A recall as the server answers it, with the counts of the units it covers by state.
+pub fn recall_to_pb(recall: Recall, by_state: &[(UnitState, u64)]) -> pb::Recall {
+    pb::Recall {
+        id: recall.id,
+        scope: Some(scope_to_pb(recall.scope)),
+        reason: recall.reason,
+        created_by: recall.created_by,
+        created_at_ms: recall.created_at_ms,
+        released: recall.released.is_some(),
+        released_at_ms: recall.released.as_ref().map_or(0, |r| r.at_ms),
+        released_by: recall.released.map(|r| r.by).unwrap_or_default(),
+        affected: by_state.iter().map(|(_, n)| n).sum(),
+        by_state: by_state
+            .iter()
+            .map(|&(state, units)| pb::StateCount {
+                state: state_to_pb(Some(state)).into(),
+                units,
+            })
+            .collect(),
+    }
+}
+
+/// A new recall from a request, checked for shape.
+pub fn recall_from_pb(recall: pb::Recall) -> Result<Recall, Status> {
+    let scope = match recall.scope {
+        Some(pb::recall::Scope::Lot(lot)) => lot_scope(lot),
+        Some(pb::recall::Scope::Serials(range)) => serials_scope(range),
+        Some(pb::recall::Scope::Received(range)) => received_scope(range),
+        None => return Err(invalid("recall needs a scope: lot, serials or received")),
+    };
+    let recall = Recall {
+        id: recall.id,
+        scope,
+        reason: recall.reason,
+        created_by: recall.created_by,
+        created_at_ms: 0,
+        released: None::<RecallRelease>,
+    };
+    recall.check().map_err(|e| invalid(e.to_string()))?;
+    Ok(recall)
+}
+
+/// The units a listing asks for, checked for shape.
+pub fn unit_query_from_pb(
+    filter: Option<pb::list_units_request::Filter>,
+) -> Result<UnitQuery, Status> {
+    use pb::list_units_request::Filter;
+    let query = match filter {
+        None => {
+            return Err(invalid(
+                "a filter is required: lot, location, order_id, shipment_id, serials or received",
+            ));
+        }
+        Some(Filter::Lot(lot)) => UnitQuery::Scope(lot_scope(lot)),
+        Some(Filter::Serials(range)) => UnitQuery::Scope(serials_scope(range)),
+        Some(Filter::Received(range)) => UnitQuery::Scope(received_scope(range)),
+        Some(Filter::Location(location)) => {
+            reference("location", &location)?;
+            UnitQuery::Location(location)
+        }
+        Some(Filter::OrderId(id)) => {
+            reference("order id", &id)?;
+            UnitQuery::Order(id)
+        }
+        Some(Filter::ShipmentId(id)) => {
+            reference("shipment id", &id)?;
+            UnitQuery::Shipment(id)
+        }
+    };
+    if let UnitQuery::Scope(scope) = &query {
+        scope.check().map_err(|e| invalid(e.to_string()))?;
+    }
+    Ok(query)
 }

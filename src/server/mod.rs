@@ -16,7 +16,9 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::barcode::{RAW_SCAN_LEN_MAX, SERIAL_LEN_MAX};
 use crate::domain::{self, DocumentAnswer, DocumentError, DocumentOp, item::SKU_LEN_MAX};
 use crate::proto::v1 as pb;
-use crate::store::{ItemConflict, PreparedScan, SCAN_BATCH_LEN_MAX, Store, StoreError};
+use crate::store::{
+    ItemConflict, PAGE_LEN_MAX, PreparedScan, SCAN_BATCH_LEN_MAX, Store, StoreError, UnitQuery,
+};
 
 pub use convert::{DEFAULT_RESOLVER, check_resolver, decode_to_pb, item_from_pb, item_to_pb};
 
@@ -158,10 +160,11 @@ fn document_status(error: DocumentError) -> Status {
             Status::already_exists(error.to_string())
         }
         DocumentError::NotFound { .. } => Status::not_found(error.to_string()),
-        DocumentError::AlreadyClosed(_) | DocumentError::Unverified { .. } => {
-            Status::failed_precondition(error.to_string())
-        }
-        DocumentError::BadReference { .. }
+        DocumentError::AlreadyClosed(_)
+        | DocumentError::AlreadyReleased(_)
+        | DocumentError::Unverified { .. } => Status::failed_precondition(error.to_string()),
+        DocumentError::Invalid(_)
+        | DocumentError::BadReference { .. }
         | DocumentError::LineCount
         | DocumentError::Line { .. }
         | DocumentError::TooManyUnits { .. } => Status::invalid_argument(error.to_string()),
@@ -187,7 +190,7 @@ fn order_response(answer: DocumentAnswer) -> Result<Response<pb::OrderResponse>,
         DocumentAnswer::Order(order) => Ok(Response::new(pb::OrderResponse {
             order: Some(convert::order_to_pb(order)),
         })),
-        DocumentAnswer::Shipment(_) => Err(Status::internal("store answered a shipment")),
+        _ => Err(Status::internal("store answered another document")),
     }
 }
 
@@ -196,9 +199,73 @@ fn shipment_response(answer: DocumentAnswer) -> Result<Response<pb::ShipmentResp
         DocumentAnswer::Shipment(shipment) => Ok(Response::new(pb::ShipmentResponse {
             shipment: Some(convert::shipment_to_pb(shipment)),
         })),
-        DocumentAnswer::Order(_) => Err(Status::internal("store answered an order")),
+        _ => Err(Status::internal("store answered another document")),
     }
 }
+
+/// Units per recall report chunk.
+pub const REPORT_CHUNK_LEN: usize = 1000;
+
+/// Counts the units a recall covers now, by state, in the order of [`domain::UnitState::ALL`].
+async fn count_by_state<S: Store>(
+    store: &S,
+    scope: &domain::RecallScope,
+) -> Result<Vec<(domain::UnitState, u64)>, Status> {
+    let query = UnitQuery::Scope(scope.clone());
+    let mut counts = [0u64; domain::UnitState::ALL.len()];
+    let mut after = String::new();
+    loop {
+        let page = store
+            .units(&query, &after, PAGE_LEN_MAX)
+            .await
+            .map_err(store_status)?;
+        for unit in &page {
+            if let Some(i) = domain::UnitState::ALL.iter().position(|s| *s == unit.state) {
+                counts[i] += 1;
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE_LEN_MAX => after.clone_from(&last.serial),
+            _ => break,
+        }
+    }
+    Ok(domain::UnitState::ALL
+        .into_iter()
+        .zip(counts)
+        .filter(|&(_, n)| n > 0)
+        .collect())
+}
+
+impl<S: Store> Warehouse<S> {
+    async fn recall_response(
+        &self,
+        recall: domain::Recall,
+    ) -> Result<Response<pb::RecallResponse>, Status> {
+        let counts = count_by_state(&self.store, &recall.scope).await?;
+        Ok(Response::new(pb::RecallResponse {
+            recall: Some(convert::recall_to_pb(recall, &counts)),
+        }))
+    }
+
+    async fn stored_recall(&self, id: &str) -> Result<domain::Recall, Status> {
+        convert::reference("recall id", id)?;
+        self.store
+            .recall(id)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(|| Status::not_found(format!("no recall {id}")))
+    }
+}
+
+fn recall_answer(answer: DocumentAnswer) -> Result<domain::Recall, Status> {
+    match answer {
+        DocumentAnswer::Recall(recall) => Ok(recall),
+        _ => Err(Status::internal("store answered another document")),
+    }
+}
+
+type ReportStream =
+    Pin<Box<dyn Stream<Item = Result<pb::RecallReportChunk, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
 impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
@@ -274,6 +341,95 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
             })
             .await?,
         )
+    }
+
+    async fn create_recall(
+        &self,
+        request: Request<pb::CreateRecallRequest>,
+    ) -> Result<Response<pb::RecallResponse>, Status> {
+        let recall = request
+            .into_inner()
+            .recall
+            .ok_or_else(|| Status::invalid_argument("recall is required"))?;
+        let recall = convert::recall_from_pb(recall)?;
+        let recall = recall_answer(self.decide(DocumentOp::CreateRecall(recall)).await?)?;
+        self.recall_response(recall).await
+    }
+
+    async fn get_recall(
+        &self,
+        request: Request<pb::GetRecallRequest>,
+    ) -> Result<Response<pb::RecallResponse>, Status> {
+        let recall = self.stored_recall(&request.into_inner().id).await?;
+        self.recall_response(recall).await
+    }
+
+    async fn list_recalls(
+        &self,
+        _request: Request<pb::ListRecallsRequest>,
+    ) -> Result<Response<pb::ListRecallsResponse>, Status> {
+        let recalls = self.store.recalls().await.map_err(store_status)?;
+        Ok(Response::new(pb::ListRecallsResponse {
+            recalls: recalls
+                .into_iter()
+                .map(|r| convert::recall_to_pb(r, &[]))
+                .collect(),
+        }))
+    }
+
+    async fn release_recall(
+        &self,
+        request: Request<pb::ReleaseRecallRequest>,
+    ) -> Result<Response<pb::RecallResponse>, Status> {
+        let request = request.into_inner();
+        convert::reference("recall id", &request.id)?;
+        convert::reference("released_by", &request.released_by)?;
+        let recall = recall_answer(
+            self.decide(DocumentOp::ReleaseRecall {
+                id: request.id,
+                by: request.released_by,
+            })
+            .await?,
+        )?;
+        self.recall_response(recall).await
+    }
+
+    type RecallReportStream = ReportStream;
+
+    async fn recall_report(
+        &self,
+        request: Request<pb::RecallReportRequest>,
+    ) -> Result<Response<ReportStream>, Status> {
+        let recall = self.stored_recall(&request.into_inner().id).await?;
+        let query = UnitQuery::Scope(recall.scope);
+        let store = self.store.clone();
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut after = String::new();
+            loop {
+                let page = match store.units(&query, &after, REPORT_CHUNK_LEN).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Err(store_status(e))).await;
+                        return;
+                    }
+                };
+                let full = page.len() == REPORT_CHUNK_LEN;
+                if let Some(last) = page.last() {
+                    after.clone_from(&last.serial);
+                }
+                let chunk = pb::RecallReportChunk {
+                    units: page.into_iter().map(convert::unit_to_pb).collect(),
+                };
+                if !chunk.units.is_empty() && tx.send(Ok(chunk)).await.is_err() {
+                    return;
+                }
+                if !full {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }
 
@@ -474,6 +630,28 @@ impl<S: Store> pb::unit_service_server::UnitService for Units<S> {
                 None => format!("no unit with serial {}", request.serial),
             })),
         }
+    }
+
+    async fn list_units(
+        &self,
+        request: Request<pb::ListUnitsRequest>,
+    ) -> Result<Response<pb::ListUnitsResponse>, Status> {
+        let request = request.into_inner();
+        let query = convert::unit_query_from_pb(request.filter)?;
+        let limit = convert::page_len(request.limit)?;
+        let units = self
+            .store
+            .units(&query, &request.after_serial, limit)
+            .await
+            .map_err(store_status)?;
+        let next_after_serial = match units.last() {
+            Some(last) if units.len() == limit => last.serial.clone(),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListUnitsResponse {
+            units: units.into_iter().map(convert::unit_to_pb).collect(),
+            next_after_serial,
+        }))
     }
 
     async fn history(

@@ -12,6 +12,9 @@
 //! | `h` | serial length (u16), serial, seq (u64) | empty |
 //! | `o` | order id | order record (lines with their picked serials) |
 //! | `s` | shipment id | shipment record (dispatched serials, closure) |
+//! | `r` | recall id | recall record (scope, reason, release) |
+//! | `l` | sku length (u16), sku, lot length (u16), lot, serial | empty: units by lot |
+//! | `p` | location length (u16), location, serial | empty: units by location |
 
 use uuid::Uuid;
 
@@ -23,6 +26,46 @@ pub const EVENT_ID: u8 = b'x';
 pub const HISTORY: u8 = b'h';
 pub const ORDER: u8 = b'o';
 pub const SHIPMENT: u8 = b's';
+pub const RECALL: u8 = b'r';
+pub const LOT: u8 = b'l';
+pub const PLACE: u8 = b'p';
+
+pub fn recall(id: &str) -> Vec<u8> {
+    with_prefix(RECALL, id.as_bytes())
+}
+
+/// Appends `part` with a u16 length prefix; `None` when it is too long to index.
+fn push_part(key: &mut Vec<u8>, part: &str) -> Option<()> {
+    let len = u16::try_from(part.len()).ok()?;
+    key.extend_from_slice(&len.to_be_bytes());
+    key.extend_from_slice(part.as_bytes());
+    Some(())
+}
+
+/// The prefix of every lot-index key of one SKU's lot; a unit's key adds its serial.
+pub fn lot_prefix(sku: &str, lot: &str) -> Option<Vec<u8>> {
+    let mut key = Vec::with_capacity(1 + 4 + sku.len() + lot.len());
+    key.push(LOT);
+    push_part(&mut key, sku)?;
+    push_part(&mut key, lot)?;
+    Some(key)
+}
+
+/// The prefix of every location-index key of one location; a unit's key adds its serial.
+pub fn place_prefix(location: &str) -> Option<Vec<u8>> {
+    let mut key = Vec::with_capacity(1 + 2 + location.len());
+    key.push(PLACE);
+    push_part(&mut key, location)?;
+    Some(key)
+}
+
+/// An index key: a prefix from [`lot_prefix`] or [`place_prefix`] and the serial.
+pub fn indexed(prefix: &[u8], serial: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + serial.len());
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(serial.as_bytes());
+    key
+}
 
 pub fn order(id: &str) -> Vec<u8> {
     with_prefix(ORDER, id.as_bytes())

@@ -13,9 +13,24 @@ use std::future::Future;
 pub use sled_store::{SledStore, raw_sled_ceiling};
 
 use crate::domain::{
-    DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, ReadScan, Rejection, Scan,
-    Shipment, Unit,
+    DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, ReadScan, Recall, RecallScope,
+    Rejection, Scan, Shipment, Unit,
 };
+
+/// Which units a listing returns. Every listing is in serial order and pages by the last
+/// serial of the previous page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnitQuery {
+    /// What a recall covers: a lot (indexed), a serial range, or a receive-date range (a
+    /// scan over every unit).
+    Scope(RecallScope),
+    /// Units at a location now (indexed).
+    Location(String),
+    /// Units picked for an order.
+    Order(String),
+    /// Units dispatched on a shipment.
+    Shipment(String),
+}
 
 /// The most scans one [`Store::scan`] call may carry. The server refuses a larger batch with
 /// INVALID_ARGUMENT before it reaches the store.
@@ -115,7 +130,22 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send;
 
+    /// A unit as clients see it: a unit an active recall covers shows that recall's hold.
     fn unit(&self, serial: &str) -> impl Future<Output = Result<Option<Unit>, StoreError>> + Send;
+
+    fn recall(&self, id: &str) -> impl Future<Output = Result<Option<Recall>, StoreError>> + Send;
+
+    /// Every recall, in the order they were made.
+    fn recalls(&self) -> impl Future<Output = Result<Vec<Recall>, StoreError>> + Send;
+
+    /// Units `query` selects with a serial after `after`, in serial order, as [`Store::unit`]
+    /// shows them.
+    fn units(
+        &self,
+        query: &UnitQuery,
+        after: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Unit>, StoreError>> + Send;
 
     /// The events recorded for `serial` with a sequence number above `after_seq`, oldest first.
     fn history(

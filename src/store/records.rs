@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRule};
 use crate::domain::{
-    Action, EntryMode, Event, Hold, HoldKind, Item, Order, OrderLine, Outcome, Reason, Shipment,
-    ShipmentClosure, Unit, UnitState,
+    Action, EntryMode, Event, Hold, HoldKind, Item, Order, OrderLine, Outcome, Reason, Recall,
+    RecallRelease, RecallScope, Shipment, ShipmentClosure, Unit, UnitState,
 };
 
 use super::StoreError;
@@ -173,7 +173,7 @@ stable_codes!(state_code, state_from, UnitState {
 stable_codes!(hold_code, hold_from, HoldKind { HoldKind::Recalled = 1, HoldKind::Blocked = 2 });
 stable_codes!(action_code, action_from, Action {
     Action::Receive = 1, Action::Putaway = 2, Action::Pick = 3, Action::Dispatch = 4, Action::Return = 5,
-    Action::Quarantine = 6, Action::Scrap = 7,
+    Action::Quarantine = 6, Action::Scrap = 7, Action::Block = 8, Action::Release = 9,
 });
 stable_codes!(entry_code, entry_from, EntryMode { EntryMode::Scanned = 1, EntryMode::Keyed = 2 });
 stable_codes!(outcome_code, outcome_from, Outcome {
@@ -531,6 +531,93 @@ pub fn decode_shipment(bytes: &[u8]) -> Result<Shipment, StoreError> {
             picked: r.picked,
             dispatched: r.verified,
             override_by: opt(r.override_by),
+        }),
+    })
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct RecallRecord {
+    #[prost(string, tag = "1")]
+    id: String,
+    /// 1 lot, 2 serial range, 3 received between.
+    #[prost(uint32, tag = "2")]
+    scope: u32,
+    /// Lot scope: SKU and lot; serial range: first and last serial.
+    #[prost(string, tag = "3")]
+    a: String,
+    #[prost(string, tag = "4")]
+    b: String,
+    #[prost(int64, tag = "5")]
+    from_ms: i64,
+    #[prost(int64, tag = "6")]
+    to_ms: i64,
+    #[prost(string, tag = "7")]
+    reason: String,
+    #[prost(string, tag = "8")]
+    created_by: String,
+    #[prost(int64, tag = "9")]
+    created_at_ms: i64,
+    #[prost(bool, tag = "10")]
+    released: bool,
+    #[prost(int64, tag = "11")]
+    released_at_ms: i64,
+    #[prost(string, tag = "12")]
+    released_by: String,
+}
+
+pub fn encode_recall(recall: &Recall) -> Vec<u8> {
+    let mut r = RecallRecord {
+        id: recall.id.clone(),
+        reason: recall.reason.clone(),
+        created_by: recall.created_by.clone(),
+        created_at_ms: recall.created_at_ms,
+        released: recall.released.is_some(),
+        released_at_ms: recall.released.as_ref().map_or(0, |r| r.at_ms),
+        released_by: recall
+            .released
+            .as_ref()
+            .map(|r| r.by.clone())
+            .unwrap_or_default(),
+        ..RecallRecord::default()
+    };
+    match &recall.scope {
+        RecallScope::Lot { sku, lot } => (r.scope, r.a, r.b) = (1, sku.clone(), lot.clone()),
+        RecallScope::SerialRange { first, last } => {
+            (r.scope, r.a, r.b) = (2, first.clone(), last.clone());
+        }
+        RecallScope::ReceivedBetween { from_ms, to_ms } => {
+            (r.scope, r.from_ms, r.to_ms) = (3, *from_ms, *to_ms);
+        }
+    }
+    r.encode_to_vec()
+}
+
+pub fn decode_recall(bytes: &[u8]) -> Result<Recall, StoreError> {
+    let r = RecallRecord::decode(bytes).map_err(|e| corrupt("recall record", e))?;
+    let scope = match r.scope {
+        1 => RecallScope::Lot { sku: r.a, lot: r.b },
+        2 => RecallScope::SerialRange {
+            first: r.a,
+            last: r.b,
+        },
+        3 => RecallScope::ReceivedBetween {
+            from_ms: r.from_ms,
+            to_ms: r.to_ms,
+        },
+        other => return Err(corrupt("recall record", format!("unknown scope {other}"))),
+    };
+    if r.id.is_empty() {
+        return Err(corrupt("recall record", "empty id"));
+    }
+    Ok(Recall {
+        id: r.id,
+        scope,
+        reason: r.reason,
+        created_by: r.created_by,
+        created_at_ms: r.created_at_ms,
+        released: r.released.then_some(RecallRelease {
+            at_ms: r.released_at_ms,
+            by: r.released_by,
         }),
     })
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
@@ -18,12 +18,13 @@ use uuid::Uuid;
 
 use super::keys;
 use super::records::{
-    decode_event, decode_item, decode_order, decode_shipment, decode_unit, encode_event,
-    encode_item, encode_order, encode_shipment, encode_unit,
+    decode_event, decode_item, decode_order, decode_recall, decode_shipment, decode_unit,
+    encode_event, encode_item, encode_order, encode_recall, encode_shipment, encode_unit,
 };
-use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError};
-use crate::domain::{self, Event, Item, Outcome, Unit, time};
-use crate::domain::{DocumentAnswer, DocumentError, DocumentOp, Order, Shipment};
+use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
+use crate::domain::warehouse::recall_hold;
+use crate::domain::{self, Event, Hold, Item, Outcome, Unit, time};
+use crate::domain::{DocumentAnswer, DocumentError, DocumentOp, Order, Recall, Shipment};
 
 /// The most commands waiting for the writer. Callers beyond it wait for room (backpressure),
 /// they are never dropped.
@@ -72,8 +73,13 @@ pub struct SledStore {
     inner: Arc<Inner>,
 }
 
+/// Every recall in the order they were made. Few (a recall is a business event), so kept in
+/// memory: every pick and dispatch checks the active ones, every unit read shows their hold.
+type Recalls = Arc<RwLock<Arc<Vec<Recall>>>>;
+
 struct Inner {
     tree: sled::Tree,
+    recalls: Recalls,
     commands: Mutex<Option<mpsc::Sender<Command>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     dir: PathBuf,
@@ -158,11 +164,18 @@ impl SledStore {
             }
             None => 1,
         };
+        let mut recalls = tree
+            .scan_prefix([keys::RECALL])
+            .map(|entry| decode_recall(&entry?.1))
+            .collect::<Result<Vec<Recall>, StoreError>>()?;
+        recalls.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+        let recalls: Recalls = Arc::new(RwLock::new(Arc::new(recalls)));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_LEN_MAX);
         let writer = Writer {
             tree: tree.clone(),
             db: db.clone(),
             next_seq,
+            recalls: recalls.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("serialtrack-writer".to_owned())
@@ -174,6 +187,7 @@ impl SledStore {
         Ok(SledStore {
             inner: Arc::new(Inner {
                 tree,
+                recalls,
                 commands: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(handle)),
                 dir: dir.to_owned(),
@@ -201,6 +215,102 @@ impl SledStore {
             .clone()
             .ok_or(StoreError::Closed)?;
         sender.send(command).await.map_err(|_| StoreError::Closed)
+    }
+
+    fn recalls(&self) -> Arc<Vec<Recall>> {
+        self.inner
+            .recalls
+            .read()
+            .map_or_else(|poisoned| poisoned.into_inner().clone(), |r| r.clone())
+    }
+
+    /// A unit as clients see it: with the hold an active recall puts on it.
+    fn as_seen(&self, mut unit: Unit, recalls: &[Recall]) -> Unit {
+        if unit.hold.is_none() {
+            unit.hold = recall_hold(recalls, &unit);
+        }
+        unit
+    }
+
+    /// The units behind the keys of an index prefix, after `after` in serial order.
+    fn indexed_units(
+        &self,
+        prefix: Option<Vec<u8>>,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Unit>, StoreError> {
+        let Some(prefix) = prefix else {
+            return Ok(Vec::new());
+        };
+        let start = std::ops::Bound::Excluded(keys::indexed(&prefix, after));
+        let mut units = Vec::with_capacity(limit.min(1024));
+        for entry in self
+            .inner
+            .tree
+            .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
+        {
+            let (key, _) = entry?;
+            let Some(serial) = key.strip_prefix(prefix.as_slice()) else {
+                break;
+            };
+            let serial = std::str::from_utf8(serial)
+                .map_err(|e| StoreError::Corrupt(format!("index key: {e}")))?;
+            let unit = read_unit(&self.inner.tree, serial)?
+                .ok_or_else(|| StoreError::Corrupt(format!("index names missing unit {serial}")))?;
+            units.push(unit);
+            if units.len() == limit {
+                break;
+            }
+        }
+        Ok(units)
+    }
+
+    /// The units of a document's serial list, after `after` in serial order.
+    fn listed_units(
+        &self,
+        mut serials: Vec<String>,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Unit>, StoreError> {
+        serials.sort();
+        serials.dedup();
+        serials
+            .iter()
+            .filter(|s| s.as_str() > after)
+            .take(limit)
+            .filter_map(|s| read_unit(&self.inner.tree, s).transpose())
+            .collect()
+    }
+
+    /// Units in serial order after `after` that `keep` accepts, from the serial `from` on.
+    fn scanned_units(
+        &self,
+        from: &str,
+        last: Option<&str>,
+        after: &str,
+        limit: usize,
+        keep: impl Fn(&Unit) -> bool,
+    ) -> Result<Vec<Unit>, StoreError> {
+        let start = if after >= from {
+            std::ops::Bound::Excluded(keys::unit(after))
+        } else {
+            std::ops::Bound::Included(keys::unit(from))
+        };
+        let end = match last {
+            Some(last) => std::ops::Bound::Included(keys::unit(last)),
+            None => std::ops::Bound::Excluded(vec![keys::UNIT + 1]),
+        };
+        let mut units = Vec::with_capacity(limit.min(1024));
+        for entry in self.inner.tree.range::<Vec<u8>, _>((start, end)) {
+            let unit = decode_unit(&entry?.1)?;
+            if keep(&unit) {
+                units.push(unit);
+                if units.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(units)
     }
 
     fn get_event(&self, seq: u64) -> Result<Option<Event>, StoreError> {
@@ -279,7 +389,54 @@ impl Store for SledStore {
     }
 
     async fn unit(&self, serial: &str) -> Result<Option<Unit>, StoreError> {
-        read_unit(&self.inner.tree, serial)
+        let recalls = self.recalls();
+        Ok(read_unit(&self.inner.tree, serial)?.map(|u| self.as_seen(u, &recalls)))
+    }
+
+    async fn recall(&self, id: &str) -> Result<Option<Recall>, StoreError> {
+        Ok(self.recalls().iter().find(|r| r.id == id).cloned())
+    }
+
+    async fn recalls(&self) -> Result<Vec<Recall>, StoreError> {
+        Ok(self.recalls().as_ref().clone())
+    }
+
+    async fn units(
+        &self,
+        query: &UnitQuery,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Unit>, StoreError> {
+        use domain::RecallScope;
+        let units = match query {
+            UnitQuery::Scope(RecallScope::Lot { sku, lot }) => {
+                self.indexed_units(keys::lot_prefix(sku, lot), after, limit)?
+            }
+            UnitQuery::Location(location) => {
+                self.indexed_units(keys::place_prefix(location), after, limit)?
+            }
+            UnitQuery::Scope(RecallScope::SerialRange { first, last }) => {
+                self.scanned_units(first, Some(last), after, limit, |_| true)?
+            }
+            UnitQuery::Scope(scope @ RecallScope::ReceivedBetween { .. }) => {
+                self.scanned_units("", None, after, limit, |u| scope.covers(u))?
+            }
+            UnitQuery::Order(id) => match read_order(&self.inner.tree, id)? {
+                Some(order) => {
+                    self.listed_units(order.picked().cloned().collect(), after, limit)?
+                }
+                None => Vec::new(),
+            },
+            UnitQuery::Shipment(id) => match read_shipment(&self.inner.tree, id)? {
+                Some(shipment) => self.listed_units(shipment.dispatched, after, limit)?,
+                None => Vec::new(),
+            },
+        };
+        let recalls = self.recalls();
+        Ok(units
+            .into_iter()
+            .map(|u| self.as_seen(u, &recalls))
+            .collect())
     }
 
     async fn history(
@@ -366,6 +523,7 @@ struct Writer {
     tree: sled::Tree,
     db: sled::Db,
     next_seq: u64,
+    recalls: Recalls,
 }
 
 /// What one group has decided so far: the writes, and the state they create, which later
@@ -375,7 +533,11 @@ struct Group<'t> {
     batch: sled::Batch,
     next_seq: u64,
     now_ms: i64,
-    units: HashMap<String, Unit>,
+    /// Units read or changed by the group (`None`: no such unit).
+    units: HashMap<String, Option<Unit>>,
+    /// Every recall, with the group's changes; published once the group is on disk.
+    recalls: Arc<Vec<Recall>>,
+    recalls_changed: bool,
     items: HashMap<String, Option<Item>>,
     gtins: HashMap<String, Option<String>>,
     events: HashMap<Uuid, Event>,
@@ -453,6 +615,11 @@ impl Writer {
             next_seq: self.next_seq,
             now_ms: time::now_ms(),
             units: HashMap::new(),
+            recalls: self
+                .recalls
+                .read()
+                .map_or_else(|poisoned| poisoned.into_inner().clone(), |r| r.clone()),
+            recalls_changed: false,
             items: HashMap::new(),
             gtins: HashMap::new(),
             events: HashMap::new(),
@@ -488,7 +655,11 @@ impl Writer {
         let n_cmds = pending.len();
         group.write_documents();
         let Group {
-            batch, next_seq, ..
+            batch,
+            next_seq,
+            recalls,
+            recalls_changed,
+            ..
         } = group;
         let written = match read_failure {
             // The decisions of the whole group may rest on the failed read: write none of it.
@@ -500,7 +671,13 @@ impl Writer {
                     // The batch is applied in memory: its sequence numbers are taken even if
                     // the flush fails, so a later group never reuses them.
                     self.next_seq = next_seq;
-                    self.db.flush().map(|_| ()).map_err(StoreError::from)
+                    let flushed = self.db.flush().map(|_| ()).map_err(StoreError::from);
+                    // Applied recalls take effect for readers only once on disk; a failed
+                    // flush keeps them in sled's memory, so later groups see them too.
+                    if recalls_changed && let Ok(mut shared) = self.recalls.write() {
+                        *shared = recalls;
+                    }
+                    flushed
                 }
                 Err(e) => Err(e.into()),
             },
@@ -554,14 +731,56 @@ impl domain::View for Group<'_> {
         self.shipments.insert(id.to_owned(), shipment.clone());
         Ok(shipment)
     }
+
+    fn recall(&mut self, id: &str) -> Result<Option<Recall>, StoreError> {
+        Ok(self.recalls.iter().find(|r| r.id == id).cloned())
+    }
+
+    fn recall_hold(&mut self, unit: &Unit) -> Result<Option<Hold>, StoreError> {
+        Ok(recall_hold(self.recalls.iter(), unit))
+    }
 }
 
 impl Group<'_> {
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, StoreError> {
         if let Some(unit) = self.units.get(serial) {
-            return Ok(Some(unit.clone()));
+            return Ok(unit.clone());
         }
-        read_unit(self.tree, serial)
+        let unit = read_unit(self.tree, serial)?;
+        self.units.insert(serial.to_owned(), unit.clone());
+        Ok(unit)
+    }
+
+    /// Writes a changed unit and keeps the lot and location indexes in step with it.
+    fn put_unit(&mut self, unit: Unit) -> Result<(), StoreError> {
+        let old = self.unit(&unit.serial)?;
+        let lot_key = |u: &Unit| {
+            u.lot
+                .as_ref()
+                .and_then(|lot| keys::lot_prefix(&u.sku, lot))
+                .map(|p| keys::indexed(&p, &u.serial))
+        };
+        let place_key = |u: &Unit| {
+            (!u.location.is_empty())
+                .then(|| keys::place_prefix(&u.location))
+                .flatten()
+                .map(|p| keys::indexed(&p, &u.serial))
+        };
+        for key_of in [&lot_key as &dyn Fn(&Unit) -> Option<Vec<u8>>, &place_key] {
+            let (before, after) = (old.as_ref().and_then(key_of), key_of(&unit));
+            if before != after {
+                if let Some(key) = before {
+                    self.batch.remove(key);
+                }
+                if let Some(key) = after {
+                    self.batch.insert(key, &[]);
+                }
+            }
+        }
+        self.batch
+            .insert(keys::unit(&unit.serial), encode_unit(&unit));
+        self.units.insert(unit.serial.clone(), Some(unit));
+        Ok(())
     }
 
     fn item(&mut self, sku: &str) -> Result<Option<Item>, StoreError> {
@@ -667,6 +886,16 @@ impl Group<'_> {
             if let Some(shipment) = change.shipment {
                 self.keep_shipment(shipment);
             }
+            if let Some(recall) = change.recall {
+                self.batch
+                    .insert(keys::recall(&recall.id), encode_recall(&recall));
+                let recalls = Arc::make_mut(&mut self.recalls);
+                match recalls.iter_mut().find(|r| r.id == recall.id) {
+                    Some(old) => *old = recall,
+                    None => recalls.push(recall),
+                }
+                self.recalls_changed = true;
+            }
             change.answer
         }))
     }
@@ -704,9 +933,7 @@ impl Group<'_> {
                     change.message,
                     Some(change.unit.state),
                 );
-                self.batch
-                    .insert(keys::unit(&change.unit.serial), encode_unit(&change.unit));
-                self.units.insert(change.unit.serial.clone(), change.unit);
+                self.put_unit(change.unit)?;
                 if let Some(order) = change.order {
                     self.keep_order(order);
                 }
@@ -729,6 +956,7 @@ impl Group<'_> {
             domain::Action::Pick => scan.order_id,
             domain::Action::Dispatch => scan.shipment_id,
             domain::Action::Return => scan.rma,
+            domain::Action::Block => scan.hold_reason,
             _ => None,
         };
         let event = Event {

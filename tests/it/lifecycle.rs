@@ -7,7 +7,7 @@ use serialtrack::proto::v1 as pb;
 
 use crate::support::{TestServer, item, receive};
 
-fn scan(action: pb::Action, serial: &str) -> pb::ScanRequest {
+pub fn scan(action: pb::Action, serial: &str) -> pb::ScanRequest {
     pb::ScanRequest {
         action: action.into(),
         station: "PACK-1".to_owned(),
@@ -15,21 +15,21 @@ fn scan(action: pb::Action, serial: &str) -> pb::ScanRequest {
     }
 }
 
-fn at(location: &str, serial: &str) -> pb::ScanRequest {
+pub fn at(location: &str, serial: &str) -> pb::ScanRequest {
     pb::ScanRequest {
         location: location.to_owned(),
         ..scan(pb::Action::Putaway, serial)
     }
 }
 
-fn pick(order: &str, serial: &str) -> pb::ScanRequest {
+pub fn pick(order: &str, serial: &str) -> pb::ScanRequest {
     pb::ScanRequest {
         order_id: order.to_owned(),
         ..scan(pb::Action::Pick, serial)
     }
 }
 
-fn dispatch(shipment: &str, serial: &str) -> pb::ScanRequest {
+pub fn dispatch(shipment: &str, serial: &str) -> pb::ScanRequest {
     pb::ScanRequest {
         shipment_id: shipment.to_owned(),
         ..scan(pb::Action::Dispatch, serial)
@@ -44,7 +44,7 @@ fn give_back(customer: &str, serial: &str) -> pb::ScanRequest {
     }
 }
 
-async fn expect(
+pub async fn expect(
     server: &TestServer,
     request: pb::ScanRequest,
     reason: pb::Reason,

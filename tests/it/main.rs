@@ -9,5 +9,6 @@ mod cli;
 mod decode;
 mod lifecycle;
 mod model;
+mod recall;
 mod receive;
 mod restart;

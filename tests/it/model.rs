@@ -61,6 +61,7 @@ fn scan(serial: &str, sku: Option<&str>) -> Scan {
         shipment_id: None,
         customer: None,
         rma: None,
+        hold_reason: None,
     }
 }
 

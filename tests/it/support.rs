@@ -15,6 +15,7 @@ pub use pb::barcode_service_client::BarcodeServiceClient;
 pub use pb::catalog_service_client::CatalogServiceClient;
 pub use pb::scan_service_client::ScanServiceClient;
 pub use pb::unit_service_client::UnitServiceClient;
+pub use pb::warehouse_service_client::WarehouseServiceClient;
 
 /// A server running in this process on a loopback port over its own data dir.
 pub struct TestServer {
@@ -81,6 +82,10 @@ impl TestServer {
 
     pub fn units(&self) -> UnitServiceClient<Channel> {
         UnitServiceClient::new(self.channel.clone())
+    }
+
+    pub fn warehouse(&self) -> WarehouseServiceClient<Channel> {
+        WarehouseServiceClient::new(self.channel.clone())
     }
 
     /// A client on its own connection, like a second handheld.
