@@ -20,8 +20,10 @@ use crate::proto::v1 as pb;
 use crate::store::{self, SledStore};
 
 pub mod decode;
+pub mod warehouse;
 
 pub use decode::{DecodeOptions, DecodeReport};
+pub use warehouse::{RecallOptions, RecallReport};
 
 /// The most units one phase may be asked for.
 pub const BENCH_UNITS_MAX: usize = 10_000_000;

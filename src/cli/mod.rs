@@ -234,6 +234,8 @@ enum BenchCommand {
     Receive(crate::bench::ReceiveOptions),
     /// Barcode decodes per second on one thread, over a mixed corpus of realistic scans.
     Decode(crate::bench::DecodeOptions),
+    /// A recall of one large lot with its full report, end to end.
+    Recall(crate::bench::RecallOptions),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -275,6 +277,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Recall(command) => {
             warehouse::recall(connect(&cli.server).await?, cli.json, command).await
+        }
+        Command::Bench(BenchCommand::Recall(options)) => {
+            let report = crate::bench::warehouse::recall(&options).await?;
+            if cli.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(EXIT_OK)
         }
         Command::Bench(BenchCommand::Decode(options)) => {
             // CPU-bound for the whole run: keep it off the async runtime's workers.

@@ -1064,6 +1064,9 @@ pub fn raw_sled_ceiling(
             if let Some(key) = keys::history(&serial, seq) {
                 batch.insert(key, &[]);
             }
+            if let Some(place) = keys::place_prefix(&unit.location) {
+                batch.insert(keys::indexed(&place, &serial), &[]);
+            }
             seq += 1;
         }
         db.apply_batch(batch)?;

@@ -293,3 +293,40 @@ fn bench_decode_reports_every_figure() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--seconds must be"), "{}", run.stderr);
 }
+
+/// The recall bench runs through the binary at a tiny size and reports every figure; the
+/// recall, its count and its report must agree (the bench checks that itself).
+#[test]
+fn bench_recall_reports_every_figure() {
+    let run = run_cli(
+        &[
+            "--json",
+            "bench",
+            "recall",
+            "--units",
+            "1500",
+            "--other-units",
+            "300",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = &json_lines(&run.stdout)[0];
+    for key in [
+        "setup_ms",
+        "raw_read_ms",
+        "create_ms",
+        "report_ms",
+        "total_ms",
+    ] {
+        assert!(
+            report[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}: {report}"
+        );
+    }
+    assert_eq!(report["units"], 1500);
+    assert_eq!(report["reported"], 1500);
+    let run = run_cli(&["bench", "recall", "--units", "0"], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--units must be"), "{}", run.stderr);
+}

@@ -1,0 +1,274 @@
+//! `serialtrack bench recall`: a recall of one lot of many units and its full report, through
+//! the real server on loopback, against the store reading the same units in the same run.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+use crate::domain::RecallScope;
+use crate::proto::v1 as pb;
+use crate::store::{PAGE_LEN_MAX, SCAN_BATCH_LEN_MAX, SledStore, Store, UnitQuery};
+
+use super::{BENCH_UNITS_MAX, per_second};
+
+const RECALL_SKU: &str = "BENCH-LOT";
+const RECALLED_LOT: &str = "L-RECALL";
+const OTHER_LOT: &str = "L-OTHER";
+
+/// A server in this process on a loopback port over a temp dir.
+pub(crate) struct BenchServer {
+    pub store: SledStore,
+    pub channel: Channel,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchServer {
+    pub async fn start() -> anyhow::Result<BenchServer> {
+        let dir = tempfile::tempdir()?;
+        let store = SledStore::open(dir.path())?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(crate::server::serve(listener, store.clone(), async {
+            let _ = stop_rx.await;
+        }));
+        let channel = Channel::from_shared(url)?.connect().await?;
+        Ok(BenchServer {
+            store,
+            channel,
+            stop,
+            task,
+            _dir: dir,
+        })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await??;
+        Ok(())
+    }
+
+    pub async fn put_item(&self, item: pb::Item) -> anyhow::Result<()> {
+        pb::catalog_service_client::CatalogServiceClient::new(self.channel.clone())
+            .put_item(pb::PutItemRequest { item: Some(item) })
+            .await?;
+        Ok(())
+    }
+
+    /// Sends the scans in batches of at most [`SCAN_BATCH_LEN_MAX`]; fails unless every one
+    /// is accepted.
+    pub async fn scan_all(&self, scans: Vec<pb::ScanRequest>) -> anyhow::Result<()> {
+        let mut client = pb::scan_service_client::ScanServiceClient::new(self.channel.clone());
+        let mut scans = scans.into_iter().peekable();
+        while scans.peek().is_some() {
+            let batch: Vec<_> = scans.by_ref().take(SCAN_BATCH_LEN_MAX).collect();
+            let replies = client
+                .scan_batch(pb::ScanBatchRequest { scans: batch })
+                .await?
+                .into_inner()
+                .replies;
+            if let Some(bad) = replies
+                .iter()
+                .find(|r| r.outcome() == pb::Outcome::Rejected)
+            {
+                anyhow::bail!("bench scan {} was refused: {}", bad.serial, bad.message);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A scan at a bench station.
+pub(crate) fn bench_scan(action: pb::Action, serial: String) -> pb::ScanRequest {
+    pb::ScanRequest {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        station: "BENCH-DOCK".to_owned(),
+        operator: "bench".to_owned(),
+        action: action.into(),
+        raw: serial.into_bytes(),
+        entry_mode: pb::EntryMode::Scanned.into(),
+        ..Default::default()
+    }
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RecallOptions {
+    /// Units in the recalled lot.
+    #[arg(long, default_value_t = 100_000)]
+    pub units: usize,
+    /// Units of another lot of the same SKU, which the recall must leave alone.
+    #[arg(long, default_value_t = 10_000)]
+    pub other_units: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecallReport {
+    pub units: usize,
+    pub other_units: usize,
+    /// Receiving every unit through ScanBatch, to set the bench up.
+    pub setup: Duration,
+    /// The store reading the lot's units through its lot index, in process (the baseline).
+    pub raw_read: Duration,
+    /// CreateRecall: the recall recorded and the affected units counted by state.
+    pub create: Duration,
+    /// RecallReport: every affected unit streamed to the client.
+    pub report: Duration,
+    pub reported: usize,
+}
+
+impl RecallReport {
+    fn total(&self) -> Duration {
+        self.create + self.report
+    }
+
+    pub fn to_text(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let ratio = |d: Duration| d.as_secs_f64() / self.raw_read.as_secs_f64().max(1e-9);
+        format!(
+            "recall bench: a lot of {units} units ({other} units of another lot beside it)\n\
+             setup: received {all} units in {setup:.0} ms ({setup_rate:.0} units/s)\n\
+             store reads the lot, warm (baseline)  {raw:>9.1} ms   1.00x\n\
+             CreateRecall (record + count)         {create:>9.1} ms   {rc:.2}x\n\
+             RecallReport ({reported:>7} units)        {report:>9.1} ms   {rr:.2}x\n\
+             recall and its report, end to end     {total:>9.1} ms   {rt:.2}x   (target: under 1,000 ms)\n",
+            units = self.units,
+            other = self.other_units,
+            all = self.units + self.other_units,
+            setup = ms(self.setup),
+            setup_rate = per_second(self.units + self.other_units, self.setup),
+            raw = ms(self.raw_read),
+            create = ms(self.create),
+            rc = ratio(self.create),
+            reported = self.reported,
+            report = ms(self.report),
+            rr = ratio(self.report),
+            total = ms(self.total()),
+            rt = ratio(self.total()),
+        )
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        json!({
+            "units": self.units,
+            "other_units": self.other_units,
+            "setup_ms": ms(self.setup),
+            "raw_read_ms": ms(self.raw_read),
+            "create_ms": ms(self.create),
+            "report_ms": ms(self.report),
+            "total_ms": ms(self.total()),
+            "total_ratio": self.total().as_secs_f64() / self.raw_read.as_secs_f64().max(1e-9),
+            "reported": self.reported,
+        })
+    }
+}
+
+pub async fn recall(options: &RecallOptions) -> anyhow::Result<RecallReport> {
+    anyhow::ensure!(
+        (1..=BENCH_UNITS_MAX).contains(&options.units) && options.other_units <= BENCH_UNITS_MAX,
+        "--units must be 1 to {BENCH_UNITS_MAX}, --other-units at most that"
+    );
+    let server = BenchServer::start().await?;
+    server
+        .put_item(pb::Item {
+            sku: RECALL_SKU.to_owned(),
+            description: "bench lot item".to_owned(),
+            lot_tracked: true,
+            ..Default::default()
+        })
+        .await?;
+    let receive = |i: usize, lot: &str| pb::ScanRequest {
+        sku: RECALL_SKU.to_owned(),
+        lot: lot.to_owned(),
+        ..bench_scan(pb::Action::Receive, format!("R{i:09}"))
+    };
+    let total = options.units + options.other_units;
+    // The other lot's units are spread evenly among the recalled ones, as lots interleave on
+    // a real dock.
+    let scans: Vec<_> = (0..total)
+        .map(|i| {
+            let other = (i + 1) * options.other_units / total > i * options.other_units / total;
+            receive(i, if other { OTHER_LOT } else { RECALLED_LOT })
+        })
+        .collect();
+    let started = Instant::now();
+    server.scan_all(scans).await?;
+    let setup = started.elapsed();
+
+    let scope = RecallScope::Lot {
+        sku: RECALL_SKU.to_owned(),
+        lot: RECALLED_LOT.to_owned(),
+    };
+    let query = UnitQuery::Scope(scope);
+    // Twice: the first pass also warms sled's cache; the faster pass is the baseline.
+    let mut raw_read = Duration::MAX;
+    let mut raw_count = 0;
+    for _ in 0..2 {
+        let started = Instant::now();
+        let mut after = String::new();
+        raw_count = 0;
+        loop {
+            let page = server.store.units(&query, &after, PAGE_LEN_MAX).await?;
+            raw_count += page.len();
+            match page.last() {
+                Some(last) if page.len() == PAGE_LEN_MAX => after.clone_from(&last.serial),
+                _ => break,
+            }
+        }
+        raw_read = raw_read.min(started.elapsed());
+    }
+
+    let mut warehouse =
+        pb::warehouse_service_client::WarehouseServiceClient::new(server.channel.clone());
+    let started = Instant::now();
+    let recall = warehouse
+        .create_recall(pb::CreateRecallRequest {
+            recall: Some(pb::Recall {
+                id: "BENCH-RECALL".to_owned(),
+                scope: Some(pb::recall::Scope::Lot(pb::LotScope {
+                    sku: RECALL_SKU.to_owned(),
+                    lot: RECALLED_LOT.to_owned(),
+                })),
+                reason: "bench".to_owned(),
+                created_by: "bench".to_owned(),
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner()
+        .recall
+        .unwrap_or_default();
+    let create = started.elapsed();
+    let started = Instant::now();
+    let mut chunks = warehouse
+        .recall_report(pb::RecallReportRequest {
+            id: "BENCH-RECALL".to_owned(),
+        })
+        .await?
+        .into_inner();
+    let mut reported = 0;
+    while let Some(chunk) = chunks.message().await? {
+        reported += chunk.units.len();
+    }
+    let report = started.elapsed();
+    server.stop().await?;
+    let affected = usize::try_from(recall.affected)?;
+    anyhow::ensure!(
+        raw_count == options.units && affected == options.units && reported == options.units,
+        "the store read {raw_count} units, the recall counted {affected}, the report streamed {reported}"
+    );
+    Ok(RecallReport {
+        units: affected,
+        other_units: options.other_units,
+        setup,
+        raw_read,
+        create,
+        report,
+        reported,
+    })
+}
