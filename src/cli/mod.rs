@@ -81,6 +81,10 @@ enum Command {
     /// where each one is.
     #[command(subcommand)]
     Recall(warehouse::RecallCommand),
+    /// Goods-in receipts (ASN / PO): expected serials or quantities, matched at receiving,
+    /// reported at close.
+    #[command(subcommand)]
+    Receipt(warehouse::ReceiptCommand),
     /// Read a barcode offline: symbology, GS1 elements, GTIN/serial/lot/expiry, Digital Link,
     /// or the precise error. Exit 0 when valid, 1 when not.
     Decode(decode::DecodeArgs),
@@ -208,6 +212,9 @@ struct ScanArgs {
     /// Block: why the unit is stopped.
     #[arg(long, default_value = "")]
     reason: String,
+    /// Receive: the receipt (ASN or PO) to match the units against.
+    #[arg(long, default_value = "")]
+    receipt: String,
     /// Scanned values; `-` reads one per line from stdin.
     #[arg(required = true)]
     raw: Vec<String>,
@@ -277,6 +284,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Recall(command) => {
             warehouse::recall(connect(&cli.server).await?, cli.json, command).await
+        }
+        Command::Receipt(command) => {
+            warehouse::receipt(connect(&cli.server).await?, cli.json, command).await
         }
         Command::Bench(BenchCommand::Recall(options)) => {
             let report = crate::bench::warehouse::recall(&options).await?;
@@ -480,6 +490,7 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
             customer: args.customer.clone(),
             rma: args.rma.clone(),
             hold_reason: args.reason.clone(),
+            receipt_id: args.receipt.clone(),
         };
         let reply = client
             .scan(request)

@@ -533,3 +533,95 @@ pub fn print_decode_bench(report: &crate::bench::DecodeReport, as_json: bool) {
         print!("{}", report.to_text());
     }
 }
+
+fn receipt_status(value: i32) -> String {
+    pb::ReceiptStatus::try_from(value).map_or_else(
+        |_| value.to_string(),
+        |v| short(v.as_str_name(), "RECEIPT_STATUS_"),
+    )
+}
+
+pub fn print_receipt(receipt: &pb::Receipt, as_json: bool) {
+    let policy = pb::UnexpectedPolicy::try_from(receipt.policy).map_or_else(
+        |_| receipt.policy.to_string(),
+        |v| short(v.as_str_name(), "UNEXPECTED_POLICY_"),
+    );
+    if as_json {
+        let lines: Vec<serde_json::Value> = receipt
+            .lines
+            .iter()
+            .map(|l| json!({"sku": l.sku, "lot": l.lot, "quantity": l.quantity, "received": l.received}))
+            .collect();
+        let value = json!({
+            "id": receipt.id,
+            "supplier": receipt.supplier,
+            "policy": policy,
+            "lines": lines,
+            "expected_serials": receipt.expected_serials,
+            "received_expected": receipt.received_expected,
+            "unexpected": receipt.unexpected,
+            "over": receipt.over,
+            "short": receipt.short,
+            "received": receipt.received,
+            "created_at_ms": receipt.created_at_ms,
+            "closed": receipt.closed,
+            "closed_at_ms": receipt.closed_at_ms,
+            "closed_by": receipt.closed_by,
+        });
+        println!("{value}");
+        return;
+    }
+    let status = if receipt.closed {
+        format!(
+            "CLOSED by {} on {}",
+            receipt.closed_by,
+            format_utc(receipt.closed_at_ms)
+        )
+    } else {
+        "OPEN".to_owned()
+    };
+    println!(
+        "receipt {}  {status}  {}policy {policy}",
+        receipt.id,
+        if receipt.supplier.is_empty() {
+            String::new()
+        } else {
+            format!("supplier {}  ", receipt.supplier)
+        }
+    );
+    println!(
+        "  received {}  expected serials {}/{}  short {}  unexpected {}  over {}",
+        receipt.received,
+        receipt.received_expected,
+        receipt.expected_serials,
+        receipt.short,
+        receipt.unexpected,
+        receipt.over
+    );
+    for (i, line) in receipt.lines.iter().enumerate() {
+        println!(
+            "  line {}: {}{} {}/{}",
+            i + 1,
+            line.sku,
+            if line.lot.is_empty() {
+                String::new()
+            } else {
+                format!(" lot {}", line.lot)
+            },
+            line.received,
+            line.quantity
+        );
+    }
+}
+
+pub fn print_receipt_entry(entry: &pb::ReceiptEntry, as_json: bool) {
+    let status = receipt_status(entry.status);
+    if as_json {
+        println!(
+            "{}",
+            json!({"serial": entry.serial, "sku": entry.sku, "status": status})
+        );
+    } else {
+        println!("{:<16} {}  {}", status, entry.serial, entry.sku);
+    }
+}

@@ -349,6 +349,172 @@ pub async fn shipment(
     Ok(EXIT_OK)
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum PolicyArg {
+    Warn,
+    Reject,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReceiptCommand {
+    /// Create a receipt: expected serials from a CSV file (`SKU,SERIAL` per line, an optional
+    /// `sku,serial` header; `-` reads stdin) and/or `--expect SKU:QUANTITY[:LOT]` lines.
+    Create {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        supplier: String,
+        /// Unexpected and over-quantity units: received with a warning, or refused.
+        #[arg(long, value_enum, default_value_t = PolicyArg::Warn)]
+        policy: PolicyArg,
+        #[arg(long = "expect")]
+        lines: Vec<String>,
+        #[arg(long)]
+        serials: Option<std::path::PathBuf>,
+    },
+    Show {
+        id: String,
+    },
+    /// Close a receipt and list its discrepancies: short, unexpected and over units.
+    Close {
+        id: String,
+        #[arg(long, env = "USER")]
+        by: String,
+    },
+    /// Every serial of the receipt and how it stands.
+    Report {
+        id: String,
+        /// Only short, unexpected and over units.
+        #[arg(long)]
+        discrepancies: bool,
+    },
+}
+
+/// Reads `SKU,SERIAL` lines; blank lines and a `sku,serial` header are skipped.
+pub fn parse_expected(text: &str) -> anyhow::Result<Vec<pb::ExpectedSerial>> {
+    let mut expected = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || (i == 0 && line.eq_ignore_ascii_case("sku,serial")) {
+            continue;
+        }
+        let Some((sku, serial)) = line.split_once(',') else {
+            bail!("line {}: {line:?} is not SKU,SERIAL", i + 1);
+        };
+        if serial.contains(',') {
+            bail!("line {}: {line:?} has more than two fields", i + 1);
+        }
+        expected.push(pb::ExpectedSerial {
+            serial: serial.trim().to_owned(),
+            sku: sku.trim().to_owned(),
+        });
+    }
+    Ok(expected)
+}
+
+async fn print_receipt_report(
+    client: &mut WarehouseServiceClient<Channel>,
+    id: String,
+    discrepancies_only: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut chunks = client
+        .receipt_report(pb::ReceiptReportRequest {
+            id,
+            discrepancies_only,
+        })
+        .await
+        .map_err(request_failed)?
+        .into_inner();
+    while let Some(chunk) = chunks.message().await.map_err(request_failed)? {
+        for entry in &chunk.entries {
+            output::print_receipt_entry(entry, json);
+        }
+    }
+    Ok(())
+}
+
+pub async fn receipt(channel: Channel, json: bool, command: ReceiptCommand) -> anyhow::Result<u8> {
+    let mut client = WarehouseServiceClient::new(channel);
+    let response = match command {
+        ReceiptCommand::Create {
+            id,
+            supplier,
+            policy,
+            lines,
+            serials,
+        } => {
+            let lines = lines
+                .iter()
+                .map(|l| {
+                    parse_line(l).map(|o| pb::ReceiptLine {
+                        sku: o.sku,
+                        lot: o.lot,
+                        quantity: o.quantity,
+                        received: 0,
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let expected = match serials {
+                None => Vec::new(),
+                Some(path) => {
+                    let text = if path.as_os_str() == "-" {
+                        std::io::read_to_string(std::io::stdin())
+                            .context("cannot read serials from stdin")?
+                    } else {
+                        std::fs::read_to_string(&path)
+                            .with_context(|| format!("cannot read {}", path.display()))?
+                    };
+                    parse_expected(&text).with_context(|| format!("{}", path.display()))?
+                }
+            };
+            client
+                .create_receipt(pb::CreateReceiptRequest {
+                    receipt: Some(pb::Receipt {
+                        id,
+                        supplier,
+                        policy: match policy {
+                            PolicyArg::Warn => pb::UnexpectedPolicy::Warn,
+                            PolicyArg::Reject => pb::UnexpectedPolicy::Reject,
+                        }
+                        .into(),
+                        lines,
+                        ..Default::default()
+                    }),
+                    expected,
+                })
+                .await
+        }
+        ReceiptCommand::Show { id } => client.get_receipt(pb::GetReceiptRequest { id }).await,
+        ReceiptCommand::Close { id, by } => {
+            let closed = client
+                .close_receipt(pb::CloseReceiptRequest {
+                    id: id.clone(),
+                    closed_by: by,
+                })
+                .await
+                .map_err(request_failed)?
+                .into_inner()
+                .receipt
+                .unwrap_or_default();
+            output::print_receipt(&closed, json);
+            print_receipt_report(&mut client, id, true, json).await?;
+            return Ok(EXIT_OK);
+        }
+        ReceiptCommand::Report { id, discrepancies } => {
+            print_receipt_report(&mut client, id, discrepancies, json).await?;
+            return Ok(EXIT_OK);
+        }
+    };
+    let receipt = response
+        .map_err(request_failed)?
+        .into_inner()
+        .receipt
+        .unwrap_or_default();
+    output::print_receipt(&receipt, json);
+    Ok(EXIT_OK)
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_line;
@@ -363,6 +529,19 @@ mod tests {
         assert_eq!(parse_line("TV-65:2").unwrap().lot, "");
         assert!(parse_line("TV-65").is_err());
         assert!(parse_line("TV-65:x").is_err());
+    }
+
+    #[test]
+    fn expected_serial_files() {
+        let expected = super::parse_expected("sku,serial\r\nTV,S1\r\n\nTV, S2\n").unwrap();
+        let pairs: Vec<(&str, &str)> = expected
+            .iter()
+            .map(|e| (e.sku.as_str(), e.serial.as_str()))
+            .collect();
+        assert_eq!(pairs, [("TV", "S1"), ("TV", "S2")]);
+        let err = super::parse_expected("TV,S1\nTVS2\n").unwrap_err();
+        assert_eq!(err.to_string(), "line 2: \"TVS2\" is not SKU,SERIAL");
+        assert!(super::parse_expected("TV,S1,x").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! A unit's life: the one table of allowed transitions, and what each station's scan decides.
 
+use super::receipt::match_receipt;
 use super::warehouse::whereabouts;
 use super::{
     Action, Change, Hold, HoldKind, Item, Outcome, ReadScan, Reason, Rejection, Scan, Shipment,
@@ -132,6 +133,19 @@ fn about(unit: &Unit, reason: Reason, message: impl Into<String>) -> Rejection {
 /// number the event will get and `now_ms` the server's time. The outer error is the view's
 /// (a failed read); the inner one is the business answer.
 pub fn apply<V: View>(
+    scan: &Scan,
+    read: &ReadScan,
+    view: &mut V,
+    seq: u64,
+    now_ms: i64,
+) -> Result<Result<Change, Rejection>, V::Error> {
+    match decide_scan(scan, read, view, seq, now_ms)? {
+        Ok(change) if scan.action == Action::Receive => match_receipt(scan, change, view),
+        decided => Ok(decided),
+    }
+}
+
+fn decide_scan<V: View>(
     scan: &Scan,
     read: &ReadScan,
     view: &mut V,
@@ -325,6 +339,7 @@ fn accepted(unit: Unit, message: String, notes: &[String]) -> Change {
         unit,
         order: None,
         shipment: None,
+        receipt: None,
         outcome: Outcome::Accepted,
         reason: Reason::Ok,
         message: with_notes(message, notes),
@@ -411,6 +426,7 @@ fn receive(
         unit,
         order: None,
         shipment: None,
+        receipt: None,
         outcome,
         reason,
         message,

@@ -7,12 +7,14 @@
 
 pub mod item;
 mod lifecycle;
+pub mod receipt;
 pub mod time;
 mod view;
 pub mod warehouse;
 
 pub use item::{Item, ItemError};
 pub use lifecycle::{TRANSITIONS, allowed_actions, apply, next_state};
+pub use receipt::{ExpectedSerial, Mark, Receipt, ReceiptEntry, ReceiptLine, UnexpectedPolicy};
 pub use view::{MemoryView, View};
 pub use warehouse::{
     DocumentAnswer, DocumentChange, DocumentError, DocumentOp, Hold, HoldKind, Order, OrderLine,
@@ -172,6 +174,9 @@ pub enum Reason {
     WrongCustomer,
     AlreadyReturned,
     OutOfWarranty,
+    UnknownReceipt,
+    Unexpected,
+    OverQuantity,
 }
 
 impl Reason {
@@ -198,6 +203,9 @@ impl Reason {
             Reason::WrongCustomer => "WRONG_CUSTOMER",
             Reason::AlreadyReturned => "ALREADY_RETURNED",
             Reason::OutOfWarranty => "OUT_OF_WARRANTY",
+            Reason::UnknownReceipt => "UNKNOWN_RECEIPT",
+            Reason::Unexpected => "UNEXPECTED",
+            Reason::OverQuantity => "OVER_QUANTITY",
         }
     }
 }
@@ -255,6 +263,8 @@ pub struct Scan {
     pub rma: Option<String>,
     /// Block: why the unit is blocked.
     pub hold_reason: Option<String>,
+    /// Receive: the receipt (ASN or PO) the unit is matched against.
+    pub receipt_id: Option<String>,
 }
 
 /// What the raw bytes of a scan were read as.
@@ -294,6 +304,8 @@ pub struct Change {
     pub unit: Unit,
     pub order: Option<Order>,
     pub shipment: Option<Shipment>,
+    /// The receipt a receive matched, and how the unit stands on it.
+    pub receipt: Option<(Receipt, Mark)>,
     pub outcome: Outcome,
     pub reason: Reason,
     pub message: String,

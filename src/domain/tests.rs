@@ -20,6 +20,7 @@ fn scan(raw: &str, sku: Option<&str>, lot: Option<&str>) -> Scan {
         customer: None,
         rma: None,
         hold_reason: None,
+        receipt_id: None,
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
+use super::receipt::{Mark, Receipt};
 use super::warehouse::{Recall, recall_hold};
 use super::{Hold, Item, Order, Shipment, Unit};
 
@@ -19,6 +20,13 @@ pub trait View {
     fn recall(&mut self, id: &str) -> Result<Option<Recall>, Self::Error>;
     /// The hold an active recall puts on `unit`, if any.
     fn recall_hold(&mut self, unit: &Unit) -> Result<Option<Hold>, Self::Error>;
+    fn receipt(&mut self, id: &str) -> Result<Option<Receipt>, Self::Error>;
+    /// How `serial` stands on receipt `id`, with the SKU the receipt lists it as.
+    fn receipt_entry(
+        &mut self,
+        id: &str,
+        serial: &str,
+    ) -> Result<Option<(Mark, String)>, Self::Error>;
 }
 
 /// A [`View`] over maps, for tests and models.
@@ -29,6 +37,9 @@ pub struct MemoryView {
     pub orders: BTreeMap<String, Order>,
     pub shipments: BTreeMap<String, Shipment>,
     pub recalls: BTreeMap<String, Recall>,
+    pub receipts: BTreeMap<String, Receipt>,
+    /// (receipt id, serial) → mark and SKU.
+    pub receipt_entries: BTreeMap<(String, String), (Mark, String)>,
 }
 
 impl MemoryView {
@@ -73,5 +84,20 @@ impl View for MemoryView {
 
     fn recall_hold(&mut self, unit: &Unit) -> Result<Option<Hold>, Infallible> {
         Ok(recall_hold(self.recalls.values(), unit))
+    }
+
+    fn receipt(&mut self, id: &str) -> Result<Option<Receipt>, Infallible> {
+        Ok(self.receipts.get(id).cloned())
+    }
+
+    fn receipt_entry(
+        &mut self,
+        id: &str,
+        serial: &str,
+    ) -> Result<Option<(Mark, String)>, Infallible> {
+        Ok(self
+            .receipt_entries
+            .get(&(id.to_owned(), serial.to_owned()))
+            .cloned())
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::receipt::{ExpectedSerial, Receipt, ReceiptClosure, check_receipt};
 use super::{REF_LEN_MAX, Unit, UnitState, item::validate_sku};
 
 /// The most lines one order may have.
@@ -122,6 +123,8 @@ pub enum DocumentError {
     AlreadyClosed(String),
     #[error("recall {0} is already released")]
     AlreadyReleased(String),
+    #[error("receipt {0} is already closed")]
+    ReceiptClosed(String),
     #[error("{0}")]
     Invalid(String),
     #[error(
@@ -383,6 +386,15 @@ pub enum DocumentOp {
     },
     /// A new recall; its `created_at_ms` is set when it is recorded.
     CreateRecall(Recall),
+    /// A new receipt with the serials it expects.
+    CreateReceipt {
+        receipt: Receipt,
+        expected: Vec<ExpectedSerial>,
+    },
+    CloseReceipt {
+        id: String,
+        by: String,
+    },
     ReleaseRecall {
         id: String,
         by: String,
@@ -394,6 +406,7 @@ pub enum DocumentAnswer {
     Order(Order),
     Shipment(Shipment),
     Recall(Recall),
+    Receipt(Receipt),
 }
 
 /// What a document op writes, and what it answers.
@@ -402,6 +415,9 @@ pub struct DocumentChange {
     pub order: Option<Order>,
     pub shipment: Option<Shipment>,
     pub recall: Option<Recall>,
+    pub receipt: Option<Receipt>,
+    /// A new receipt's expected serials, to be written with it.
+    pub expected: Vec<ExpectedSerial>,
     pub answer: DocumentAnswer,
 }
 
@@ -427,6 +443,8 @@ pub fn decide<V: super::View>(
                     order: Some(order.clone()),
                     shipment: None,
                     recall: None,
+                    receipt: None,
+                    expected: Vec::new(),
                     answer: DocumentAnswer::Order(order),
                 })
             }
@@ -466,6 +484,8 @@ pub fn decide<V: super::View>(
                         }),
                         shipment: Some(shipment.clone()),
                         recall: None,
+                        receipt: None,
+                        expected: Vec::new(),
                         answer: DocumentAnswer::Shipment(shipment),
                     })
                 }
@@ -489,6 +509,8 @@ pub fn decide<V: super::View>(
                     order: None,
                     shipment: Some(closed.clone()),
                     recall: None,
+                    receipt: None,
+                    expected: Vec::new(),
                     answer: DocumentAnswer::Shipment(closed),
                 }
             })
@@ -507,6 +529,58 @@ pub fn decide<V: super::View>(
                 Ok(recall_change(recall))
             }
         },
+        DocumentOp::CreateReceipt { receipt, expected } => {
+            if let Err(e) = check_receipt(&receipt, &expected) {
+                return Ok(Err(e));
+            }
+            if view.receipt(&receipt.id)?.is_some() {
+                return Ok(Err(DocumentError::Exists {
+                    what: "receipt",
+                    id: receipt.id,
+                }));
+            }
+            let mut skus: Vec<&str> = expected
+                .iter()
+                .map(|e| e.sku.as_str())
+                .chain(receipt.lines.iter().map(|l| l.sku.as_str()))
+                .collect();
+            skus.sort_unstable();
+            skus.dedup();
+            for sku in skus {
+                if view.item(sku)?.is_none() {
+                    return Ok(Err(DocumentError::NotFound {
+                        what: "item",
+                        id: sku.to_owned(),
+                    }));
+                }
+            }
+            let receipt = Receipt {
+                expected_serials: u32::try_from(expected.len()).unwrap_or(u32::MAX),
+                received_expected: 0,
+                unexpected: 0,
+                over: 0,
+                created_at_ms: now_ms,
+                closed: None,
+                ..receipt
+            };
+            Ok(receipt_change(receipt, expected))
+        }
+        DocumentOp::CloseReceipt { id, by } => match view.receipt(&id)? {
+            None => Err(DocumentError::NotFound {
+                what: "receipt",
+                id,
+            }),
+            Some(receipt) if receipt.closed.is_some() => {
+                Err(DocumentError::ReceiptClosed(receipt.id))
+            }
+            Some(receipt) => Ok(receipt_change(
+                Receipt {
+                    closed: Some(ReceiptClosure { at_ms: now_ms, by }),
+                    ..receipt
+                },
+                Vec::new(),
+            )),
+        },
         DocumentOp::ReleaseRecall { id, by } => match view.recall(&id)? {
             None => Err(DocumentError::NotFound { what: "recall", id }),
             Some(recall) if !recall.active() => Err(DocumentError::AlreadyReleased(id)),
@@ -523,6 +597,19 @@ fn recall_change(recall: Recall) -> DocumentChange {
         order: None,
         shipment: None,
         recall: Some(recall.clone()),
+        receipt: None,
+        expected: Vec::new(),
         answer: DocumentAnswer::Recall(recall),
+    }
+}
+
+fn receipt_change(receipt: Receipt, expected: Vec<ExpectedSerial>) -> DocumentChange {
+    DocumentChange {
+        order: None,
+        shipment: None,
+        recall: None,
+        receipt: Some(receipt.clone()),
+        expected,
+        answer: DocumentAnswer::Receipt(receipt),
     }
 }

@@ -133,6 +133,9 @@ fn reason_to_pb(reason: Reason) -> pb::Reason {
         Reason::Closed => pb::Reason::Closed,
         Reason::SuspectCounterfeit => pb::Reason::SuspectCounterfeit,
         Reason::WrongCustomer => pb::Reason::WrongCustomer,
+        Reason::UnknownReceipt => pb::Reason::UnknownReceipt,
+        Reason::Unexpected => pb::Reason::Unexpected,
+        Reason::OverQuantity => pb::Reason::OverQuantity,
         Reason::AlreadyReturned => pb::Reason::AlreadyReturned,
         Reason::OutOfWarranty => pb::Reason::OutOfWarranty,
     }
@@ -174,6 +177,7 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
         ("shipment_id", &request.shipment_id),
         ("customer", &request.customer),
         ("rma", &request.rma),
+        ("receipt_id", &request.receipt_id),
     ] {
         check(field, value, REF_LEN_MAX)?;
     }
@@ -204,6 +208,7 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
         customer: non_empty(request.customer),
         rma: non_empty(request.rma),
         hold_reason: non_empty(request.hold_reason),
+        receipt_id: non_empty(request.receipt_id),
     })
 }
 
@@ -696,4 +701,100 @@ pub fn unit_query_from_pb(
         scope.check().map_err(|e| invalid(e.to_string()))?;
     }
     Ok(query)
+}
+
+pub fn receipt_to_pb(receipt: domain::Receipt) -> pb::Receipt {
+    pb::Receipt {
+        short: receipt.short(),
+        received: receipt.received(),
+        id: receipt.id,
+        supplier: receipt.supplier,
+        policy: match receipt.policy {
+            domain::UnexpectedPolicy::Warn => pb::UnexpectedPolicy::Warn,
+            domain::UnexpectedPolicy::Reject => pb::UnexpectedPolicy::Reject,
+        }
+        .into(),
+        lines: receipt
+            .lines
+            .into_iter()
+            .map(|l| pb::ReceiptLine {
+                sku: l.sku,
+                lot: l.lot.unwrap_or_default(),
+                quantity: l.quantity,
+                received: l.received,
+            })
+            .collect(),
+        expected_serials: receipt.expected_serials,
+        received_expected: receipt.received_expected,
+        unexpected: receipt.unexpected,
+        over: receipt.over,
+        created_at_ms: receipt.created_at_ms,
+        closed: receipt.closed.is_some(),
+        closed_at_ms: receipt.closed.as_ref().map_or(0, |c| c.at_ms),
+        closed_by: receipt.closed.map(|c| c.by).unwrap_or_default(),
+    }
+}
+
+/// A new receipt and its expected serials from a request; the domain checks the rest.
+pub fn receipt_from_pb(
+    receipt: pb::Receipt,
+    expected: Vec<pb::ExpectedSerial>,
+) -> Result<(domain::Receipt, Vec<domain::ExpectedSerial>), Status> {
+    let policy = match pb::UnexpectedPolicy::try_from(receipt.policy) {
+        Ok(pb::UnexpectedPolicy::Unspecified | pb::UnexpectedPolicy::Warn) => {
+            domain::UnexpectedPolicy::Warn
+        }
+        Ok(pb::UnexpectedPolicy::Reject) => domain::UnexpectedPolicy::Reject,
+        Err(_) => {
+            return Err(invalid(format!(
+                "policy {} is not a known policy",
+                receipt.policy
+            )));
+        }
+    };
+    let receipt = domain::Receipt {
+        id: receipt.id,
+        supplier: receipt.supplier,
+        policy,
+        lines: receipt
+            .lines
+            .into_iter()
+            .map(|l| domain::ReceiptLine {
+                sku: l.sku,
+                lot: non_empty(l.lot),
+                quantity: l.quantity,
+                received: l.received,
+            })
+            .collect(),
+        expected_serials: 0,
+        received_expected: 0,
+        unexpected: 0,
+        over: 0,
+        created_at_ms: 0,
+        closed: None,
+    };
+    let expected = expected
+        .into_iter()
+        .map(|e| domain::ExpectedSerial {
+            serial: e.serial,
+            sku: e.sku,
+        })
+        .collect();
+    Ok((receipt, expected))
+}
+
+pub fn receipt_entry_to_pb(entry: domain::ReceiptEntry) -> pb::ReceiptEntry {
+    use domain::Mark;
+    pb::ReceiptEntry {
+        status: match entry.mark {
+            Mark::Expected => pb::ReceiptStatus::Short,
+            Mark::Received => pb::ReceiptStatus::Received,
+            Mark::OnLine => pb::ReceiptStatus::ReceivedOnLine,
+            Mark::Unexpected => pb::ReceiptStatus::Unexpected,
+            Mark::Over => pb::ReceiptStatus::Over,
+        }
+        .into(),
+        serial: entry.serial,
+        sku: entry.sku,
+    }
 }

@@ -162,6 +162,7 @@ fn document_status(error: DocumentError) -> Status {
         DocumentError::NotFound { .. } => Status::not_found(error.to_string()),
         DocumentError::AlreadyClosed(_)
         | DocumentError::AlreadyReleased(_)
+        | DocumentError::ReceiptClosed(_)
         | DocumentError::Unverified { .. } => Status::failed_precondition(error.to_string()),
         DocumentError::Invalid(_)
         | DocumentError::BadReference { .. }
@@ -256,6 +257,18 @@ impl<S: Store> Warehouse<S> {
             .ok_or_else(|| Status::not_found(format!("no recall {id}")))
     }
 }
+
+fn receipt_response(answer: DocumentAnswer) -> Result<Response<pb::ReceiptResponse>, Status> {
+    match answer {
+        DocumentAnswer::Receipt(receipt) => Ok(Response::new(pb::ReceiptResponse {
+            receipt: Some(convert::receipt_to_pb(receipt)),
+        })),
+        _ => Err(Status::internal("store answered another document")),
+    }
+}
+
+type ReceiptReportStream =
+    Pin<Box<dyn Stream<Item = Result<pb::ReceiptReportChunk, Status>> + Send + 'static>>;
 
 fn recall_answer(answer: DocumentAnswer) -> Result<domain::Recall, Status> {
     match answer {
@@ -392,6 +405,114 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
             .await?,
         )?;
         self.recall_response(recall).await
+    }
+
+    async fn create_receipt(
+        &self,
+        request: Request<pb::CreateReceiptRequest>,
+    ) -> Result<Response<pb::ReceiptResponse>, Status> {
+        let request = request.into_inner();
+        let receipt = request
+            .receipt
+            .ok_or_else(|| Status::invalid_argument("receipt is required"))?;
+        let (receipt, expected) = convert::receipt_from_pb(receipt, request.expected)?;
+        receipt_response(
+            self.decide(DocumentOp::CreateReceipt { receipt, expected })
+                .await?,
+        )
+    }
+
+    async fn get_receipt(
+        &self,
+        request: Request<pb::GetReceiptRequest>,
+    ) -> Result<Response<pb::ReceiptResponse>, Status> {
+        let id = request.into_inner().id;
+        convert::reference("receipt id", &id)?;
+        match self.store.receipt(&id).await.map_err(store_status)? {
+            Some(receipt) => receipt_response(DocumentAnswer::Receipt(receipt)),
+            None => Err(Status::not_found(format!("no receipt {id}"))),
+        }
+    }
+
+    async fn close_receipt(
+        &self,
+        request: Request<pb::CloseReceiptRequest>,
+    ) -> Result<Response<pb::ReceiptResponse>, Status> {
+        let request = request.into_inner();
+        convert::reference("receipt id", &request.id)?;
+        convert::reference("closed_by", &request.closed_by)?;
+        receipt_response(
+            self.decide(DocumentOp::CloseReceipt {
+                id: request.id,
+                by: request.closed_by,
+            })
+            .await?,
+        )
+    }
+
+    type ReceiptReportStream = ReceiptReportStream;
+
+    async fn receipt_report(
+        &self,
+        request: Request<pb::ReceiptReportRequest>,
+    ) -> Result<Response<ReceiptReportStream>, Status> {
+        let request = request.into_inner();
+        convert::reference("receipt id", &request.id)?;
+        if self
+            .store
+            .receipt(&request.id)
+            .await
+            .map_err(store_status)?
+            .is_none()
+        {
+            return Err(Status::not_found(format!("no receipt {}", request.id)));
+        }
+        let store = self.store.clone();
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut after = String::new();
+            loop {
+                let page = match store
+                    .receipt_entries(&request.id, &after, REPORT_CHUNK_LEN)
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = tx.send(Err(store_status(e))).await;
+                        return;
+                    }
+                };
+                let full = page.len() == REPORT_CHUNK_LEN;
+                if let Some(last) = page.last() {
+                    after.clone_from(&last.serial);
+                }
+                let entries: Vec<_> = page
+                    .into_iter()
+                    .filter(|e| {
+                        !request.discrepancies_only
+                            || matches!(
+                                e.mark,
+                                domain::Mark::Expected
+                                    | domain::Mark::Unexpected
+                                    | domain::Mark::Over
+                            )
+                    })
+                    .map(convert::receipt_entry_to_pb)
+                    .collect();
+                if !entries.is_empty()
+                    && tx
+                        .send(Ok(pb::ReceiptReportChunk { entries }))
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+                if !full {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
     type RecallReportStream = ReportStream;

@@ -15,6 +15,8 @@
 //! | `r` | recall id | recall record (scope, reason, release) |
 //! | `l` | sku length (u16), sku, lot length (u16), lot, serial | empty: units by lot |
 //! | `p` | location length (u16), location, serial | empty: units by location |
+//! | `n` | receipt id | receipt record (lines, counts, closure) |
+//! | `a` | receipt id length (u16), receipt id, serial | mark (1 byte), SKU: the receipt's serials |
 
 use uuid::Uuid;
 
@@ -29,6 +31,20 @@ pub const SHIPMENT: u8 = b's';
 pub const RECALL: u8 = b'r';
 pub const LOT: u8 = b'l';
 pub const PLACE: u8 = b'p';
+pub const RECEIPT: u8 = b'n';
+pub const RECEIPT_ENTRY: u8 = b'a';
+
+pub fn receipt(id: &str) -> Vec<u8> {
+    with_prefix(RECEIPT, id.as_bytes())
+}
+
+/// The prefix of every entry of one receipt; an entry's key adds its serial.
+pub fn receipt_prefix(id: &str) -> Option<Vec<u8>> {
+    let mut key = Vec::with_capacity(1 + 2 + id.len());
+    key.push(RECEIPT_ENTRY);
+    push_part(&mut key, id)?;
+    Some(key)
+}
 
 pub fn recall(id: &str) -> Vec<u8> {
     with_prefix(RECALL, id.as_bytes())

@@ -14,7 +14,7 @@ pub use sled_store::{SledStore, raw_sled_ceiling};
 
 use crate::domain::{
     DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, ReadScan, Recall, RecallScope,
-    Rejection, Scan, Shipment, Unit,
+    Receipt, ReceiptEntry, Rejection, Scan, Shipment, Unit,
 };
 
 /// Which units a listing returns. Every listing is in serial order and pages by the last
@@ -137,6 +137,18 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Every recall, in the order they were made.
     fn recalls(&self) -> impl Future<Output = Result<Vec<Recall>, StoreError>> + Send;
+
+    fn receipt(&self, id: &str)
+    -> impl Future<Output = Result<Option<Receipt>, StoreError>> + Send;
+
+    /// The serials of a receipt (expected ones and those received against it) after `after`,
+    /// in serial order, with how each stands.
+    fn receipt_entries(
+        &self,
+        id: &str,
+        after: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ReceiptEntry>, StoreError>> + Send;
 
     /// Units `query` selects with a serial after `after`, in serial order, as [`Store::unit`]
     /// shows them.

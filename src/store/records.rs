@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRule};
 use crate::domain::{
-    Action, EntryMode, Event, Hold, HoldKind, Item, Order, OrderLine, Outcome, Reason, Recall,
-    RecallRelease, RecallScope, Shipment, ShipmentClosure, Unit, UnitState,
+    Action, EntryMode, Event, Hold, HoldKind, Item, Mark, Order, OrderLine, Outcome, Reason,
+    Recall, RecallRelease, RecallScope, Receipt, ReceiptLine, Shipment, ShipmentClosure,
+    UnexpectedPolicy, Unit, UnitState, receipt::ReceiptClosure,
 };
 
 use super::StoreError;
@@ -186,7 +187,14 @@ stable_codes!(reason_code, reason_from, Reason {
     Reason::OverPick = 12, Reason::UnknownUnit = 13, Reason::UnknownOrder = 14,
     Reason::UnknownShipment = 15, Reason::WrongOrder = 16, Reason::Closed = 17,
     Reason::SuspectCounterfeit = 18, Reason::WrongCustomer = 19, Reason::AlreadyReturned = 20,
-    Reason::OutOfWarranty = 21,
+    Reason::OutOfWarranty = 21, Reason::UnknownReceipt = 22, Reason::Unexpected = 23,
+    Reason::OverQuantity = 24,
+});
+stable_codes!(mark_code, mark_from, Mark {
+    Mark::Expected = 1, Mark::Received = 2, Mark::OnLine = 3, Mark::Unexpected = 4, Mark::Over = 5,
+});
+stable_codes!(policy_code, policy_from, UnexpectedPolicy {
+    UnexpectedPolicy::Warn = 1, UnexpectedPolicy::Reject = 2,
 });
 
 fn date_code(date: Option<Date>) -> u32 {
@@ -620,4 +628,122 @@ pub fn decode_recall(bytes: &[u8]) -> Result<Recall, StoreError> {
             by: r.released_by,
         }),
     })
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct ReceiptLineRecord {
+    #[prost(string, tag = "1")]
+    sku: String,
+    #[prost(string, tag = "2")]
+    lot: String,
+    #[prost(uint32, tag = "3")]
+    quantity: u32,
+    #[prost(uint32, tag = "4")]
+    received: u32,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct ReceiptRecord {
+    #[prost(string, tag = "1")]
+    id: String,
+    #[prost(string, tag = "2")]
+    supplier: String,
+    #[prost(uint32, tag = "3")]
+    policy: u32,
+    #[prost(message, repeated, tag = "4")]
+    lines: Vec<ReceiptLineRecord>,
+    #[prost(uint32, tag = "5")]
+    expected_serials: u32,
+    #[prost(uint32, tag = "6")]
+    received_expected: u32,
+    #[prost(uint32, tag = "7")]
+    unexpected: u32,
+    #[prost(uint32, tag = "8")]
+    over: u32,
+    #[prost(int64, tag = "9")]
+    created_at_ms: i64,
+    #[prost(bool, tag = "10")]
+    closed: bool,
+    #[prost(int64, tag = "11")]
+    closed_at_ms: i64,
+    #[prost(string, tag = "12")]
+    closed_by: String,
+}
+
+pub fn encode_receipt(receipt: &Receipt) -> Vec<u8> {
+    ReceiptRecord {
+        id: receipt.id.clone(),
+        supplier: receipt.supplier.clone(),
+        policy: policy_code(receipt.policy),
+        lines: receipt
+            .lines
+            .iter()
+            .map(|l| ReceiptLineRecord {
+                sku: l.sku.clone(),
+                lot: l.lot.clone().unwrap_or_default(),
+                quantity: l.quantity,
+                received: l.received,
+            })
+            .collect(),
+        expected_serials: receipt.expected_serials,
+        received_expected: receipt.received_expected,
+        unexpected: receipt.unexpected,
+        over: receipt.over,
+        created_at_ms: receipt.created_at_ms,
+        closed: receipt.closed.is_some(),
+        closed_at_ms: receipt.closed.as_ref().map_or(0, |c| c.at_ms),
+        closed_by: receipt
+            .closed
+            .as_ref()
+            .map(|c| c.by.clone())
+            .unwrap_or_default(),
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_receipt(bytes: &[u8]) -> Result<Receipt, StoreError> {
+    let r = ReceiptRecord::decode(bytes).map_err(|e| corrupt("receipt record", e))?;
+    if r.id.is_empty() {
+        return Err(corrupt("receipt record", "empty id"));
+    }
+    Ok(Receipt {
+        id: r.id,
+        supplier: r.supplier,
+        policy: policy_from(r.policy)?,
+        lines: r
+            .lines
+            .into_iter()
+            .map(|l| ReceiptLine {
+                sku: l.sku,
+                lot: opt(l.lot),
+                quantity: l.quantity,
+                received: l.received,
+            })
+            .collect(),
+        expected_serials: r.expected_serials,
+        received_expected: r.received_expected,
+        unexpected: r.unexpected,
+        over: r.over,
+        created_at_ms: r.created_at_ms,
+        closed: r.closed.then_some(ReceiptClosure {
+            at_ms: r.closed_at_ms,
+            by: r.closed_by,
+        }),
+    })
+}
+
+/// A receipt entry's value: the mark's code (one byte), then the SKU.
+pub fn encode_receipt_entry(mark: Mark, sku: &str) -> Vec<u8> {
+    let mut value = Vec::with_capacity(1 + sku.len());
+    value.push(u8::try_from(mark_code(mark)).unwrap_or(0));
+    value.extend_from_slice(sku.as_bytes());
+    value
+}
+
+pub fn decode_receipt_entry(value: &[u8]) -> Result<(Mark, String), StoreError> {
+    let Some((&code, sku)) = value.split_first() else {
+        return Err(corrupt("receipt entry", "empty"));
+    };
+    let sku = String::from_utf8(sku.to_vec()).map_err(|e| corrupt("receipt entry", e))?;
+    Ok((mark_from(u32::from(code))?, sku))
 }

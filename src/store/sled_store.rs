@@ -18,13 +18,16 @@ use uuid::Uuid;
 
 use super::keys;
 use super::records::{
-    decode_event, decode_item, decode_order, decode_recall, decode_shipment, decode_unit,
-    encode_event, encode_item, encode_order, encode_recall, encode_shipment, encode_unit,
+    decode_event, decode_item, decode_order, decode_recall, decode_receipt, decode_receipt_entry,
+    decode_shipment, decode_unit, encode_event, encode_item, encode_order, encode_recall,
+    encode_receipt, encode_receipt_entry, encode_shipment, encode_unit,
 };
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
 use crate::domain::warehouse::recall_hold;
 use crate::domain::{self, Event, Hold, Item, Outcome, Unit, time};
-use crate::domain::{DocumentAnswer, DocumentError, DocumentOp, Order, Recall, Shipment};
+use crate::domain::{
+    DocumentAnswer, DocumentError, DocumentOp, Mark, Order, Recall, Receipt, ReceiptEntry, Shipment,
+};
 
 /// The most commands waiting for the writer. Callers beyond it wait for room (backpressure),
 /// they are never dropped.
@@ -36,6 +39,8 @@ pub const GROUP_SCANS_MAX: usize = 4096;
 pub const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 const LOCK_FILE: &str = "serialtrack.lock";
+/// How long opening waits for a data dir lock that is held, before saying who holds it.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 const DB_DIR: &str = "db";
 
 type ScanReply = oneshot::Sender<Result<Vec<ScanAnswer>, StoreError>>;
@@ -114,7 +119,15 @@ fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
         .truncate(false)
         .open(dir.join(LOCK_FILE))
         .map_err(io)?;
-    match file.try_lock() {
+    // A process forked by this one (a child about to exec) shares the lock for a moment after
+    // the store that held it closed: wait briefly before calling the directory taken.
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    let mut locked = file.try_lock();
+    while matches!(locked, Err(TryLockError::WouldBlock)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        locked = file.try_lock();
+    }
+    match locked {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             let mut holder = String::new();
@@ -401,6 +414,41 @@ impl Store for SledStore {
         Ok(self.recalls().as_ref().clone())
     }
 
+    async fn receipt(&self, id: &str) -> Result<Option<Receipt>, StoreError> {
+        read_receipt(&self.inner.tree, id)
+    }
+
+    async fn receipt_entries(
+        &self,
+        id: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<ReceiptEntry>, StoreError> {
+        let Some(prefix) = keys::receipt_prefix(id) else {
+            return Ok(Vec::new());
+        };
+        let start = std::ops::Bound::Excluded(keys::indexed(&prefix, after));
+        let mut entries = Vec::with_capacity(limit.min(1024));
+        for entry in self
+            .inner
+            .tree
+            .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
+        {
+            let (key, value) = entry?;
+            let Some(serial) = key.strip_prefix(prefix.as_slice()) else {
+                break;
+            };
+            let serial = String::from_utf8(serial.to_vec())
+                .map_err(|e| StoreError::Corrupt(format!("receipt entry key: {e}")))?;
+            let (mark, sku) = decode_receipt_entry(&value)?;
+            entries.push(ReceiptEntry { serial, sku, mark });
+            if entries.len() == limit {
+                break;
+            }
+        }
+        Ok(entries)
+    }
+
     async fn units(
         &self,
         query: &UnitQuery,
@@ -490,6 +538,12 @@ fn read_order(tree: &sled::Tree, id: &str) -> Result<Option<Order>, StoreError> 
         .transpose()
 }
 
+fn read_receipt(tree: &sled::Tree, id: &str) -> Result<Option<Receipt>, StoreError> {
+    tree.get(keys::receipt(id))?
+        .map(|v| decode_receipt(&v))
+        .transpose()
+}
+
 fn read_shipment(tree: &sled::Tree, id: &str) -> Result<Option<Shipment>, StoreError> {
     tree.get(keys::shipment(id))?
         .map(|v| decode_shipment(&v))
@@ -543,6 +597,10 @@ struct Group<'t> {
     events: HashMap<Uuid, Event>,
     orders: HashMap<String, Option<Order>>,
     shipments: HashMap<String, Option<Shipment>>,
+    receipts: HashMap<String, Option<Receipt>>,
+    /// Receipt entries read or changed by the group, by (receipt id, serial).
+    receipt_entries: HashMap<(String, String), Option<(Mark, String)>>,
+    dirty_receipts: BTreeSet<String>,
     /// Documents changed by the group, encoded once when the group is written (an order
     /// changes with every pick).
     dirty_orders: BTreeSet<String>,
@@ -625,6 +683,9 @@ impl Writer {
             events: HashMap::new(),
             orders: HashMap::new(),
             shipments: HashMap::new(),
+            receipts: HashMap::new(),
+            receipt_entries: HashMap::new(),
+            dirty_receipts: BTreeSet::new(),
             dirty_orders: BTreeSet::new(),
             dirty_shipments: BTreeSet::new(),
         };
@@ -738,6 +799,36 @@ impl domain::View for Group<'_> {
 
     fn recall_hold(&mut self, unit: &Unit) -> Result<Option<Hold>, StoreError> {
         Ok(recall_hold(self.recalls.iter(), unit))
+    }
+
+    fn receipt(&mut self, id: &str) -> Result<Option<Receipt>, StoreError> {
+        if let Some(receipt) = self.receipts.get(id) {
+            return Ok(receipt.clone());
+        }
+        let receipt = read_receipt(self.tree, id)?;
+        self.receipts.insert(id.to_owned(), receipt.clone());
+        Ok(receipt)
+    }
+
+    fn receipt_entry(
+        &mut self,
+        id: &str,
+        serial: &str,
+    ) -> Result<Option<(Mark, String)>, StoreError> {
+        let at = (id.to_owned(), serial.to_owned());
+        if let Some(entry) = self.receipt_entries.get(&at) {
+            return Ok(entry.clone());
+        }
+        let entry = match keys::receipt_prefix(id) {
+            Some(prefix) => self
+                .tree
+                .get(keys::indexed(&prefix, serial))?
+                .map(|v| decode_receipt_entry(&v))
+                .transpose()?,
+            None => None,
+        };
+        self.receipt_entries.insert(at, entry.clone());
+        Ok(entry)
     }
 }
 
@@ -859,8 +950,32 @@ impl Group<'_> {
         self.shipments.insert(shipment.id.clone(), Some(shipment));
     }
 
-    /// Encodes the orders and shipments the group changed into its batch.
+    fn keep_receipt(&mut self, receipt: Receipt) {
+        self.dirty_receipts.insert(receipt.id.clone());
+        self.receipts.insert(receipt.id.clone(), Some(receipt));
+    }
+
+    fn put_receipt_entry(&mut self, id: &str, serial: &str, mark: Mark, sku: &str) {
+        if let Some(prefix) = keys::receipt_prefix(id) {
+            self.batch.insert(
+                keys::indexed(&prefix, serial),
+                encode_receipt_entry(mark, sku),
+            );
+        }
+        self.receipt_entries.insert(
+            (id.to_owned(), serial.to_owned()),
+            Some((mark, sku.to_owned())),
+        );
+    }
+
+    /// Encodes the orders, shipments and receipts the group changed into its batch.
     fn write_documents(&mut self) {
+        for id in std::mem::take(&mut self.dirty_receipts) {
+            if let Some(Some(receipt)) = self.receipts.get(&id) {
+                self.batch
+                    .insert(keys::receipt(&id), encode_receipt(receipt));
+            }
+        }
         for id in std::mem::take(&mut self.dirty_orders) {
             if let Some(Some(order)) = self.orders.get(&id) {
                 self.batch.insert(keys::order(&id), encode_order(order));
@@ -885,6 +1000,17 @@ impl Group<'_> {
             }
             if let Some(shipment) = change.shipment {
                 self.keep_shipment(shipment);
+            }
+            if let Some(receipt) = change.receipt {
+                for expected in &change.expected {
+                    self.put_receipt_entry(
+                        &receipt.id,
+                        &expected.serial,
+                        Mark::Expected,
+                        &expected.sku,
+                    );
+                }
+                self.keep_receipt(receipt);
             }
             if let Some(recall) = change.recall {
                 self.batch
@@ -933,6 +1059,15 @@ impl Group<'_> {
                     change.message,
                     Some(change.unit.state),
                 );
+                if let Some((receipt, mark)) = change.receipt {
+                    self.put_receipt_entry(
+                        &receipt.id,
+                        &change.unit.serial,
+                        mark,
+                        &change.unit.sku,
+                    );
+                    self.keep_receipt(receipt);
+                }
                 self.put_unit(change.unit)?;
                 if let Some(order) = change.order {
                     self.keep_order(order);
@@ -957,6 +1092,7 @@ impl Group<'_> {
             domain::Action::Dispatch => scan.shipment_id,
             domain::Action::Return => scan.rma,
             domain::Action::Block => scan.hold_reason,
+            domain::Action::Receive => scan.receipt_id,
             _ => None,
         };
         let event = Event {

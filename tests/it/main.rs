@@ -10,5 +10,6 @@ mod decode;
 mod lifecycle;
 mod model;
 mod recall;
+mod receipt;
 mod receive;
 mod restart;

@@ -62,6 +62,7 @@ fn scan(serial: &str, sku: Option<&str>) -> Scan {
         customer: None,
         rma: None,
         hold_reason: None,
+        receipt_id: None,
     }
 }
 
