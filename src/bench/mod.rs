@@ -23,7 +23,7 @@ pub mod decode;
 pub mod warehouse;
 
 pub use decode::{DecodeOptions, DecodeReport};
-pub use warehouse::{RecallOptions, RecallReport};
+pub use warehouse::{AsnOptions, AsnReport, RecallOptions, RecallReport};
 
 /// The most units one phase may be asked for.
 pub const BENCH_UNITS_MAX: usize = 10_000_000;

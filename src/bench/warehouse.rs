@@ -272,3 +272,157 @@ pub async fn recall(options: &RecallOptions) -> anyhow::Result<RecallReport> {
         reported,
     })
 }
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct AsnOptions {
+    /// Serials the ASN expects (and the dock receives).
+    #[arg(long, default_value_t = 10_000)]
+    pub serials: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct AsnReport {
+    pub serials: usize,
+    /// The same number of units received with no receipt, in one batch (the baseline).
+    pub plain_receive: Duration,
+    pub create: Duration,
+    pub receive: Duration,
+    pub close: Duration,
+    /// Units the close report listed as discrepancies (0: every expected serial arrived).
+    pub discrepancies: usize,
+}
+
+impl AsnReport {
+    fn total(&self) -> Duration {
+        self.create + self.receive + self.close
+    }
+
+    pub fn to_text(&self) -> String {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let ratio = |d: Duration| d.as_secs_f64() / self.plain_receive.as_secs_f64().max(1e-9);
+        format!(
+            "ASN bench: {n} expected serials\n\
+             plain receive of {n} units, no receipt (baseline) {plain:>8.1} ms   1.00x\n\
+             CreateReceipt with {n} expected serials          {create:>8.1} ms   {rc:.2}x\n\
+             receive {n} units against it                     {receive:>8.1} ms   {rr:.2}x\n\
+             CloseReceipt + discrepancy report ({d})          {close:>8.1} ms   {rl:.2}x\n\
+             ASN created, received and closed, end to end     {total:>8.1} ms   {rt:.2}x   (target: under 1,000 ms)\n",
+            n = self.serials,
+            plain = ms(self.plain_receive),
+            create = ms(self.create),
+            rc = ratio(self.create),
+            receive = ms(self.receive),
+            rr = ratio(self.receive),
+            d = self.discrepancies,
+            close = ms(self.close),
+            rl = ratio(self.close),
+            total = ms(self.total()),
+            rt = ratio(self.total()),
+        )
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        json!({
+            "serials": self.serials,
+            "plain_receive_ms": ms(self.plain_receive),
+            "create_ms": ms(self.create),
+            "receive_ms": ms(self.receive),
+            "close_ms": ms(self.close),
+            "total_ms": ms(self.total()),
+            "total_ratio": self.total().as_secs_f64() / self.plain_receive.as_secs_f64().max(1e-9),
+            "discrepancies": self.discrepancies,
+        })
+    }
+}
+
+/// Creates an ASN of `--serials` expected serials, receives every one of them against it and
+/// closes it with its discrepancy report, against plain receives of as many units.
+pub async fn asn(options: &AsnOptions) -> anyhow::Result<AsnReport> {
+    anyhow::ensure!(
+        (1..=crate::domain::receipt::RECEIPT_SERIALS_MAX).contains(&options.serials),
+        "--serials must be 1 to {}",
+        crate::domain::receipt::RECEIPT_SERIALS_MAX
+    );
+    let n = options.serials;
+    let server = BenchServer::start().await?;
+    server
+        .put_item(pb::Item {
+            sku: RECALL_SKU.to_owned(),
+            description: "bench item".to_owned(),
+            ..Default::default()
+        })
+        .await?;
+    let receive = |serial: String, receipt: &str| pb::ScanRequest {
+        sku: RECALL_SKU.to_owned(),
+        receipt_id: receipt.to_owned(),
+        ..bench_scan(pb::Action::Receive, serial)
+    };
+    let plain: Vec<_> = (0..n).map(|i| receive(format!("P{i:09}"), "")).collect();
+    let started = Instant::now();
+    server.scan_all(plain).await?;
+    let plain_receive = started.elapsed();
+
+    let mut warehouse =
+        pb::warehouse_service_client::WarehouseServiceClient::new(server.channel.clone());
+    let expected = (0..n)
+        .map(|i| pb::ExpectedSerial {
+            serial: format!("A{i:09}"),
+            sku: RECALL_SKU.to_owned(),
+        })
+        .collect();
+    let started = Instant::now();
+    warehouse
+        .create_receipt(pb::CreateReceiptRequest {
+            receipt: Some(pb::Receipt {
+                id: "BENCH-ASN".to_owned(),
+                ..Default::default()
+            }),
+            expected,
+        })
+        .await?;
+    let create = started.elapsed();
+    let scans: Vec<_> = (0..n)
+        .map(|i| receive(format!("A{i:09}"), "BENCH-ASN"))
+        .collect();
+    let started = Instant::now();
+    server.scan_all(scans).await?;
+    let receive = started.elapsed();
+    let started = Instant::now();
+    let closed = warehouse
+        .close_receipt(pb::CloseReceiptRequest {
+            id: "BENCH-ASN".to_owned(),
+            closed_by: "bench".to_owned(),
+        })
+        .await?
+        .into_inner()
+        .receipt
+        .unwrap_or_default();
+    let mut chunks = warehouse
+        .receipt_report(pb::ReceiptReportRequest {
+            id: "BENCH-ASN".to_owned(),
+            discrepancies_only: true,
+        })
+        .await?
+        .into_inner();
+    let mut discrepancies = 0;
+    while let Some(chunk) = chunks.message().await? {
+        discrepancies += chunk.entries.len();
+    }
+    let close = started.elapsed();
+    server.stop().await?;
+    anyhow::ensure!(
+        usize::try_from(closed.received_expected)? == n && closed.short == 0 && discrepancies == 0,
+        "the ASN closed with {} of {n} expected serials received, {} short, {discrepancies} discrepancies",
+        closed.received_expected,
+        closed.short
+    );
+    Ok(AsnReport {
+        serials: n,
+        plain_receive,
+        create,
+        receive,
+        close,
+        discrepancies,
+    })
+}

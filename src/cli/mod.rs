@@ -243,6 +243,8 @@ enum BenchCommand {
     Decode(crate::bench::DecodeOptions),
     /// A recall of one large lot with its full report, end to end.
     Recall(crate::bench::RecallOptions),
+    /// A large ASN created, received and closed, end to end.
+    Asn(crate::bench::AsnOptions),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -290,6 +292,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Bench(BenchCommand::Recall(options)) => {
             let report = crate::bench::warehouse::recall(&options).await?;
+            if cli.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Bench(BenchCommand::Asn(options)) => {
+            let report = crate::bench::warehouse::asn(&options).await?;
             if cli.json {
                 println!("{}", report.to_json());
             } else {

@@ -330,3 +330,32 @@ fn bench_recall_reports_every_figure() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--units must be"), "{}", run.stderr);
 }
+
+/// The ASN bench runs through the binary at a tiny size; it checks itself that every expected
+/// serial arrived and the close found no discrepancy.
+#[test]
+fn bench_asn_reports_every_figure() {
+    let run = run_cli(&["--json", "bench", "asn", "--serials", "500"], None);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = &json_lines(&run.stdout)[0];
+    for key in [
+        "plain_receive_ms",
+        "create_ms",
+        "receive_ms",
+        "close_ms",
+        "total_ms",
+    ] {
+        assert!(
+            report[key].as_f64().is_some_and(|v| v > 0.0),
+            "{key}: {report}"
+        );
+    }
+    assert_eq!(report["discrepancies"], 0);
+    let run = run_cli(&["bench", "asn", "--serials", "100001"], None);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--serials must be 1 to 100000"),
+        "{}",
+        run.stderr
+    );
+}
