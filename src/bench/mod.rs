@@ -20,6 +20,7 @@ use crate::proto::v1 as pb;
 use crate::store::{self, SledStore};
 
 pub mod decode;
+pub mod gateway;
 pub mod warehouse;
 
 pub use decode::{DecodeOptions, DecodeReport};
@@ -191,26 +192,8 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
             .await??;
     drop(raw_dir);
 
-    let dir = tempfile::tempdir()?;
-    let store = SledStore::open(dir.path())?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(listener, store.clone(), async {
-        let _ = stop_rx.await;
-    }));
-
-    let channel = Channel::from_shared(url.clone())?.connect().await?;
-    let mut catalog = pb::catalog_service_client::CatalogServiceClient::new(channel.clone());
-    catalog
-        .put_item(pb::PutItemRequest {
-            item: Some(pb::Item {
-                sku: BENCH_SKU.to_owned(),
-                description: "bench item".to_owned(),
-                ..Default::default()
-            }),
-        })
-        .await?;
+    let server = BenchServer::start().await?;
+    let (url, channel) = (server.url.clone(), server.channel.clone());
 
     let unary_elapsed = unary_phase(&url, options.clients, units, "U").await?;
     let stream_elapsed = stream_phase(&channel, options.streams, units).await?;
@@ -218,11 +201,11 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
     let latencies =
         latency_phase(&url, options.clients, options.rate, options.latency_seconds).await?;
 
-    let _ = stop_tx.send(());
-    server.await??;
+    let (store, dir) = server.stop().await?;
     let store_units = 3 * units + latencies.len();
     let store_bytes = store.disk_bytes();
     drop(store);
+    drop(dir);
 
     let pick = |q: f64| -> f64 {
         if latencies.is_empty() {
@@ -255,6 +238,55 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
         store_units,
         store_bytes_per_unit: per_unit(store_bytes, store_units),
     })
+}
+
+/// A server in this process on a loopback port over a temp dir, with the bench item.
+struct BenchServer {
+    url: String,
+    channel: Channel,
+    store: SledStore,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchServer {
+    async fn start() -> anyhow::Result<BenchServer> {
+        let dir = tempfile::tempdir()?;
+        let store = SledStore::open(dir.path())?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(crate::server::serve(listener, store.clone(), async {
+            let _ = stop_rx.await;
+        }));
+        let channel = Channel::from_shared(url.clone())?.connect().await?;
+        let mut catalog = pb::catalog_service_client::CatalogServiceClient::new(channel.clone());
+        catalog
+            .put_item(pb::PutItemRequest {
+                item: Some(pb::Item {
+                    sku: BENCH_SKU.to_owned(),
+                    description: "bench item".to_owned(),
+                    ..Default::default()
+                }),
+            })
+            .await?;
+        Ok(BenchServer {
+            url,
+            channel,
+            store,
+            stop,
+            task,
+            _dir: dir,
+        })
+    }
+
+    /// Stops the server; the store and its directory stay for measuring until dropped.
+    async fn stop(self) -> anyhow::Result<(SledStore, tempfile::TempDir)> {
+        let _ = self.stop.send(());
+        self.task.await??;
+        Ok((self.store, self._dir))
+    }
 }
 
 async fn client_pool(

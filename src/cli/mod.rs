@@ -3,6 +3,7 @@
 //! scripts (`--json`, one object per line), and chooses the exit status.
 
 mod decode;
+mod gateway;
 mod output;
 mod warehouse;
 
@@ -88,6 +89,9 @@ enum Command {
     /// Read a barcode offline: symbology, GS1 elements, GTIN/serial/lot/expiry, Digital Link,
     /// or the precise error. Exit 0 when valid, 1 when not.
     Decode(decode::DecodeArgs),
+    /// The station gateway: USB scanners in, durable outbox, forwarding (see the README).
+    #[command(subcommand)]
+    Gateway(gateway::GatewayCommand),
     /// Measurements.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -245,6 +249,8 @@ enum BenchCommand {
     Recall(crate::bench::RecallOptions),
     /// A large ASN created, received and closed, end to end.
     Asn(crate::bench::AsnOptions),
+    /// Gateway replay of queued scans after an outage, against ScanStream sent directly.
+    Gateway(crate::bench::gateway::GatewayBenchOptions),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -314,6 +320,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 tokio::task::spawn_blocking(move || crate::bench::decode::decode(&options))
                     .await??;
             output::print_decode_bench(&report, cli.json);
+            Ok(EXIT_OK)
+        }
+        Command::Gateway(command) => gateway::run(&cli.server, cli.json, command).await,
+        Command::Bench(BenchCommand::Gateway(options)) => {
+            gateway::print_bench(&crate::bench::gateway::gateway(&options).await?, cli.json);
             Ok(EXIT_OK)
         }
         Command::Item(command) => item(&cli.server, cli.json, command).await,

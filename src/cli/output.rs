@@ -71,32 +71,41 @@ fn confusables(value: i32) -> String {
     )
 }
 
+/// A scan reply as the stable JSON object of `--json`.
+pub fn reply_json(reply: &pb::ScanReply) -> serde_json::Value {
+    json!({
+        "event_id": reply.event_id,
+        "outcome": outcome(reply.outcome),
+        "reason": reason(reply.reason),
+        "message": reply.message,
+        "feedback": feedback(reply.feedback),
+        "state": state(reply.state),
+        "seq": reply.seq,
+        "serial": reply.serial,
+        "sku": reply.sku,
+        "gtin": reply.gtin,
+        "lot": reply.lot,
+        "expiry": reply.expiry,
+        "replayed": reply.replayed,
+    })
+}
+
+/// A scan reply as one aligned line of text.
+pub fn reply_text(reply: &pb::ScanReply) -> String {
+    format!(
+        "{:<8} {:<18} seq {:<8} {}",
+        outcome(reply.outcome),
+        reason(reply.reason),
+        reply.seq,
+        reply.message
+    )
+}
+
 pub fn print_reply(reply: &pb::ScanReply, as_json: bool) {
     if as_json {
-        let value = json!({
-            "event_id": reply.event_id,
-            "outcome": outcome(reply.outcome),
-            "reason": reason(reply.reason),
-            "message": reply.message,
-            "feedback": feedback(reply.feedback),
-            "state": state(reply.state),
-            "seq": reply.seq,
-            "serial": reply.serial,
-            "sku": reply.sku,
-            "gtin": reply.gtin,
-            "lot": reply.lot,
-            "expiry": reply.expiry,
-            "replayed": reply.replayed,
-        });
-        println!("{value}");
+        println!("{}", reply_json(reply));
     } else {
-        println!(
-            "{:<8} {:<18} seq {:<8} {}",
-            outcome(reply.outcome),
-            reason(reply.reason),
-            reply.seq,
-            reply.message
-        );
+        println!("{}", reply_text(reply));
     }
 }
 

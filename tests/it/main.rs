@@ -7,6 +7,7 @@ mod support;
 mod catalog;
 mod cli;
 mod decode;
+mod gateway;
 mod lifecycle;
 mod model;
 mod recall;

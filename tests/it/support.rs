@@ -39,10 +39,14 @@ impl TestServer {
 
     /// Starts a server over `dir` (which may hold an earlier server's data).
     pub async fn start_in(dir: &Path) -> TestServer {
+        TestServer::start_at(dir, "127.0.0.1:0").await
+    }
+
+    /// Starts a server over `dir` listening on `addr`: a restart on the address a client
+    /// (the gateway) already has.
+    pub async fn start_at(dir: &Path, addr: &str) -> TestServer {
         let store = SledStore::open(dir).expect("open store");
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let listener = TcpListener::bind(addr).await.expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
