@@ -804,6 +804,12 @@ pub fn check_associations_owned(mut unique: Vec<Element>) -> Result<Vec<Element>
     Ok(unique)
 }
 
+/// `a == b` for AIs, a few ASCII digits: compared inline, where `==` on `str` calls
+/// `memcmp`.
+fn same_ai(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
 /// [`check_associations`] in place: the unique elements end up first, in order, and their
 /// number is returned.
 fn check_associations_in_place<E: Associated>(elements: &mut [E]) -> Result<usize, BarcodeError> {
@@ -816,7 +822,7 @@ fn check_associations_in_place<E: Associated>(elements: &mut [E]) -> Result<usiz
             .get(..kept)
             .unwrap_or_default()
             .iter()
-            .find(|u| u.ai() == e.ai())
+            .find(|u| same_ai(u.ai(), e.ai()))
         {
             Some(u) if u.value() != e.value() => {
                 return Err(BarcodeError::RepeatedAi {
@@ -854,7 +860,7 @@ fn check_associations_in_place<E: Associated>(elements: &mut [E]) -> Result<usiz
         for pattern in entry.excludes {
             if let Some(other) = unique
                 .iter()
-                .find(|u| u.ai() != e.ai() && ai_table::pattern_matches(pattern, u.ai()))
+                .find(|u| !same_ai(u.ai(), e.ai()) && ai_table::pattern_matches(pattern, u.ai()))
             {
                 return Err(BarcodeError::ConflictingAis {
                     ai: e.ai().to_owned(),
