@@ -23,15 +23,64 @@ pub enum Cset {
 }
 
 impl Cset {
-    /// True when `c` belongs to the set (for set 64, `=` is accepted here; its position is
-    /// checked by the caller).
-    pub fn allows(self, c: char) -> bool {
+    /// The set's bit in [`CSET_BITS`].
+    const fn bit(self) -> u8 {
         match self {
-            Cset::Numeric => c.is_ascii_digit(),
-            Cset::Cset82 => super::serial_rule::is_cset82(c),
-            Cset::Cset39 => c.is_ascii_digit() || c.is_ascii_uppercase() || "#-/".contains(c),
-            Cset::Cset64 => c.is_ascii_alphanumeric() || "-_=".contains(c),
+            Cset::Numeric => 1,
+            Cset::Cset82 => 2,
+            Cset::Cset39 => 4,
+            Cset::Cset64 => 8,
         }
+    }
+
+    /// The sets' definitions; [`CSET_BITS`] is built from this once, at compile time.
+    const fn defines(self, b: u8) -> bool {
+        match self {
+            Cset::Numeric => b.is_ascii_digit(),
+            Cset::Cset82 => {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'!' | b'"'
+                            | b'%'
+                            | b'&'
+                            | b'\''
+                            | b'('
+                            | b')'
+                            | b'*'
+                            | b'+'
+                            | b','
+                            | b'-'
+                            | b'.'
+                            | b'/'
+                            | b':'
+                            | b';'
+                            | b'<'
+                            | b'='
+                            | b'>'
+                            | b'?'
+                            | b'_'
+                    )
+            }
+            Cset::Cset39 => {
+                b.is_ascii_digit() || b.is_ascii_uppercase() || matches!(b, b'#' | b'-' | b'/')
+            }
+            Cset::Cset64 => b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'='),
+        }
+    }
+
+    /// True when `c` belongs to the set (for set 64, `=` is accepted here; its position is
+    /// checked by the caller). Every set is ASCII.
+    pub fn allows(self, c: char) -> bool {
+        u8::try_from(c).is_ok_and(|b| self.allows_byte(b))
+    }
+
+    /// [`Cset::allows`] for one byte: a byte that is not ASCII is in no set.
+    #[inline]
+    pub fn allows_byte(self, b: u8) -> bool {
+        CSET_BITS
+            .get(usize::from(b))
+            .is_some_and(|bits| bits & self.bit() != 0)
     }
 
     /// How the set is named to an operator.
@@ -44,6 +93,30 @@ impl Cset {
         }
     }
 }
+
+/// For every byte, the bits of the character sets it belongs to: checking a character is one
+/// load instead of a chain of comparisons.
+static CSET_BITS: [u8; 256] = {
+    let mut bits = [0u8; 256];
+    let mut b: u8 = 0;
+    loop {
+        let mut set_bits = 0;
+        let mut i = 0;
+        while i < CSET_ALL.len() {
+            if CSET_ALL[i].defines(b) {
+                set_bits |= CSET_ALL[i].bit();
+            }
+            i += 1;
+        }
+        bits[b as usize] = set_bits;
+        if b == u8::MAX {
+            break bits;
+        }
+        b += 1;
+    }
+};
+
+const CSET_ALL: [Cset; 4] = [Cset::Numeric, Cset::Cset82, Cset::Cset39, Cset::Cset64];
 
 /// An extra rule on a component's content, named as in the GS1 Barcode Syntax Dictionary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -186,6 +259,7 @@ pub fn lookup(ai: &str) -> Option<&'static AiEntry> {
 
 /// Up to [`AI_LEN_MAX`] bytes as one number, first byte highest and missing bytes zero, so
 /// that comparing two keys compares the strings byte by byte (a shorter prefix first).
+#[inline]
 fn sort_key(ai: &[u8]) -> u32 {
     // The binary search computes this at every probe, so the AI lengths get their own arms.
     match *ai {
@@ -198,17 +272,86 @@ fn sort_key(ai: &[u8]) -> u32 {
     }
 }
 
-/// [`lookup`] on bytes, by binary search: the table is sorted and its ranges do not overlap
-/// (the test `table_is_sorted_without_overlaps` holds it to that), so the first entry whose
-/// last AI is not below `ai` is the only one that can cover it. For digit strings of one
-/// length, byte order is numeric order.
+/// The number of two-digit AI starts (`00` to `99`).
+const AI_START_COUNT: usize = 100;
+
+/// The bucket of an AI: its first two digits as a number. The table's entries are `&str`
+/// literals of digits, so this cannot fail at compile time.
+const fn start_of(ai: &str) -> usize {
+    let b = ai.as_bytes();
+    (b[0] - b'0') as usize * 10 + (b[1] - b'0') as usize
+}
+
+/// For each two-digit start `d`, the entries whose range meets it: those from the first
+/// whose last AI starts at `d` or later, up to the last whose first AI starts at `d` or
+/// earlier. The table is sorted without overlaps (the test `table_is_sorted_without_overlaps`
+/// holds it to that), so these are contiguous, and a range such as `91`-`99` is in each
+/// bucket it spans.
+static AI_BUCKETS: [(u16, u16); AI_START_COUNT] = {
+    let mut buckets = [(0u16, 0u16); AI_START_COUNT];
+    let mut d = 0;
+    while d < AI_START_COUNT {
+        let (mut from, mut to) = (0u16, 0u16);
+        let mut i = 0;
+        while i < AI_TABLE.len() {
+            if start_of(AI_TABLE[i].last) < d {
+                from += 1;
+            }
+            if start_of(AI_TABLE[i].first) <= d {
+                to += 1;
+            }
+            i += 1;
+        }
+        buckets[d] = (from, to);
+        d += 1;
+    }
+    buckets
+};
+
+const _: () = assert!(AI_TABLE.len() <= u16::MAX as usize);
+
+/// The entry of every two-digit AI, by its value: most AIs in scans (01, 10, 17, 21) are two
+/// digits, and this answers them with one load.
+static TWO_DIGIT_ENTRIES: [Option<&AiEntry>; AI_START_COUNT] = {
+    let mut entries = [None; AI_START_COUNT];
+    let mut i = 0;
+    while i < AI_TABLE.len() {
+        let entry = &AI_TABLE[i];
+        if entry.first.len() == 2 {
+            let mut d = start_of(entry.first);
+            while d <= start_of(entry.last) {
+                entries[d] = Some(entry);
+                d += 1;
+            }
+        }
+        i += 1;
+    }
+    entries
+};
+
+/// [`lookup`] on bytes: the bucket of entries that meet the AI's first two digits, then a
+/// binary search among them. Within a bucket the entries are sorted and their ranges do not overlap, so the
+/// first entry whose last AI is not below `ai` is the only one that can cover it. For digit
+/// strings of one length, byte order is numeric order.
 pub fn lookup_bytes(ai: &[u8]) -> Option<&'static AiEntry> {
     if !(AI_LEN_MIN..=AI_LEN_MAX).contains(&ai.len()) || !ai.iter().all(u8::is_ascii_digit) {
         return None;
     }
+    let start = match *ai {
+        [a, b] => {
+            return TWO_DIGIT_ENTRIES
+                .get(usize::from(a - b'0') * 10 + usize::from(b - b'0'))
+                .copied()
+                .flatten();
+        }
+        [a, b, ..] => usize::from(a - b'0') * 10 + usize::from(b - b'0'),
+        _ => return None,
+    };
+    let &(from, to) = AI_BUCKETS.get(start)?;
+    let bucket = AI_TABLE.get(usize::from(from)..usize::from(to))?;
     let key = sort_key(ai);
-    let i = AI_TABLE.partition_point(|e| sort_key(e.last.as_bytes()) < key);
-    AI_TABLE
+    let i = bucket.partition_point(|e| sort_key(e.last.as_bytes()) < key);
+    bucket
         .get(i)
         .filter(|e| ai.len() == e.first.len() && key >= sort_key(e.first.as_bytes()))
 }
@@ -235,6 +378,7 @@ pub fn is_dl_qualifier(ai: &str) -> bool {
 
 /// True when `ai` matches `pattern`, where an `n` in the pattern stands for any digit
 /// (`310n`, `31nn`).
+#[inline]
 pub fn pattern_matches(pattern: &str, ai: &str) -> bool {
     pattern.len() == ai.len()
         && pattern
@@ -5313,6 +5457,36 @@ mod tests {
             Some((4, "NET WEIGHT (kg)"))
         );
         assert_eq!(match_prefix_bytes(b"23"), None);
+    }
+
+    /// The byte table behind `Cset::allows` against the sets written out, over ASCII and
+    /// beyond.
+    #[test]
+    fn character_sets_match_their_definitions() {
+        let sets = [
+            (Cset::Numeric, "0123456789"),
+            (
+                Cset::Cset82,
+                "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz",
+            ),
+            (Cset::Cset39, "#-/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+            (
+                Cset::Cset64,
+                "-0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz",
+            ),
+        ];
+        for (set, members) in sets {
+            for c in (0..0x800).filter_map(char::from_u32) {
+                assert_eq!(set.allows(c), members.contains(c), "{set:?} {c:?}");
+            }
+            for b in 0..=u8::MAX {
+                assert_eq!(
+                    set.allows_byte(b),
+                    members.contains(char::from(b)),
+                    "{set:?} {b}"
+                );
+            }
+        }
     }
 
     /// The binary search in `lookup_bytes` relies on this order.

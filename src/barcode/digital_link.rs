@@ -15,8 +15,11 @@ pub const GTIN_LEN: usize = 14;
 /// The shorter GTIN lengths that scanner mode zero-pads to [`GTIN_LEN`].
 const GTIN_SHORT_LENS: [usize; 3] = [8, 12, 13];
 
+/// The schemes a Digital Link URI may start with, in lower case.
+const SCHEMES: [&str; 2] = ["https://", "http://"];
+
 fn scheme_len(chars: &[char]) -> Option<usize> {
-    ["https://", "http://"].iter().find_map(|scheme| {
+    SCHEMES.iter().find_map(|scheme| {
         let head = chars.get(..scheme.len())?;
         head.iter()
             .zip(scheme.chars())
@@ -27,8 +30,12 @@ fn scheme_len(chars: &[char]) -> Option<usize> {
 
 /// True when `text` starts with `http://` or `https://` (any case).
 pub fn is_uri(text: &str) -> bool {
-    let head: Vec<char> = text.chars().take(8).collect();
-    scheme_len(&head).is_some()
+    // The schemes are ASCII, so a byte comparison says what a character comparison would.
+    SCHEMES.iter().any(|scheme| {
+        text.as_bytes()
+            .get(..scheme.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(scheme.as_bytes()))
+    })
 }
 
 fn hex_value(c: char) -> Option<u8> {

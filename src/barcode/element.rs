@@ -2,6 +2,8 @@
 //! human-readable form), checking each value against its AI's components and linters, checking
 //! the associations between AIs, and writing elements back out in either form.
 
+use std::borrow::Cow;
+
 use super::BarcodeError;
 use super::ai_table::{self, AiEntry, Component, Cset, Linter};
 use super::check;
@@ -39,6 +41,106 @@ pub struct Located<'a> {
 impl Located<'_> {
     fn at(&self, i: usize) -> usize {
         self.positions.get(i).copied().unwrap_or(self.start)
+    }
+}
+
+/// A character of the data being read: a byte when the data is ASCII (character and byte
+/// indices then agree and nothing needs decoding), a `char` otherwise.
+pub trait Unit: Copy + PartialEq {
+    /// The group separator.
+    const GS: Self;
+    fn to_char(self) -> char;
+    /// True when the character is in `set`.
+    fn in_set(self, set: Cset) -> bool;
+    /// The units as bytes; only asked of units already known to be in a character set, so
+    /// ASCII.
+    fn ascii(units: &[Self]) -> Cow<'_, [u8]>;
+}
+
+impl Unit for u8 {
+    const GS: u8 = 0x1D;
+
+    fn to_char(self) -> char {
+        char::from(self)
+    }
+
+    fn in_set(self, set: Cset) -> bool {
+        set.allows_byte(self)
+    }
+
+    fn ascii(units: &[u8]) -> Cow<'_, [u8]> {
+        Cow::Borrowed(units)
+    }
+}
+
+impl Unit for char {
+    const GS: char = GS;
+
+    fn to_char(self) -> char {
+        self
+    }
+
+    fn in_set(self, set: Cset) -> bool {
+        set.allows(self)
+    }
+
+    fn ascii(units: &[char]) -> Cow<'_, [u8]> {
+        Cow::Owned(units.iter().filter_map(|&c| u8::try_from(c).ok()).collect())
+    }
+}
+
+const _: () = assert!(<u8 as Unit>::GS as u32 == GS as u32);
+
+/// A value being checked: its characters and where each stands in the cleaned data.
+pub trait ValueText {
+    type Unit: Unit;
+    fn units(&self) -> &[Self::Unit];
+    /// The 1-based position of character `i`, or [`ValueText::start`] past the end.
+    fn position(&self, i: usize) -> usize;
+    /// The position reported when the value is empty or too short.
+    fn start(&self) -> usize;
+}
+
+impl ValueText for Located<'_> {
+    type Unit = char;
+
+    fn units(&self) -> &[char] {
+        self.chars
+    }
+
+    fn position(&self, i: usize) -> usize {
+        self.at(i)
+    }
+
+    fn start(&self) -> usize {
+        self.start
+    }
+}
+
+/// A value whose characters stand at consecutive positions from `start`: no positions list
+/// to build.
+pub struct Run<'a, T> {
+    pub units: &'a [T],
+    pub start: usize,
+}
+
+impl<T: Unit> ValueText for Run<'_, T> {
+    type Unit = T;
+
+    fn units(&self) -> &[T] {
+        self.units
+    }
+
+    fn position(&self, i: usize) -> usize {
+        if i < self.units.len() {
+            self.start + i
+        } else {
+            self.start
+        }
+    }
+
+    fn start(&self) -> usize {
+        self.start
     }
 }
 
@@ -195,25 +297,29 @@ fn lint(linter: Linter, v: &[u8], reference_year: i32) -> Result<(), (usize, Lin
     }
 }
 
-fn check_component(
+fn check_component<V: ValueText + ?Sized>(
     ai: &str,
     component: &Component,
-    value: &Located<'_>,
+    value: &V,
     from: usize,
     to: usize,
     reference_year: i32,
 ) -> Result<(), BarcodeError> {
-    let chars = value.chars.get(from..to).unwrap_or_default();
+    let chars = value.units().get(from..to).unwrap_or_default();
     for (i, &c) in chars.iter().enumerate() {
         // In set 64, '=' is only padding at the end.
         let misplaced_padding = component.charset == Cset::Cset64
-            && c == '='
-            && chars.get(i..).unwrap_or_default().iter().any(|&p| p != '=');
-        if !component.charset.allows(c) || misplaced_padding {
+            && c.to_char() == '='
+            && chars
+                .get(i..)
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p.to_char() != '=');
+        if !c.in_set(component.charset) || misplaced_padding {
             return Err(BarcodeError::CharacterNotAllowed {
                 ai: ai.to_owned(),
-                position: value.at(from + i),
-                ch: c,
+                position: value.position(from + i),
+                ch: c.to_char(),
                 expected: component.charset.describe(),
             });
         }
@@ -222,10 +328,10 @@ fn check_component(
         return Ok(());
     }
     // Every character set is ASCII, so this is the component byte for byte.
-    let bytes: Vec<u8> = chars.iter().filter_map(|&c| u8::try_from(c).ok()).collect();
+    let bytes = V::Unit::ascii(chars);
     for &linter in component.linters {
         if let Err((at, lint)) = lint(linter, &bytes, reference_year) {
-            let position = value.at(from + at);
+            let position = value.position(from + at);
             let ai = ai.to_owned();
             return Err(match lint {
                 Lint::Check { found, expected } => BarcodeError::CheckDigit {
@@ -237,7 +343,7 @@ fn check_component(
                 Lint::Date(problem) => BarcodeError::InvalidDate {
                     ai,
                     position,
-                    date: chars.iter().collect(),
+                    date: chars.iter().map(|c| c.to_char()).collect(),
                     problem,
                 },
                 Lint::Other(reason) => BarcodeError::InvalidValue {
@@ -252,17 +358,17 @@ fn check_component(
 }
 
 /// Checks a value against its AI's length, components, character sets and linters.
-pub fn validate_value(
+pub fn validate_value<V: ValueText + ?Sized>(
     ai: &str,
     entry: &AiEntry,
-    value: &Located<'_>,
+    value: &V,
     reference_year: i32,
 ) -> Result<(), BarcodeError> {
-    let len = value.chars.len();
+    let len = value.units().len();
     if len < entry.min_len {
         return Err(BarcodeError::ValueTooShort {
             ai: ai.to_owned(),
-            position: value.start,
+            position: value.start(),
             len,
             min: entry.min_len,
         });
@@ -270,7 +376,7 @@ pub fn validate_value(
     if len > entry.max_len {
         return Err(BarcodeError::ValueTooLong {
             ai: ai.to_owned(),
-            position: value.start,
+            position: value.start(),
             len,
             max: entry.max_len,
         });
@@ -285,7 +391,7 @@ pub fn validate_value(
             if remaining < component.min {
                 return Err(BarcodeError::ValueTooShort {
                     ai: ai.to_owned(),
-                    position: value.start,
+                    position: value.start(),
                     len,
                     min: at + component.min,
                 });
@@ -300,7 +406,7 @@ pub fn validate_value(
     if at < len {
         return Err(BarcodeError::ValueTooLong {
             ai: ai.to_owned(),
-            position: value.start,
+            position: value.start(),
             len,
             max: at,
         });
@@ -319,28 +425,31 @@ pub fn validate_plain(
         digits: ai.to_owned(),
         position: start,
     })?;
+    if value.is_ascii() {
+        let units = value.as_bytes();
+        return validate_value(ai, entry, &Run { units, start }, reference_year);
+    }
     let chars: Vec<char> = value.chars().collect();
-    let positions: Vec<usize> = (start..start + chars.len()).collect();
     validate_value(
         ai,
         entry,
-        &Located {
-            chars: &chars,
-            positions: &positions,
+        &Run {
+            units: &chars,
             start,
         },
         reference_year,
     )
 }
 
-/// The AI at `chars[i..]`, or the error naming what is there instead.
-fn read_ai(
-    chars: &[char],
+/// The AI at `units[i..]` (its length in characters and its table row), or the error naming
+/// what is there instead.
+fn read_ai<T: Unit>(
+    units: &[T],
     i: usize,
     position: usize,
-) -> Result<(String, &'static AiEntry), BarcodeError> {
-    let rest = chars.get(i..).unwrap_or_default();
-    let found = rest.first().copied().unwrap_or(' ');
+) -> Result<(usize, &'static AiEntry), BarcodeError> {
+    let rest = units.get(i..).unwrap_or_default();
+    let found = rest.first().map_or(' ', |u| u.to_char());
     if !found.is_ascii_digit() {
         return Err(BarcodeError::ExpectedAi { position, found });
     }
@@ -349,30 +458,171 @@ fn read_ai(
     let head_len = rest
         .iter()
         .take(ai_table::AI_LEN_MAX)
-        .map_while(|&c| u8::try_from(c).ok())
+        .map_while(|u| u8::try_from(u.to_char()).ok())
         .zip(head.iter_mut())
         .map(|(b, slot)| *slot = b)
         .count();
-    if let Some((len, entry)) =
-        ai_table::match_prefix_bytes(head.get(..head_len).unwrap_or_default())
-    {
-        let ai = head
-            .get(..len)
-            .unwrap_or_default()
-            .iter()
-            .map(|&b| char::from(b))
-            .collect();
-        return Ok((ai, entry));
+    if let Some(known) = ai_table::match_prefix_bytes(head.get(..head_len).unwrap_or_default()) {
+        return Ok(known);
     }
     let digits: String = rest
         .iter()
         .take(ai_table::AI_LEN_MAX)
-        .take_while(|c| c.is_ascii_digit())
+        .map(|u| u.to_char())
+        .take_while(char::is_ascii_digit)
         .collect();
     if digits.len() == rest.len() && digits.len() < ai_table::AI_LEN_MAX {
         Err(BarcodeError::IncompleteAi { digits, position })
     } else {
         Err(BarcodeError::UnknownAi { digits, position })
+    }
+}
+
+/// One element as read from data: its AI and value as slices of the data, and the AI's table
+/// row, carried along so that nothing looks the AI up again.
+#[derive(Clone, Copy, Debug)]
+pub struct ElementRef<'a> {
+    pub ai: &'a str,
+    pub value: &'a str,
+    pub entry: &'static AiEntry,
+}
+
+impl ElementRef<'_> {
+    pub fn to_element(&self) -> Element {
+        Element::new(self.ai, self.value)
+    }
+}
+
+/// Reads a GS-separated element string (see [`parse_element_string`]), each value checked
+/// against its AI. ASCII data, nearly every scan, is read byte by byte; other data character
+/// by character, so that lengths and positions still count characters.
+pub fn read_element_refs(
+    data: &str,
+    offset: usize,
+    mode: Mode,
+    reference_year: i32,
+) -> Result<(Vec<ElementRef<'_>>, Vec<Normalization>), BarcodeError> {
+    let reader = ElementReader {
+        data,
+        offset,
+        mode,
+        reference_year,
+    };
+    let mut elements = Vec::new();
+    let mut warnings = Vec::new();
+    if data.is_ascii() {
+        reader.read(data.as_bytes(), |i| i, &mut elements, &mut warnings)?;
+        return Ok((elements, warnings));
+    }
+    let mut chars: Vec<char> = Vec::with_capacity(data.len());
+    let mut byte_at: Vec<usize> = Vec::with_capacity(data.len() + 1);
+    for (b, c) in data.char_indices() {
+        chars.push(c);
+        byte_at.push(b);
+    }
+    byte_at.push(data.len());
+    let byte_index = |i: usize| byte_at.get(i).copied().unwrap_or(data.len());
+    reader.read(&chars, byte_index, &mut elements, &mut warnings)?;
+    Ok((elements, warnings))
+}
+
+/// What [`read_element_refs`] reads with.
+struct ElementReader<'a> {
+    data: &'a str,
+    offset: usize,
+    mode: Mode,
+    reference_year: i32,
+}
+
+impl<'a> ElementReader<'a> {
+    /// Reads `units`, the characters of `self.data`; `byte_index` turns a character index
+    /// into the byte index in the data.
+    fn read<T: Unit>(
+        &self,
+        units: &[T],
+        byte_index: impl Fn(usize) -> usize,
+        elements: &mut Vec<ElementRef<'a>>,
+        warnings: &mut Vec<Normalization>,
+    ) -> Result<(), BarcodeError> {
+        let n = units.len();
+        let pos = |i: usize| self.offset + i + 1;
+        let text = |from: usize, to: usize| {
+            self.data
+                .get(byte_index(from)..byte_index(to))
+                .unwrap_or_default()
+        };
+        if n == 0 {
+            return Err(BarcodeError::Empty);
+        }
+        let mut i = 0;
+        while i < n {
+            if units.get(i) == Some(&T::GS) {
+                if self.mode == Mode::Scanner {
+                    i += 1;
+                    continue;
+                }
+                let reason = if i == 0 {
+                    "a separator before the first AI"
+                } else {
+                    "a doubled separator"
+                };
+                return Err(BarcodeError::UnexpectedSeparator {
+                    position: pos(i),
+                    reason,
+                });
+            }
+            let (ai_len, entry) = read_ai(units, i, pos(i))?;
+            let ai = text(i, i + ai_len);
+            i += ai_len;
+            let start = i;
+            let end = if entry.predefined_length {
+                let available = units
+                    .get(i..n.min(i + entry.max_len))
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|&&c| c != T::GS)
+                    .count();
+                i + available
+            } else {
+                units
+                    .get(i..)
+                    .unwrap_or_default()
+                    .iter()
+                    .position(|&c| c == T::GS)
+                    .map_or(n, |p| i + p)
+            };
+            let value = Run {
+                units: units.get(start..end).unwrap_or_default(),
+                start: pos(start),
+            };
+            validate_value(ai, entry, &value, self.reference_year)?;
+            elements.push(ElementRef {
+                ai,
+                value: text(start, end),
+                entry,
+            });
+            i = end;
+            if units.get(i) == Some(&T::GS) {
+                let last = i + 1 == n;
+                // GS1's Barcode Syntax Engine skips one separator after a predefined-length
+                // value too, so strict mode accepts it; scanner mode says it was there.
+                match (self.mode, entry.predefined_length, last) {
+                    (Mode::Strict, _, true) => {
+                        return Err(BarcodeError::UnexpectedSeparator {
+                            position: pos(i),
+                            reason: "a separator after the last value",
+                        });
+                    }
+                    (Mode::Scanner, true, _) => {
+                        warnings
+                            .push(Normalization::SeparatorAfterPredefined { ai: ai.to_owned() });
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -386,99 +636,25 @@ pub fn parse_element_string(
     mode: Mode,
     reference_year: i32,
 ) -> Result<(Vec<Element>, Vec<Normalization>), BarcodeError> {
-    // Sized up front: collecting chars would grow the Vec from a quarter of the byte length.
-    let mut chars: Vec<char> = Vec::with_capacity(data.len());
-    chars.extend(data.chars());
-    let n = chars.len();
-    let pos = |i: usize| offset + i + 1;
-    let ascii = data.is_ascii();
-    // Every character's position, made once: each value's positions are a slice of it.
-    let all_positions: Vec<usize> = (0..n).map(pos).collect();
-    let mut elements = Vec::new();
-    let mut warnings = Vec::new();
-    if n == 0 {
-        return Err(BarcodeError::Empty);
-    }
-    let mut i = 0;
-    while i < n {
-        if chars.get(i) == Some(&GS) {
-            if mode == Mode::Scanner {
-                i += 1;
-                continue;
-            }
-            let reason = if i == 0 {
-                "a separator before the first AI"
-            } else {
-                "a doubled separator"
-            };
-            return Err(BarcodeError::UnexpectedSeparator {
-                position: pos(i),
-                reason,
-            });
-        }
-        let (ai, entry) = read_ai(&chars, i, pos(i))?;
-        i += ai.len();
-        let start = i;
-        let end = if entry.predefined_length {
-            let available = chars
-                .get(i..n.min(i + entry.max_len))
-                .unwrap_or_default()
-                .iter()
-                .take_while(|&&c| c != GS)
-                .count();
-            i + available
-        } else {
-            chars
-                .get(i..)
-                .unwrap_or_default()
-                .iter()
-                .position(|&c| c == GS)
-                .map_or(n, |p| i + p)
-        };
-        let value = chars.get(start..end).unwrap_or_default();
-        validate_value(
-            &ai,
-            entry,
-            &Located {
-                chars: value,
-                positions: all_positions.get(start..end).unwrap_or_default(),
-                start: pos(start),
-            },
-            reference_year,
-        )?;
-        let separator_follows = chars.get(end) == Some(&GS);
-        let warn_ai = (separator_follows && mode == Mode::Scanner && entry.predefined_length)
-            .then(|| ai.clone());
-        // In ASCII data character indices are byte indices: copy the bytes instead of
-        // re-encoding the characters one by one.
-        let value = match data.get(start..end) {
-            Some(text) if ascii => text.to_owned(),
-            _ => value.iter().collect::<String>(),
-        };
-        elements.push(Element::new(ai, value));
-        i = end;
-        if chars.get(i) == Some(&GS) {
-            let last = i + 1 == n;
-            // GS1's Barcode Syntax Engine skips one separator after a predefined-length value
-            // too, so strict mode accepts it; scanner mode says it was there.
-            match (mode, entry.predefined_length, last) {
-                (Mode::Strict, _, true) => {
-                    return Err(BarcodeError::UnexpectedSeparator {
-                        position: pos(i),
-                        reason: "a separator after the last value",
-                    });
-                }
-                (Mode::Scanner, true, _) => {
-                    if let Some(ai) = warn_ai {
-                        warnings.push(Normalization::SeparatorAfterPredefined { ai });
-                    }
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-    }
-    Ok((elements, warnings))
+    let (elements, warnings) = read_element_refs(data, offset, mode, reference_year)?;
+    Ok((
+        elements.iter().map(ElementRef::to_element).collect(),
+        warnings,
+    ))
+}
+
+/// [`parse_element_string`] followed by [`check_associations`], without copying the values
+/// until they have passed both.
+pub fn parse_checked_element_string(
+    data: &str,
+    offset: usize,
+    mode: Mode,
+    reference_year: i32,
+) -> Result<(Vec<Element>, Vec<Normalization>), BarcodeError> {
+    let (mut elements, warnings) = read_element_refs(data, offset, mode, reference_year)?;
+    let kept = check_associations_in_place(&mut elements)?;
+    let kept = elements.get(..kept).unwrap_or_default();
+    Ok((kept.iter().map(ElementRef::to_element).collect(), warnings))
 }
 
 /// Reads the bracketed human-readable form `(01)09506000134352(21)ABC123`. A literal `(` in a
@@ -585,46 +761,98 @@ pub fn check_associations(elements: &[Element]) -> Result<Vec<Element>, BarcodeE
     check_associations_owned(elements.to_vec())
 }
 
+/// What the association checks need to know of an element.
+trait Associated {
+    fn ai(&self) -> &str;
+    fn value(&self) -> &str;
+    /// The AI's table row; `None` when the AI is unknown.
+    fn entry(&self) -> Option<&'static AiEntry>;
+}
+
+impl Associated for Element {
+    fn ai(&self) -> &str {
+        &self.ai
+    }
+
+    fn value(&self) -> &str {
+        &self.value
+    }
+
+    fn entry(&self) -> Option<&'static AiEntry> {
+        ai_table::lookup(&self.ai)
+    }
+}
+
+impl Associated for ElementRef<'_> {
+    fn ai(&self) -> &str {
+        self.ai
+    }
+
+    fn value(&self) -> &str {
+        self.value
+    }
+
+    fn entry(&self) -> Option<&'static AiEntry> {
+        Some(self.entry)
+    }
+}
+
 /// [`check_associations`] on elements the caller gives up, so that none is copied.
 pub fn check_associations_owned(mut unique: Vec<Element>) -> Result<Vec<Element>, BarcodeError> {
+    let kept = check_associations_in_place(&mut unique)?;
+    unique.truncate(kept);
+    Ok(unique)
+}
+
+/// `a == b` for AIs, a few ASCII digits: compared inline, where `==` on `str` calls
+/// `memcmp`.
+fn same_ai(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// [`check_associations`] in place: the unique elements end up first, in order, and their
+/// number is returned.
+fn check_associations_in_place<E: Associated>(elements: &mut [E]) -> Result<usize, BarcodeError> {
     // Keep the first of each AI in place, in order: `kept` elements are unique so far.
     let mut kept = 0;
-    for i in 0..unique.len() {
-        let (seen, rest) = unique.split_at(i);
+    for i in 0..elements.len() {
+        let (seen, rest) = elements.split_at(i);
         let Some(e) = rest.first() else { break };
         match seen
             .get(..kept)
             .unwrap_or_default()
             .iter()
-            .find(|u| u.ai == e.ai)
+            .find(|u| same_ai(u.ai(), e.ai()))
         {
-            Some(u) if u.value != e.value => {
-                return Err(BarcodeError::RepeatedAi { ai: e.ai.clone() });
+            Some(u) if u.value() != e.value() => {
+                return Err(BarcodeError::RepeatedAi {
+                    ai: e.ai().to_owned(),
+                });
             }
             Some(_) => {}
             None => {
-                unique.swap(kept, i);
+                elements.swap(kept, i);
                 kept += 1;
             }
         }
     }
-    unique.truncate(kept);
+    let unique = elements.get(..kept).unwrap_or_default();
     let present = |pattern: &str| {
         unique
             .iter()
-            .any(|u| ai_table::pattern_matches(pattern, &u.ai))
+            .any(|u| ai_table::pattern_matches(pattern, u.ai()))
     };
-    for e in &unique {
-        let Some(entry) = ai_table::lookup(&e.ai) else {
+    for e in unique {
+        let Some(entry) = e.entry() else {
             return Err(BarcodeError::UnknownAi {
-                digits: e.ai.clone(),
+                digits: e.ai().to_owned(),
                 position: 0,
             });
         };
         for group in entry.requires {
             if !group.iter().any(|alt| alt.iter().all(|p| present(p))) {
                 return Err(BarcodeError::MissingRequisite {
-                    ai: e.ai.clone(),
+                    ai: e.ai().to_owned(),
                     needs: describe_alternatives(group),
                 });
             }
@@ -632,16 +860,16 @@ pub fn check_associations_owned(mut unique: Vec<Element>) -> Result<Vec<Element>
         for pattern in entry.excludes {
             if let Some(other) = unique
                 .iter()
-                .find(|u| u.ai != e.ai && ai_table::pattern_matches(pattern, &u.ai))
+                .find(|u| !same_ai(u.ai(), e.ai()) && ai_table::pattern_matches(pattern, u.ai()))
             {
                 return Err(BarcodeError::ConflictingAis {
-                    ai: e.ai.clone(),
-                    other: other.ai.clone(),
+                    ai: e.ai().to_owned(),
+                    other: other.ai().to_owned(),
                 });
             }
         }
     }
-    Ok(unique)
+    Ok(kept)
 }
 
 fn known_entry(e: &Element, target: &'static str) -> Result<&'static AiEntry, BarcodeError> {
@@ -905,6 +1133,46 @@ mod tests {
                 "character 'é' at position 4 is not allowed in AI (10); expected GS1 character set 82",
             ),
         );
+    }
+
+    /// Data that is not ASCII is read by characters, not bytes: lengths, the end of a
+    /// predefined-length value and positions count characters.
+    #[test]
+    fn data_beyond_ascii_counts_characters() {
+        let s = Mode::Strict;
+        let cases = [
+            (
+                "01095060001343é2",
+                "character 'é' at position 15 is not allowed in AI (01); expected digits",
+            ),
+            (
+                "10ABCDEFGHIJKLMNOPQRSTé",
+                "value of AI (10) at position 3 has 21 characters; at most 20 are allowed",
+            ),
+            (
+                "10ABCDEFGHIJKLMNOPQRSé",
+                "character 'é' at position 22 is not allowed in AI (10); expected GS1 character set 82",
+            ),
+            (
+                "0109506000134352\u{1d}10AB\u{1d}21é",
+                "character 'é' at position 25 is not allowed in AI (21); expected GS1 character set 82",
+            ),
+            (
+                "0109506000134352é",
+                "expected an AI at position 17, found 'é'",
+            ),
+            ("1é", "unknown AI starting \"1\" at position 1"),
+        ];
+        for (input, want) in cases {
+            check(input, s, Err(want));
+            let scanner = parse_element_string(input, 3, Mode::Scanner, YEAR).unwrap_err();
+            let strict = parse_element_string(input, 0, s, YEAR).unwrap_err();
+            assert_eq!(
+                scanner.position(),
+                strict.position().map(|p| p + 3),
+                "{input}"
+            );
+        }
     }
 
     #[test]

@@ -228,27 +228,26 @@ fn read_element_string(
     options: &Options,
     warnings: &mut Vec<Normalization>,
 ) -> Result<(String, Vec<Element>), BarcodeError> {
-    let mut text = data.to_owned();
+    let mut text = Cow::Borrowed(data);
     let mut found = Vec::new();
     // Both cleanups copy the text; most scans need neither, and then they would change nothing.
     if options.mode == Mode::Scanner {
         if normalize::has_substitute(&text, &options.gs_substitutes) {
             let (substituted, w) = normalize::substitute_separators(&text, &options.gs_substitutes);
             found.extend(w);
-            text = substituted;
+            text = Cow::Owned(substituted);
         }
         if normalize::has_separator_noise(&text) {
             let (tidy, w) = normalize::tidy_separators(&text);
             found.extend(w);
-            text = tidy;
+            text = Cow::Owned(tidy);
         }
     }
     let (elements, w) =
-        element::parse_element_string(&text, offset, options.mode, options.today.year)?;
+        element::parse_checked_element_string(&text, offset, options.mode, options.today.year)?;
     found.extend(w);
-    let elements = element::check_associations_owned(elements)?;
     warnings.extend(found);
-    Ok((text, elements))
+    Ok((text.into_owned(), elements))
 }
 
 /// Characters that print as nothing and would make two serials look alike.

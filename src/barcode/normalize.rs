@@ -111,9 +111,19 @@ pub fn has_byte_noise(raw: &[u8]) -> bool {
 /// True when [`tidy_separators`] would change `text`: a GS at the start, at the end, or
 /// directly after another GS.
 pub fn has_separator_noise(text: &str) -> bool {
-    text.starts_with(GS)
-        || text.ends_with(GS)
-        || text.as_bytes().windows(2).any(|w| w == [0x1D, 0x1D])
+    const GS_BYTE: u8 = 0x1D;
+    if text.starts_with(GS) || text.ends_with(GS) {
+        return true;
+    }
+    // From one GS to the next: a scan carries few of them.
+    let mut rest = text.as_bytes();
+    while let Some(p) = rest.iter().position(|&b| b == GS_BYTE) {
+        if rest.get(p + 1) == Some(&GS_BYTE) {
+            return true;
+        }
+        rest = rest.get(p + 1..).unwrap_or_default();
+    }
+    false
 }
 
 /// Replaces each non-empty substitute in `text` with GS, reporting how many were replaced.
@@ -133,11 +143,29 @@ pub fn substitute_separators(text: &str, substitutes: &[String]) -> (String, Vec
     (out, warnings)
 }
 
-/// True when `text` contains any non-empty substitute.
+/// True when `text` contains any non-empty substitute. One pass over the text: a byte that
+/// starts no substitute (a table of the first bytes says so) needs no closer look.
 pub fn has_substitute(text: &str, substitutes: &[String]) -> bool {
-    substitutes
-        .iter()
-        .any(|s| !s.is_empty() && text.contains(s.as_str()))
+    let mut starts_one = [false; 256];
+    for s in substitutes {
+        if let Some(slot) = s
+            .as_bytes()
+            .first()
+            .and_then(|&b| starts_one.get_mut(usize::from(b)))
+        {
+            *slot = true;
+        }
+    }
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        starts_one.get(usize::from(b)) == Some(&true)
+            && substitutes.iter().any(|s| {
+                !s.is_empty()
+                    && bytes
+                        .get(i..)
+                        .is_some_and(|rest| rest.starts_with(s.as_bytes()))
+            })
+    })
 }
 
 /// Removes GS separators at the start, at the end, and directly after another GS.
@@ -259,6 +287,37 @@ mod tests {
                 !s.chars().any(super::super::serial_rule::is_cset82) || s.contains('{'),
                 "{s}"
             );
+        }
+    }
+
+    /// The one-pass search says what `str::contains` says, one substitute or several.
+    #[test]
+    fn has_substitute_agrees_with_contains() {
+        let subs = ["@", "{GS}", "é", "<GS>", "", "ab"];
+        let texts = [
+            "",
+            "{GS",
+            "A{G}S{GS}",
+            "{{GS}",
+            "café",
+            "cafe",
+            "<G<GS>",
+            "a",
+            "xab",
+            "@",
+            "10A\u{1d}",
+        ];
+        for text in texts {
+            for sub in subs {
+                assert_eq!(
+                    has_substitute(text, &[sub.to_owned()]),
+                    !sub.is_empty() && text.contains(sub),
+                    "{text:?} {sub:?}"
+                );
+            }
+            let all: Vec<String> = subs.iter().map(|s| (*s).to_owned()).collect();
+            let any = subs.iter().any(|s| !s.is_empty() && text.contains(s));
+            assert_eq!(has_substitute(text, &all), any, "{text:?}");
         }
     }
 

@@ -46,7 +46,7 @@ impl Charset {
 
 /// GS1 character set 82: `!"%&'()*+,-./0-9:;<=>?A-Z_a-z`.
 pub fn is_cset82(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c)
+    super::ai_table::Cset::Cset82.allows(c)
 }
 
 /// How the last character of a serial checks the others.
