@@ -219,6 +219,9 @@ struct ScanArgs {
     /// Receive: the receipt (ASN or PO) to match the units against.
     #[arg(long, default_value = "")]
     receipt: String,
+    /// Receive: the manufacturer's serial the unit carries besides ours (one RAW only).
+    #[arg(long, default_value = "")]
+    mfr_serial: String,
     /// Scanned values; `-` reads one per line from stdin.
     #[arg(required = true)]
     raw: Vec<String>,
@@ -489,6 +492,9 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
             raws.push(raw.into_bytes());
         }
     }
+    if !args.mfr_serial.is_empty() && raws.len() > 1 {
+        bail!("--mfr-serial names one unit's manufacturer serial: scan one RAW with it");
+    }
     let mut any_rejected = false;
     for raw in raws {
         let request = pb::ScanRequest {
@@ -513,6 +519,7 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
             rma: args.rma.clone(),
             hold_reason: args.reason.clone(),
             receipt_id: args.receipt.clone(),
+            mfr_serial: args.mfr_serial.clone(),
         };
         let reply = client
             .scan(request)

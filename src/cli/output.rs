@@ -192,6 +192,7 @@ fn unit_json(unit: &pb::Unit) -> serde_json::Value {
         "shipment_id": unit.shipment_id,
         "customer": unit.customer,
         "dispatched_at_ms": unit.dispatched_at_ms,
+        "mfr_serial": unit.mfr_serial,
     })
 }
 
@@ -233,6 +234,9 @@ pub fn print_unit(unit: &pb::Unit, as_json: bool) {
     };
     println!("serial      {}", unit.serial);
     println!("sku         {}", unit.sku);
+    if !unit.mfr_serial.is_empty() {
+        println!("mfr serial  {}", unit.mfr_serial);
+    }
     println!("gtin        {}", dash(&unit.gtin));
     println!("lot         {}", dash(&unit.lot));
     if !unit.expiry.is_empty() {

@@ -187,6 +187,16 @@ fn decide_scan<V: View>(
         )));
     }
     let current = view.unit(&serial)?;
+    if scan.action == Action::Receive
+        && let Some(mfr) = &scan.mfr_serial
+        && let Some(other) = view.serial_by_mfr(mfr)?
+        && other != serial
+    {
+        return Ok(Err(reject(
+            Reason::ConflictingFields,
+            format!("manufacturer serial {mfr} is already on unit {other}, not {serial}"),
+        )));
+    }
     let Some(current) = current else {
         return Ok(match (scan.action, named) {
             (Action::Receive, Some(item)) => {
@@ -384,6 +394,7 @@ fn receive(
                 last_seq: seq,
                 received_at_ms: now_ms,
                 lot: unit.lot.clone().or(lot),
+                mfr_serial: unit.mfr_serial.clone().or_else(|| scan.mfr_serial.clone()),
                 ..unit
             },
             "received again",
@@ -407,6 +418,7 @@ fn receive(
                 shipment_id: None,
                 customer: None,
                 dispatched_at_ms: 0,
+                mfr_serial: scan.mfr_serial.clone(),
             },
             "received",
         ),

@@ -238,6 +238,8 @@ pub struct Unit {
     /// Who the unit was dispatched to, and when.
     pub customer: Option<String>,
     pub dispatched_at_ms: i64,
+    /// The manufacturer's own serial, when the unit carries one besides ours.
+    pub mfr_serial: Option<String>,
 }
 
 /// A scan as a station sent it, already checked for shape (sizes, ids, enums).
@@ -265,6 +267,8 @@ pub struct Scan {
     pub hold_reason: Option<String>,
     /// Receive: the receipt (ASN or PO) the unit is matched against.
     pub receipt_id: Option<String>,
+    /// Receive: the manufacturer's serial on the unit, besides ours.
+    pub mfr_serial: Option<String>,
 }
 
 /// What the raw bytes of a scan were read as.

@@ -21,6 +21,7 @@ fn scan(raw: &str, sku: Option<&str>, lot: Option<&str>) -> Scan {
         rma: None,
         hold_reason: None,
         receipt_id: None,
+        mfr_serial: None,
     }
 }
 
@@ -63,6 +64,7 @@ fn unit(serial: &str) -> Unit {
         shipment_id: None,
         customer: None,
         dispatched_at_ms: 0,
+        mfr_serial: None,
     }
 }
 

@@ -21,6 +21,8 @@ pub trait View {
     /// The hold an active recall puts on `unit`, if any.
     fn recall_hold(&mut self, unit: &Unit) -> Result<Option<Hold>, Self::Error>;
     fn receipt(&mut self, id: &str) -> Result<Option<Receipt>, Self::Error>;
+    /// Our serial of the unit that carries manufacturer serial `mfr`.
+    fn serial_by_mfr(&mut self, mfr: &str) -> Result<Option<String>, Self::Error>;
     /// How `serial` stands on receipt `id`, with the SKU the receipt lists it as.
     fn receipt_entry(
         &mut self,
@@ -88,6 +90,14 @@ impl View for MemoryView {
 
     fn receipt(&mut self, id: &str) -> Result<Option<Receipt>, Infallible> {
         Ok(self.receipts.get(id).cloned())
+    }
+
+    fn serial_by_mfr(&mut self, mfr: &str) -> Result<Option<String>, Infallible> {
+        Ok(self
+            .units
+            .values()
+            .find(|u| u.mfr_serial.as_deref() == Some(mfr))
+            .map(|u| u.serial.clone()))
     }
 
     fn receipt_entry(

@@ -200,6 +200,7 @@ impl Binding {
             rma: self.rma.clone(),
             hold_reason: String::new(),
             receipt_id: self.receipt.clone(),
+            mfr_serial: String::new(),
         }
     }
 
@@ -227,6 +228,7 @@ impl Binding {
             rma: some(&self.rma),
             hold_reason: None,
             receipt_id: some(&self.receipt),
+            mfr_serial: None,
         }
     }
 }

@@ -178,6 +178,7 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
         ("customer", &request.customer),
         ("rma", &request.rma),
         ("receipt_id", &request.receipt_id),
+        ("mfr_serial", &request.mfr_serial),
     ] {
         check(field, value, REF_LEN_MAX)?;
     }
@@ -209,6 +210,7 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
         rma: non_empty(request.rma),
         hold_reason: non_empty(request.hold_reason),
         receipt_id: non_empty(request.receipt_id),
+        mfr_serial: non_empty(request.mfr_serial),
     })
 }
 
@@ -288,6 +290,7 @@ pub fn unit_to_pb(unit: Unit) -> pb::Unit {
         shipment_id: unit.shipment_id.unwrap_or_default(),
         customer: unit.customer.unwrap_or_default(),
         dispatched_at_ms: unit.dispatched_at_ms,
+        mfr_serial: unit.mfr_serial.unwrap_or_default(),
     }
 }
 

@@ -736,12 +736,13 @@ impl<S: Store> pb::unit_service_server::UnitService for Units<S> {
                     .map_err(|e| Status::invalid_argument(e.to_string()))?,
             )
         };
-        let unit = self
-            .store
-            .unit(&request.serial)
-            .await
-            .map_err(store_status)?
-            .filter(|unit| gtin.is_none() || unit.gtin == gtin);
+        // Our serial first; else the manufacturer's serial a unit carries.
+        let unit = match self.store.unit(&request.serial).await {
+            Ok(None) => self.store.unit_by_mfr(&request.serial).await,
+            found => found,
+        }
+        .map_err(store_status)?
+        .filter(|unit| gtin.is_none() || unit.gtin == gtin);
         match unit {
             Some(unit) => Ok(Response::new(pb::GetUnitResponse {
                 unit: Some(convert::unit_to_pb(unit)),

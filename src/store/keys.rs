@@ -16,6 +16,7 @@
 //! | `l` | sku length (u16), sku, lot length (u16), lot, serial | empty: units by lot |
 //! | `p` | location length (u16), location, serial | empty: units by location |
 //! | `n` | receipt id | receipt record (lines, counts, closure) |
+//! | `m` | manufacturer serial | our serial |
 //! | `a` | receipt id length (u16), receipt id, serial | mark (1 byte), SKU: the receipt's serials |
 
 use uuid::Uuid;
@@ -32,6 +33,11 @@ pub const RECALL: u8 = b'r';
 pub const LOT: u8 = b'l';
 pub const PLACE: u8 = b'p';
 pub const RECEIPT: u8 = b'n';
+pub const MFR: u8 = b'm';
+
+pub fn mfr(serial: &str) -> Vec<u8> {
+    with_prefix(MFR, serial.as_bytes())
+}
 pub const RECEIPT_ENTRY: u8 = b'a';
 
 pub fn receipt(id: &str) -> Vec<u8> {

@@ -133,6 +133,12 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// A unit as clients see it: a unit an active recall covers shows that recall's hold.
     fn unit(&self, serial: &str) -> impl Future<Output = Result<Option<Unit>, StoreError>> + Send;
 
+    /// The unit that carries manufacturer serial `mfr`, as [`Store::unit`] shows it.
+    fn unit_by_mfr(
+        &self,
+        mfr: &str,
+    ) -> impl Future<Output = Result<Option<Unit>, StoreError>> + Send;
+
     fn recall(&self, id: &str) -> impl Future<Output = Result<Option<Recall>, StoreError>> + Send;
 
     /// Every recall, in the order they were made.

@@ -87,6 +87,8 @@ struct UnitRecord {
     customer: String,
     #[prost(int64, tag = "18")]
     dispatched_at_ms: i64,
+    #[prost(string, tag = "19")]
+    mfr_serial: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -303,6 +305,7 @@ pub fn encode_unit(unit: &Unit) -> Vec<u8> {
         shipment_id: unit.shipment_id.clone().unwrap_or_default(),
         customer: unit.customer.clone().unwrap_or_default(),
         dispatched_at_ms: unit.dispatched_at_ms,
+        mfr_serial: unit.mfr_serial.clone().unwrap_or_default(),
     }
     .encode_to_vec()
 }
@@ -344,6 +347,7 @@ pub fn decode_unit(bytes: &[u8]) -> Result<Unit, StoreError> {
         shipment_id: opt(r.shipment_id),
         customer: opt(r.customer),
         dispatched_at_ms: r.dispatched_at_ms,
+        mfr_serial: opt(r.mfr_serial),
     })
 }
 

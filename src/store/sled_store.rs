@@ -406,6 +406,13 @@ impl Store for SledStore {
         Ok(read_unit(&self.inner.tree, serial)?.map(|u| self.as_seen(u, &recalls)))
     }
 
+    async fn unit_by_mfr(&self, mfr: &str) -> Result<Option<Unit>, StoreError> {
+        match read_serial_by_mfr(&self.inner.tree, mfr)? {
+            Some(serial) => self.unit(&serial).await,
+            None => Ok(None),
+        }
+    }
+
     async fn recall(&self, id: &str) -> Result<Option<Recall>, StoreError> {
         Ok(self.recalls().iter().find(|r| r.id == id).cloned())
     }
@@ -538,6 +545,15 @@ fn read_order(tree: &sled::Tree, id: &str) -> Result<Option<Order>, StoreError> 
         .transpose()
 }
 
+fn read_serial_by_mfr(tree: &sled::Tree, mfr: &str) -> Result<Option<String>, StoreError> {
+    tree.get(keys::mfr(mfr))?
+        .map(|v| {
+            String::from_utf8(v.to_vec())
+                .map_err(|e| StoreError::Corrupt(format!("manufacturer serial index: {e}")))
+        })
+        .transpose()
+}
+
 fn read_receipt(tree: &sled::Tree, id: &str) -> Result<Option<Receipt>, StoreError> {
     tree.get(keys::receipt(id))?
         .map(|v| decode_receipt(&v))
@@ -598,6 +614,8 @@ struct Group<'t> {
     orders: HashMap<String, Option<Order>>,
     shipments: HashMap<String, Option<Shipment>>,
     receipts: HashMap<String, Option<Receipt>>,
+    /// Manufacturer serial → our serial, as read or changed by the group.
+    mfrs: HashMap<String, Option<String>>,
     /// Receipt entries read or changed by the group, by (receipt id, serial).
     receipt_entries: HashMap<(String, String), Option<(Mark, String)>>,
     dirty_receipts: BTreeSet<String>,
@@ -684,6 +702,7 @@ impl Writer {
             orders: HashMap::new(),
             shipments: HashMap::new(),
             receipts: HashMap::new(),
+            mfrs: HashMap::new(),
             receipt_entries: HashMap::new(),
             dirty_receipts: BTreeSet::new(),
             dirty_orders: BTreeSet::new(),
@@ -810,6 +829,15 @@ impl domain::View for Group<'_> {
         Ok(receipt)
     }
 
+    fn serial_by_mfr(&mut self, mfr: &str) -> Result<Option<String>, StoreError> {
+        if let Some(serial) = self.mfrs.get(mfr) {
+            return Ok(serial.clone());
+        }
+        let serial = read_serial_by_mfr(self.tree, mfr)?;
+        self.mfrs.insert(mfr.to_owned(), serial.clone());
+        Ok(serial)
+    }
+
     fn receipt_entry(
         &mut self,
         id: &str,
@@ -866,6 +894,17 @@ impl Group<'_> {
                 if let Some(key) = after {
                     self.batch.insert(key, &[]);
                 }
+            }
+        }
+        let old_mfr = old.as_ref().and_then(|u| u.mfr_serial.clone());
+        if old_mfr != unit.mfr_serial {
+            if let Some(mfr) = old_mfr {
+                self.batch.remove(keys::mfr(&mfr));
+                self.mfrs.insert(mfr, None);
+            }
+            if let Some(mfr) = &unit.mfr_serial {
+                self.batch.insert(keys::mfr(mfr), unit.serial.as_bytes());
+                self.mfrs.insert(mfr.clone(), Some(unit.serial.clone()));
             }
         }
         self.batch
@@ -1165,6 +1204,7 @@ pub fn raw_sled_ceiling(
                 shipment_id: None,
                 customer: None,
                 dispatched_at_ms: 0,
+                mfr_serial: None,
                 state: domain::UnitState::Received,
                 location: "BENCH-DOCK".to_owned(),
                 first_seen_station: "BENCH-DOCK".to_owned(),

@@ -63,6 +63,7 @@ fn scan(serial: &str, sku: Option<&str>) -> Scan {
         rma: None,
         hold_reason: None,
         receipt_id: None,
+        mfr_serial: None,
     }
 }
 

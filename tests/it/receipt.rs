@@ -396,3 +396,88 @@ async fn malformed_receipts_are_refused_with_nothing_written() {
         bad.stderr
     );
 }
+
+#[tokio::test]
+async fn a_unit_is_found_by_its_manufacturer_serial_too() {
+    use pb::Reason as R;
+    let server = TestServer::start().await;
+    server.add_item(item("TV")).await;
+    let run = server
+        .cli(&[
+            "scan",
+            "--action",
+            "receive",
+            "--station",
+            "DOCK-1",
+            "--sku",
+            "TV",
+            "--mfr-serial",
+            "SAMS-998877",
+            "OUR-1",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let by_mfr = server.unit("SAMS-998877").await.unwrap();
+    assert_eq!(
+        (by_mfr.serial.as_str(), by_mfr.mfr_serial.as_str()),
+        ("OUR-1", "SAMS-998877")
+    );
+    // The manufacturer serial belongs to one unit.
+    let taken = pb::ScanRequest {
+        mfr_serial: "SAMS-998877".into(),
+        ..receive("TV", "OUR-2")
+    };
+    expect(
+        &server,
+        taken,
+        R::ConflictingFields,
+        "manufacturer serial SAMS-998877 is already on unit OUR-1",
+    )
+    .await;
+    assert_eq!(
+        server.unit("OUR-2").await.unwrap_err().code(),
+        Code::NotFound
+    );
+    let run = server
+        .cli(&[
+            "scan",
+            "--action",
+            "receive",
+            "--station",
+            "DOCK-1",
+            "--sku",
+            "TV",
+            "--mfr-serial",
+            "X",
+            "A",
+            "B",
+        ])
+        .await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("scan one RAW with it"),
+        "{}",
+        run.stderr
+    );
+    // Found by either after a restart, through the CLI too.
+    let (dir, _temp) = server.stop().await;
+    let server = TestServer::start_in(&dir).await;
+    let run = server.cli(&["--json", "unit", "show", "SAMS-998877"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let unit: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (unit["serial"].as_str(), unit["mfr_serial"].as_str()),
+        (Some("OUR-1"), Some("SAMS-998877"))
+    );
+    let long = pb::ScanRequest {
+        mfr_serial: "M".repeat(65),
+        ..receive("TV", "OUR-3")
+    };
+    let status = server.scans().scan(long).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().contains("mfr_serial has 65 bytes"),
+        "{}",
+        status.message()
+    );
+}
