@@ -171,6 +171,14 @@ fn record_of(waiting: &Waiting) -> QueuedRecord {
     }
 }
 
+/// An answered scan to take out of the outbox: the server's reply (none when it refused the
+/// request outright), and `keep` = `Some(refusal)` to put it on the supervisor's list.
+pub struct Completion<'a> {
+    pub waiting: &'a Waiting,
+    pub reply: Option<&'a pb::ScanReply>,
+    pub keep: Option<&'a str>,
+}
+
 /// A scan to put in the outbox.
 #[derive(Clone, Debug)]
 pub struct NewScan {
@@ -309,23 +317,43 @@ impl Outbox {
         keep: Option<&str>,
         now_ms: i64,
     ) -> Result<(), OutboxError> {
-        let queued_key = key(QUEUED, waiting.seq);
-        if !self.inner.db.contains_key(queued_key)? {
-            return Ok(());
-        }
+        self.complete_many(
+            &[Completion {
+                waiting,
+                reply,
+                keep,
+            }],
+            now_ms,
+        )
+    }
+
+    /// [`Outbox::complete`] for several answered scans in one batch. A scan no longer waiting
+    /// (completed before) is skipped.
+    pub fn complete_many(&self, done: &[Completion<'_>], now_ms: i64) -> Result<(), OutboxError> {
         let mut batch = sled::Batch::default();
-        batch.remove(&queued_key);
-        if let Some(refused) = keep {
-            let record = RejectedRecord {
-                queued: Some(record_of(waiting)),
-                reply: reply.cloned(),
-                answered_at_ms: now_ms,
-                refused: refused.to_owned(),
-            };
-            batch.insert(&key(REJECTED, waiting.seq), record.encode_to_vec());
+        let mut removed = 0;
+        for completion in done {
+            let queued_key = key(QUEUED, completion.waiting.seq);
+            if !self.inner.db.contains_key(queued_key)? {
+                continue;
+            }
+            batch.remove(&queued_key);
+            removed += 1;
+            if let Some(refused) = completion.keep {
+                let record = RejectedRecord {
+                    queued: Some(record_of(completion.waiting)),
+                    reply: completion.reply.cloned(),
+                    answered_at_ms: now_ms,
+                    refused: refused.to_owned(),
+                };
+                batch.insert(
+                    &key(REJECTED, completion.waiting.seq),
+                    record.encode_to_vec(),
+                );
+            }
         }
         self.inner.db.apply_batch(batch)?;
-        self.inner.len.fetch_sub(1, Ordering::AcqRel);
+        self.inner.len.fetch_sub(removed, Ordering::AcqRel);
         Ok(())
     }
 

@@ -466,6 +466,8 @@ async fn a_full_outbox_refuses_new_scans_and_keeps_the_old_ones() {
     );
     assert!(message.contains("NOT taken"), "{message}");
 
+    let status = status_until(outbox.path(), |s| s["queued"] == 2).await;
+    assert_eq!(status["max"], 2);
     // A second gateway on the same outbox is turned away, naming the first.
     let dir = outbox.path().to_str().unwrap();
     let second = run_cli(
@@ -481,8 +483,6 @@ async fn a_full_outbox_refuses_new_scans_and_keeps_the_old_ones() {
         "{}",
         second.stderr
     );
-    let status = status_until(outbox.path(), |s| s["queued"] == 2).await;
-    assert_eq!(status["max"], 2);
     gateway.kill();
     let status = status_until(outbox.path(), |_| true).await;
     assert_eq!(
