@@ -30,8 +30,8 @@ pub enum GatewayCommand {
     /// Scans waiting in the outbox and the oldest one's age, the supervisor's list, and what
     /// the running gateway says about the server and its scanners.
     Status(OutboxArg),
-    /// The supervisor's list: scans replayed after an outage that the server rejected. Read
-    /// while the gateway is stopped.
+    /// The supervisor's list: scans replayed after an outage that the server rejected (the
+    /// newest 50 while the gateway runs, all when it is stopped).
     Rejected {
         #[command(flatten)]
         outbox: OutboxArg,
@@ -583,13 +583,36 @@ fn rejected(dir: &Path, json: bool, clear: bool) -> anyhow::Result<u8> {
     if !dir.join("db").exists() {
         bail!("no outbox at {}", dir.display());
     }
-    let outbox = Outbox::open(dir, OUTBOX_LEN_MAX).map_err(|e| match e {
-        OutboxError::Locked { .. } => anyhow::anyhow!(
-            "{e}; the list is read while the gateway is stopped (its screen shows each rejection as it comes)"
-        ),
-        e => e.into(),
-    })?;
-    for entry in outbox.rejected()? {
+    let (entries, outbox) = match Outbox::open(dir, OUTBOX_LEN_MAX) {
+        Ok(outbox) => (outbox.rejected()?, Some(outbox)),
+        Err(OutboxError::Locked { .. }) if !clear => {
+            // The running gateway's status file carries the newest entries.
+            let file = outbox::read_status(dir).with_context(|| {
+                format!(
+                    "the gateway using {} has not written its status yet; try again",
+                    dir.display()
+                )
+            })?;
+            let entries = file
+                .rejected_recent
+                .iter()
+                .map(|(seq, bytes)| outbox::decode_rejected(*seq, bytes))
+                .collect::<Result<Vec<_>, _>>()?;
+            if entries.len() < file.counts.rejected && !json {
+                println!(
+                    "(the newest {} of {}; stop the gateway to see all)",
+                    entries.len(),
+                    file.counts.rejected
+                );
+            }
+            (entries, None)
+        }
+        Err(e @ OutboxError::Locked { .. }) => {
+            bail!("{e}; the list is cleared while the gateway is stopped")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for entry in entries {
         let request = &entry.waiting.request;
         let answer = match &entry.reply {
             Some(reply) => output::reply_json(reply),
@@ -625,7 +648,7 @@ fn rejected(dir: &Path, json: bool, clear: bool) -> anyhow::Result<u8> {
             );
         }
     }
-    if clear {
+    if let (true, Some(outbox)) = (clear, outbox) {
         let n = outbox.clear_rejected()?;
         if !json {
             println!("cleared {n} entries");

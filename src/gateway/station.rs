@@ -17,7 +17,9 @@ use super::config::{Binding, Config, DecoderSpec, SCAN_BYTES_MAX};
 use super::events::{DeviceState, Event, ServerState};
 use super::forward::{self, ForwardOptions};
 use super::hid::{self, Feedback};
-use super::outbox::{NewScan, Outbox, OutboxError, StatusFile, write_status};
+use super::outbox::{
+    NewScan, Outbox, OutboxError, STATUS_REJECTED_LEN_MAX, StatusFile, write_status,
+};
 use super::rules::{CachedRules, Precheck};
 use crate::domain::time::now_ms;
 
@@ -194,6 +196,7 @@ impl Shared {
             server_since_ms: since,
             counts: self.outbox.counts()?,
             devices: lock(&self.devices).iter().cloned().collect(),
+            rejected_recent: self.outbox.rejected_records(STATUS_REJECTED_LEN_MAX)?,
         })
     }
 }

@@ -165,31 +165,54 @@ async fn dead_server() -> String {
     url
 }
 
-/// `gateway status --json`, polled until `done` holds (the running gateway writes its status
-/// file a moment after things change).
-async fn status_until(outbox: &Path, done: impl Fn(&Value) -> bool) -> Value {
+/// `serialtrack --json gateway <command> --outbox DIR`, run until its JSON lines satisfy
+/// `done` (a running gateway writes its status file a moment after things change).
+async fn gateway_json_until(
+    command: &'static str,
+    outbox: &Path,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + DEADLINE;
     loop {
         let dir = outbox.to_str().unwrap().to_owned();
         let run = tokio::task::spawn_blocking(move || {
-            run_cli(&["--json", "gateway", "status", "--outbox", &dir], None)
+            run_cli(&["--json", "gateway", command, "--outbox", &dir], None)
         })
         .await
         .unwrap();
         if run.code == 0 {
-            let value: Value = serde_json::from_str(run.stdout.trim()).expect("status json");
-            if done(&value) {
-                return value;
+            let values: Vec<Value> = run
+                .stdout
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("json line"))
+                .collect();
+            if done(&values) {
+                return values;
             }
         }
         assert!(
             Instant::now() < deadline,
-            "status never got there: {} {}",
+            "{command} never got there: {} {}",
             run.stdout,
             run.stderr
         );
         tokio::task::yield_now().await;
     }
+}
+
+/// `gateway status --json`, polled until `done` holds.
+async fn status_until(outbox: &Path, done: impl Fn(&Value) -> bool) -> Value {
+    let values = gateway_json_until("status", outbox, |v| v.len() == 1 && done(&v[0])).await;
+    values[0].clone()
+}
+
+/// The reasons on the supervisor's list, once it holds `n` entries.
+async fn rejected_reasons(outbox: &Path, n: usize) -> Vec<String> {
+    gateway_json_until("rejected", outbox, |v| v.len() == n)
+        .await
+        .iter()
+        .map(|entry| field(entry, "reason").to_owned())
+        .collect()
 }
 
 /// The server's events by serial, in log order.
@@ -344,6 +367,11 @@ async fn server_stopped_mid_run_then_restarted_gets_every_scan_once_in_order() {
             ("OK", true),
         ]
     );
+    // The supervisor can read the list while the gateway runs.
+    assert_eq!(
+        rejected_reasons(outbox.path(), 2).await,
+        ["DUPLICATE_SERIAL", "BAD_FORMAT"]
+    );
     gateway.scan("C0001");
     let after = gateway.next("result", 1).await;
     assert_eq!(
@@ -371,18 +399,10 @@ async fn server_stopped_mid_run_then_restarted_gets_every_scan_once_in_order() {
     assert_eq!(ids.len(), log.len(), "no event_id twice");
 
     // The supervisor's list holds the two replayed rejections.
-    let outbox_dir = outbox.path().to_str().unwrap();
-    let list = run_cli(
-        &["--json", "gateway", "rejected", "--outbox", outbox_dir],
-        None,
+    assert_eq!(
+        rejected_reasons(outbox.path(), 2).await,
+        ["DUPLICATE_SERIAL", "BAD_FORMAT"]
     );
-    assert_eq!(list.code, 0, "{}", list.stderr);
-    let reasons: Vec<Value> = list
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["reason"].clone())
-        .collect();
-    assert_eq!(reasons, ["DUPLICATE_SERIAL", "BAD_FORMAT"]);
     let status = status_until(outbox.path(), |_| true).await;
     assert_eq!(
         (status["queued"].as_u64(), status["rejected"].as_u64()),
