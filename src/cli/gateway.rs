@@ -80,7 +80,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = OUTBOX_LEN_DEFAULT)]
     outbox_max: usize,
     /// The scanner configuration (JSON, see the README).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["stdin", "replay"])]
     config: Option<PathBuf>,
     /// Read scans from standard input, one per line, instead of scanners.
     #[arg(long, conflicts_with = "replay")]
@@ -263,7 +263,10 @@ struct Display {
 #[derive(Clone, Copy)]
 enum Tone {
     Good,
+    /// Amber with the bell: look at this one.
     Warn,
+    /// Amber, quiet: safe, but not answered yet.
+    Held,
     Bad,
     Info,
 }
@@ -316,6 +319,7 @@ impl Display {
             let (colour, bell) = match tone {
                 Tone::Good => ("\x1b[32m", ""),
                 Tone::Warn => ("\x1b[33m", "\x07"),
+                Tone::Held => ("\x1b[33m", ""),
                 Tone::Bad => ("\x1b[1;31m", "\x07"),
                 Tone::Info => ("\x1b[36m", ""),
             };
@@ -378,11 +382,11 @@ fn describe(event: &Event) -> (Tone, String, serde_json::Value) {
             queued,
         } => {
             let (tone, verdict, message) = match check {
-                Precheck::Fits(m) => (Tone::Warn, "OK".to_owned(), m),
+                Precheck::Fits(m) => (Tone::Held, "OK".to_owned(), m),
                 Precheck::LikelyRejected { reason, message } => {
                     (Tone::Bad, format!("LIKELY {}", reason.name()), message)
                 }
-                Precheck::Unchecked(m) => (Tone::Warn, "UNCHECKED".to_owned(), m),
+                Precheck::Unchecked(m) => (Tone::Held, "UNCHECKED".to_owned(), m),
             };
             (
                 tone,
