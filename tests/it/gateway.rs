@@ -14,7 +14,7 @@ use serde_json::Value;
 use serialtrack::proto::v1 as pb;
 use tokio::sync::mpsc;
 
-use crate::support::{TestServer, run_cli};
+use crate::support::{TestServer, receive, run_cli};
 
 /// The longest any one wait may take before the test fails (generous: the machines are shared).
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -426,14 +426,29 @@ async fn a_gateway_killed_with_scans_waiting_resumes_without_loss_or_double() {
     for n in 0..N {
         first.scan(&format!("K{n:04}"));
     }
-    assert_eq!(first.next("queued", N).await[N - 1]["queued"], N);
+    let queued = first.next("queued", N).await;
+    assert_eq!(queued[N - 1]["queued"], N);
     first.kill();
+
+    // As if the first scan had reached the server just before the kill and its removal from
+    // the outbox had been lost: the server already has its event_id.
+    let mut applied = receive("MED-1", "K0000");
+    applied.event_id = field(&queued[0], "event_id").to_owned();
+    applied.lot = "L1".into();
+    let original = server.scan(applied).await;
+    assert_eq!(original.outcome(), pb::Outcome::Accepted);
 
     // Restarted against the real server: killed again as soon as the replay is under way.
     let mut second = Gateway::receiving(&server.url, outbox.path(), &[]);
     let started = second.next("started", 1).await;
     assert_eq!(started[0]["queued"], N);
-    second.next("result", 1).await;
+    let resent = second.next("result", 1).await;
+    // Sent again, answered from the server's log, applied once.
+    assert_eq!(
+        (field(&resent[0], "serial"), resent[0]["replayed"].as_bool()),
+        ("K0000", Some(true))
+    );
+    assert_eq!(resent[0]["seq"], original.seq);
     second.kill();
 
     // The third run finishes the job and stops when the outbox is empty.
