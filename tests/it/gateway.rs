@@ -571,3 +571,63 @@ fn bad_gateway_input_gets_a_clear_error() {
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
 }
+
+#[tokio::test]
+async fn a_scan_the_server_refuses_outright_is_set_aside_and_the_rest_go_on() {
+    use serialtrack::gateway::outbox::NewScan;
+    let server = TestServer::start().await;
+    server.add_item(med_item()).await;
+    let outbox = tempfile::tempdir().unwrap();
+    // Written straight into the outbox, as an older gateway with laxer checks might have: a
+    // station name over the server's 64-byte limit.
+    let scan = |serial: &str, station: &str| {
+        let mut request = receive("MED-1", serial);
+        request.station = station.to_owned();
+        request.lot = "L1".into();
+        NewScan {
+            request,
+            source: "old".into(),
+            accepted_at_ms: 1,
+        }
+    };
+    let queue = serialtrack::gateway::Outbox::open(outbox.path(), 10).unwrap();
+    queue
+        .push_many(vec![
+            scan("R0001", "DOCK-1"),
+            scan("R0002", &"S".repeat(65)),
+            scan("R0003", "DOCK-1"),
+        ])
+        .unwrap();
+    drop(queue);
+
+    let gateway = Gateway::start(
+        &server.url,
+        outbox.path(),
+        &[&["--stdin"], BINDING].concat(),
+        false,
+    );
+    let (code, seen) = gateway.finish().await;
+    assert_eq!(code, 1, "{seen:#?}");
+    let answers: Vec<(&str, &str)> = seen
+        .iter()
+        .filter(|v| v["event"] == "result" || v["event"] == "refused_by_server")
+        .map(|v| (field(v, "event"), field(v, "raw")))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            ("result", ""),
+            ("refused_by_server", "R0002"),
+            ("result", ""),
+        ]
+    );
+    let serials: Vec<(String, String, String)> = serials_in_log(&server).await;
+    let serials: Vec<&str> = serials.iter().map(|(s, _, _)| s.as_str()).collect();
+    assert_eq!(serials, ["R0001", "R0003"]);
+    let list = gateway_json_until("rejected", outbox.path(), |v| v.len() == 1).await;
+    assert_eq!(field(&list[0], "outcome"), "REFUSED");
+    assert!(
+        field(&list[0], "message").contains("InvalidArgument"),
+        "{list:?}"
+    );
+}
