@@ -128,7 +128,6 @@ pub async fn forward(
         if state != ServerState::Online {
             match refresh_rules(&mut clients, &shared, &options).await {
                 Ok(()) => {
-                    backoff = BACKOFF_MIN;
                     next_refresh = Instant::now() + options.rules_refresh;
                     if state == ServerState::Offline {
                         replay_through = shared.outbox.last_seq().unwrap_or(None);
@@ -157,9 +156,13 @@ pub async fn forward(
             drain(&mut clients, &shared, &options, replay_through).await
         };
         match result {
-            Ok(()) => {}
+            // The backoff starts over only once scans went through: a server that answers the
+            // catalog but fails every scan is not hammered.
+            Ok(()) => backoff = BACKOFF_MIN,
             Err(Stop::Offline(reason)) => {
                 shared.set_server_state(ServerState::Offline, reason).await;
+                sleep(backoff).await;
+                backoff = (backoff * 2).min(options.backoff_max.max(BACKOFF_MIN));
                 continue;
             }
             Err(Stop::Outbox(error)) => {
