@@ -33,6 +33,8 @@ pub struct GatewayBenchReport {
     pub direct_scans_per_s: f64,
     pub replay_scans_per_s: f64,
     pub replay_seconds: f64,
+    /// From the gateway's start to the first answer: opening the outbox and the first contact.
+    pub first_answer_ms: f64,
     pub intake_scans: usize,
     pub intake_scans_per_s: f64,
 }
@@ -46,13 +48,14 @@ impl GatewayBenchReport {
         format!(
             "gateway bench, {scans} scans\n\
              direct ScanStream (baseline)            {direct:>10.0} scans/s   1.00x\n\
-             gateway replay after an outage          {replay:>10.0} scans/s   {ratio:.2}x   ({secs:.2} s for the whole outbox)\n\
+             gateway replay after an outage          {replay:>10.0} scans/s   {ratio:.2}x   ({secs:.2} s for the whole outbox, first answer after {first:.0} ms)\n\
              gateway intake, one flush per scan      {intake:>10.0} scans/s   {iratio:.2}x   ({n} scans)\n",
             scans = self.scans,
             direct = self.direct_scans_per_s,
             replay = self.replay_scans_per_s,
             ratio = self.replay_ratio(),
             secs = self.replay_seconds,
+            first = self.first_answer_ms,
             intake = self.intake_scans_per_s,
             iratio = self.intake_scans_per_s / self.direct_scans_per_s,
             n = self.intake_scans,
@@ -66,6 +69,7 @@ impl GatewayBenchReport {
             "replay_scans_per_s": self.replay_scans_per_s,
             "replay_ratio": self.replay_ratio(),
             "replay_seconds": self.replay_seconds,
+            "first_answer_ms": self.first_answer_ms,
             "intake_scans": self.intake_scans,
             "intake_scans_per_s": self.intake_scans_per_s,
             "intake_ratio": self.intake_scans_per_s / self.direct_scans_per_s,
@@ -112,10 +116,13 @@ pub async fn gateway(options: &GatewayBenchOptions) -> anyhow::Result<GatewayBen
 
     // The server is back: a gateway starts on that outbox and replays it until it is empty.
     let (events_tx, mut events_rx) = tokio::sync::mpsc::channel(gateway::station::EVENT_QUEUE_LEN);
+    let started = Instant::now();
     let counter = tokio::spawn(async move {
         let (mut accepted, mut other) = (0usize, 0usize);
+        let mut first_answer = None;
         while let Some(event) = events_rx.recv().await {
             if let Event::Result { reply, .. } = event {
+                first_answer.get_or_insert_with(|| started.elapsed());
                 if reply.outcome() == pb::Outcome::Accepted {
                     accepted += 1;
                 } else {
@@ -123,9 +130,8 @@ pub async fn gateway(options: &GatewayBenchOptions) -> anyhow::Result<GatewayBen
                 }
             }
         }
-        (accepted, other)
+        (accepted, other, first_answer.unwrap_or_default())
     });
-    let started = Instant::now();
     gateway::run(
         GatewayOptions {
             outbox_dir: outbox_dir.path().to_owned(),
@@ -139,7 +145,7 @@ pub async fn gateway(options: &GatewayBenchOptions) -> anyhow::Result<GatewayBen
     )
     .await?;
     let replay = started.elapsed();
-    let (accepted, other) = counter.await?;
+    let (accepted, other, first_answer) = counter.await?;
     anyhow::ensure!(
         accepted == scans && other == 0,
         "the replay answered {accepted} accepted and {other} other of {scans} scans"
@@ -164,6 +170,7 @@ pub async fn gateway(options: &GatewayBenchOptions) -> anyhow::Result<GatewayBen
         direct_scans_per_s: per_second(scans, direct),
         replay_scans_per_s: per_second(scans, replay),
         replay_seconds: replay.as_secs_f64(),
+        first_answer_ms: first_answer.as_secs_f64() * 1000.0,
         intake_scans,
         intake_scans_per_s: per_second(intake_scans, intake),
     })

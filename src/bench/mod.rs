@@ -241,17 +241,17 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
 }
 
 /// A server in this process on a loopback port over a temp dir, with the bench item.
-struct BenchServer {
-    url: String,
-    channel: Channel,
-    store: SledStore,
+pub(crate) struct BenchServer {
+    pub(crate) url: String,
+    pub(crate) channel: Channel,
+    pub(crate) store: SledStore,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     _dir: tempfile::TempDir,
 }
 
 impl BenchServer {
-    async fn start() -> anyhow::Result<BenchServer> {
+    pub(crate) async fn start() -> anyhow::Result<BenchServer> {
         let dir = tempfile::tempdir()?;
         let store = SledStore::open(dir.path())?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -282,7 +282,7 @@ impl BenchServer {
     }
 
     /// Stops the server; the store and its directory stay for measuring until dropped.
-    async fn stop(self) -> anyhow::Result<(SledStore, tempfile::TempDir)> {
+    pub(crate) async fn stop(self) -> anyhow::Result<(SledStore, tempfile::TempDir)> {
         let _ = self.stop.send(());
         self.task.await??;
         Ok((self.store, self._dir))

@@ -4,55 +4,18 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tonic::transport::Channel;
 
 use crate::domain::RecallScope;
 use crate::proto::v1 as pb;
-use crate::store::{PAGE_LEN_MAX, SCAN_BATCH_LEN_MAX, SledStore, Store, UnitQuery};
+use crate::store::{PAGE_LEN_MAX, SCAN_BATCH_LEN_MAX, Store, UnitQuery};
 
-use super::{BENCH_UNITS_MAX, per_second};
+use super::{BENCH_UNITS_MAX, BenchServer, per_second};
 
 const RECALL_SKU: &str = "BENCH-LOT";
 const RECALLED_LOT: &str = "L-RECALL";
 const OTHER_LOT: &str = "L-OTHER";
 
-/// A server in this process on a loopback port over a temp dir.
-pub(crate) struct BenchServer {
-    pub store: SledStore,
-    pub channel: Channel,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
-    _dir: tempfile::TempDir,
-}
-
 impl BenchServer {
-    pub async fn start() -> anyhow::Result<BenchServer> {
-        let dir = tempfile::tempdir()?;
-        let store = SledStore::open(dir.path())?;
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let (stop, stop_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(crate::server::serve(listener, store.clone(), async {
-            let _ = stop_rx.await;
-        }));
-        let channel = Channel::from_shared(url)?.connect().await?;
-        Ok(BenchServer {
-            store,
-            channel,
-            stop,
-            task,
-            _dir: dir,
-        })
-    }
-
-    pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        self.task.await??;
-        Ok(())
-    }
-
     pub async fn put_item(&self, item: pb::Item) -> anyhow::Result<()> {
         pb::catalog_service_client::CatalogServiceClient::new(self.channel.clone())
             .put_item(pb::PutItemRequest { item: Some(item) })
@@ -256,7 +219,7 @@ pub async fn recall(options: &RecallOptions) -> anyhow::Result<RecallReport> {
         reported += chunk.units.len();
     }
     let report = started.elapsed();
-    server.stop().await?;
+    drop(server.stop().await?);
     let affected = usize::try_from(recall.affected)?;
     anyhow::ensure!(
         raw_count == options.units && affected == options.units && reported == options.units,
@@ -410,7 +373,7 @@ pub async fn asn(options: &AsnOptions) -> anyhow::Result<AsnReport> {
         discrepancies += chunk.entries.len();
     }
     let close = started.elapsed();
-    server.stop().await?;
+    drop(server.stop().await?);
     anyhow::ensure!(
         usize::try_from(closed.received_expected)? == n && closed.short == 0 && discrepancies == 0,
         "the ASN closed with {} of {n} expected serials received, {} short, {discrepancies} discrepancies",

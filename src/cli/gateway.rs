@@ -30,8 +30,8 @@ pub enum GatewayCommand {
     /// Scans waiting in the outbox and the oldest one's age, the supervisor's list, and what
     /// the running gateway says about the server and its scanners.
     Status(OutboxArg),
-    /// The supervisor's list: scans replayed after an outage that the server rejected. Read
-    /// while the gateway is stopped.
+    /// The supervisor's list: scans replayed after an outage that the server rejected (the
+    /// newest 50 while the gateway runs, all when it is stopped).
     Rejected {
         #[command(flatten)]
         outbox: OutboxArg,
@@ -80,7 +80,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = OUTBOX_LEN_DEFAULT)]
     outbox_max: usize,
     /// The scanner configuration (JSON, see the README).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["stdin", "replay"])]
     config: Option<PathBuf>,
     /// Read scans from standard input, one per line, instead of scanners.
     #[arg(long, conflicts_with = "replay")]
@@ -263,7 +263,10 @@ struct Display {
 #[derive(Clone, Copy)]
 enum Tone {
     Good,
+    /// Amber with the bell: look at this one.
     Warn,
+    /// Amber, quiet: safe, but not answered yet.
+    Held,
     Bad,
     Info,
 }
@@ -316,6 +319,7 @@ impl Display {
             let (colour, bell) = match tone {
                 Tone::Good => ("\x1b[32m", ""),
                 Tone::Warn => ("\x1b[33m", "\x07"),
+                Tone::Held => ("\x1b[33m", ""),
                 Tone::Bad => ("\x1b[1;31m", "\x07"),
                 Tone::Info => ("\x1b[36m", ""),
             };
@@ -378,11 +382,11 @@ fn describe(event: &Event) -> (Tone, String, serde_json::Value) {
             queued,
         } => {
             let (tone, verdict, message) = match check {
-                Precheck::Fits(m) => (Tone::Warn, "OK".to_owned(), m),
+                Precheck::Fits(m) => (Tone::Held, "OK".to_owned(), m),
                 Precheck::LikelyRejected { reason, message } => {
                     (Tone::Bad, format!("LIKELY {}", reason.name()), message)
                 }
-                Precheck::Unchecked(m) => (Tone::Warn, "UNCHECKED".to_owned(), m),
+                Precheck::Unchecked(m) => (Tone::Held, "UNCHECKED".to_owned(), m),
             };
             (
                 tone,
@@ -583,13 +587,36 @@ fn rejected(dir: &Path, json: bool, clear: bool) -> anyhow::Result<u8> {
     if !dir.join("db").exists() {
         bail!("no outbox at {}", dir.display());
     }
-    let outbox = Outbox::open(dir, OUTBOX_LEN_MAX).map_err(|e| match e {
-        OutboxError::Locked { .. } => anyhow::anyhow!(
-            "{e}; the list is read while the gateway is stopped (its screen shows each rejection as it comes)"
-        ),
-        e => e.into(),
-    })?;
-    for entry in outbox.rejected()? {
+    let (entries, outbox) = match Outbox::open(dir, OUTBOX_LEN_MAX) {
+        Ok(outbox) => (outbox.rejected()?, Some(outbox)),
+        Err(OutboxError::Locked { .. }) if !clear => {
+            // The running gateway's status file carries the newest entries.
+            let file = outbox::read_status(dir).with_context(|| {
+                format!(
+                    "the gateway using {} has not written its status yet; try again",
+                    dir.display()
+                )
+            })?;
+            let entries = file
+                .rejected_recent
+                .iter()
+                .map(|(seq, bytes)| outbox::decode_rejected(*seq, bytes))
+                .collect::<Result<Vec<_>, _>>()?;
+            if entries.len() < file.counts.rejected && !json {
+                println!(
+                    "(the newest {} of {}; stop the gateway to see all)",
+                    entries.len(),
+                    file.counts.rejected
+                );
+            }
+            (entries, None)
+        }
+        Err(e @ OutboxError::Locked { .. }) => {
+            bail!("{e}; the list is cleared while the gateway is stopped")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for entry in entries {
         let request = &entry.waiting.request;
         let answer = match &entry.reply {
             Some(reply) => output::reply_json(reply),
@@ -625,7 +652,7 @@ fn rejected(dir: &Path, json: bool, clear: bool) -> anyhow::Result<u8> {
             );
         }
     }
-    if clear {
+    if let (true, Some(outbox)) = (clear, outbox) {
         let n = outbox.clear_rejected()?;
         if !json {
             println!("cleared {n} entries");

@@ -134,10 +134,26 @@ fn watcher(config: &Config, inputs: &mpsc::Sender<Input>, stop: &AtomicBool) {
     let open: Arc<Mutex<HashSet<String>>> = Arc::default();
     // Paths already reported as unbound or unopenable, so each is said once while it stays.
     let mut reported: HashSet<String> = HashSet::new();
+    let mut first = true;
     while !stop.load(Ordering::Acquire) {
         if api.refresh_devices().is_ok() {
             let found: Vec<FoundDevice> = api.device_list().map(found_device).collect();
             reported.retain(|path| found.iter().any(|d| &d.path == path));
+            let matching = found
+                .iter()
+                .filter(|d| !matches!(match_device(config, d), DeviceMatch::Ignore))
+                .count();
+            if first && matching == 0 {
+                tell(
+                    inputs,
+                    "hid",
+                    DeviceState::NoneFound,
+                    "no scanner of the config is plugged in; waiting for one \
+                     (`serialtrack gateway devices` lists what this machine sees)"
+                        .into(),
+                );
+            }
+            first = false;
             for device in found {
                 if open.lock().is_ok_and(|open| open.contains(&device.path)) {
                     continue;

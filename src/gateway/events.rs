@@ -32,6 +32,8 @@ pub enum DeviceState {
     CannotOpen,
     /// A HID POS scanner the configuration binds to no station.
     Unbound,
+    /// No scanner of the configuration is plugged in (said once, at the start).
+    NoneFound,
 }
 
 impl DeviceState {
@@ -41,6 +43,7 @@ impl DeviceState {
             DeviceState::Unplugged => "unplugged",
             DeviceState::CannotOpen => "cannot_open",
             DeviceState::Unbound => "unbound",
+            DeviceState::NoneFound => "none_found",
         }
     }
 }

@@ -17,7 +17,7 @@ use tonic::{Code, Status};
 
 use super::events::{Event, ServerState};
 use super::hid::Feedback;
-use super::outbox::{OutboxError, Waiting};
+use super::outbox::{Completion, OutboxError, Waiting};
 use super::rules::CachedRules;
 use super::station::Shared;
 use crate::domain::time::now_ms;
@@ -49,7 +49,7 @@ impl ForwardOptions {
     pub fn new(server: &str) -> ForwardOptions {
         ForwardOptions {
             server: server.to_owned(),
-            window: 512,
+            window: STREAM_IN_FLIGHT_MAX,
             reply_timeout: Duration::from_secs(10),
             rpc_timeout: Duration::from_secs(5),
             rules_refresh: Duration::from_secs(300),
@@ -58,7 +58,8 @@ impl ForwardOptions {
     }
 }
 
-const _: () = assert!(512 <= STREAM_IN_FLIGHT_MAX);
+/// Answers taken out of the outbox in one write, at most.
+const ANSWER_GROUP_LEN_MAX: usize = 256;
 
 /// Why a drain stopped early.
 enum Stop {
@@ -127,7 +128,6 @@ pub async fn forward(
         if state != ServerState::Online {
             match refresh_rules(&mut clients, &shared, &options).await {
                 Ok(()) => {
-                    backoff = BACKOFF_MIN;
                     next_refresh = Instant::now() + options.rules_refresh;
                     if state == ServerState::Offline {
                         replay_through = shared.outbox.last_seq().unwrap_or(None);
@@ -156,9 +156,13 @@ pub async fn forward(
             drain(&mut clients, &shared, &options, replay_through).await
         };
         match result {
-            Ok(()) => {}
+            // The backoff starts over only once scans went through: a server that answers the
+            // catalog but fails every scan is not hammered.
+            Ok(()) => backoff = BACKOFF_MIN,
             Err(Stop::Offline(reason)) => {
                 shared.set_server_state(ServerState::Offline, reason).await;
+                sleep(backoff).await;
+                backoff = (backoff * 2).min(options.backoff_max.max(BACKOFF_MIN));
                 continue;
             }
             Err(Stop::Outbox(error)) => {
@@ -215,7 +219,7 @@ async fn refresh_rules(
     Ok(())
 }
 
-/// Moves waiting scans (after `cursor`) into the stream until the window is half full again.
+/// Moves waiting scans (after `cursor`) into the stream, once a quarter of the window is free.
 fn fill(
     shared: &Shared,
     tx: &mpsc::Sender<pb::ScanRequest>,
@@ -223,7 +227,7 @@ fn fill(
     cursor: &mut Option<u64>,
     window: usize,
 ) -> Result<(), Stop> {
-    if inflight.len() > window / 2 {
+    if inflight.len() > window - window / 4 {
         return Ok(());
     }
     for waiting in shared
@@ -271,15 +275,58 @@ async fn drain(
         Ok(Ok(response)) => response.into_inner(),
     };
     loop {
-        let reply = match timeout(options.reply_timeout, replies.message()).await {
-            Err(_) => {
-                return Err(Stop::Offline(format!(
+        let next = timeout(options.reply_timeout, replies.message())
+            .await
+            .map_err(|_| {
+                Stop::Offline(format!(
                     "no answer for {} s with {} scans in flight",
                     options.reply_timeout.as_secs(),
                     inflight.len()
+                ))
+            })?;
+        // Whatever else has arrived is taken along, so the outbox is written once per group.
+        let mut replies_now = Vec::new();
+        let mut end = None;
+        match next {
+            Ok(Some(reply)) => replies_now.push(reply),
+            Ok(None) => end = Some(Ok(())),
+            Err(status) => end = Some(Err(status)),
+        }
+        while end.is_none() && replies_now.len() < ANSWER_GROUP_LEN_MAX {
+            // A zero timeout polls once: `message` is cancel safe, nothing is lost.
+            match timeout(Duration::ZERO, replies.message()).await {
+                Err(_) => break,
+                Ok(Ok(Some(reply))) => replies_now.push(reply),
+                Ok(Ok(None)) => end = Some(Ok(())),
+                Ok(Err(status)) => end = Some(Err(status)),
+            }
+        }
+        let mut group = Vec::with_capacity(replies_now.len());
+        for reply in replies_now {
+            let Some(waiting) = inflight.pop_front() else {
+                return Err(Stop::Offline(
+                    "the server answered a scan that was not sent".into(),
+                ));
+            };
+            if reply.event_id != waiting.request.event_id {
+                return Err(Stop::Offline(format!(
+                    "the server answered {} where {} was expected",
+                    reply.event_id, waiting.request.event_id
                 )));
             }
-            Ok(Err(status)) if refuses_the_request(status.code()) => {
+            group.push((waiting, reply));
+        }
+        answered(shared, group, replay_through).await?;
+        match end {
+            None => {}
+            Some(Ok(())) if inflight.is_empty() => return Ok(()),
+            Some(Ok(())) => {
+                return Err(Stop::Offline(format!(
+                    "the server ended the stream with {} scans unanswered",
+                    inflight.len()
+                )));
+            }
+            Some(Err(status)) if refuses_the_request(status.code()) => {
                 return match inflight.pop_front() {
                     Some(first) => {
                         retry_alone(clients, shared, options, first, replay_through).await
@@ -287,28 +334,8 @@ async fn drain(
                     None => Err(Stop::Offline(status_text(&status))),
                 };
             }
-            Ok(Err(status)) => return Err(Stop::Offline(status_text(&status))),
-            Ok(Ok(None)) if inflight.is_empty() => return Ok(()),
-            Ok(Ok(None)) => {
-                return Err(Stop::Offline(format!(
-                    "the server ended the stream with {} scans unanswered",
-                    inflight.len()
-                )));
-            }
-            Ok(Ok(Some(reply))) => reply,
-        };
-        let Some(waiting) = inflight.pop_front() else {
-            return Err(Stop::Offline(
-                "the server answered a scan that was not sent".into(),
-            ));
-        };
-        if reply.event_id != waiting.request.event_id {
-            return Err(Stop::Offline(format!(
-                "the server answered {} where {} was expected",
-                reply.event_id, waiting.request.event_id
-            )));
+            Some(Err(status)) => return Err(Stop::Offline(status_text(&status))),
         }
-        answered(shared, &waiting, reply, replay_through).await?;
         if let Some(sender) = &tx {
             fill(shared, sender, &mut inflight, &mut cursor, window)?;
             if inflight.is_empty() {
@@ -337,7 +364,9 @@ async fn retry_alone(
     .await
     {
         Err(_) => Err(Stop::Offline("no answer to a single scan".into())),
-        Ok(Ok(reply)) => answered(shared, &waiting, reply.into_inner(), replay_through).await,
+        Ok(Ok(reply)) => {
+            answered(shared, vec![(waiting, reply.into_inner())], replay_through).await
+        }
         Ok(Err(status)) if refuses_the_request(status.code()) => {
             let message = status_text(&status);
             shared
@@ -353,6 +382,7 @@ async fn retry_alone(
                     queued: shared.outbox.len(),
                 })
                 .await;
+            shared.touch();
             Ok(())
         }
         Ok(Err(status)) => Err(Stop::Offline(status_text(&status))),
@@ -366,29 +396,40 @@ fn feedback_for(reply: &pb::ScanReply) -> Feedback {
     }
 }
 
-/// Takes an answered scan out of the outbox and shows the answer.
+/// Takes answered scans out of the outbox (one batch) and shows the answers.
 async fn answered(
     shared: &Shared,
-    waiting: &Waiting,
-    reply: pb::ScanReply,
+    group: Vec<(Waiting, pb::ScanReply)>,
     replay_through: Option<u64>,
 ) -> Result<(), Stop> {
-    let after_outage = replay_through.is_some_and(|last| waiting.seq <= last);
-    let keep = (after_outage && reply.outcome() == pb::Outcome::Rejected).then_some("");
-    shared
-        .outbox
-        .complete(waiting, Some(&reply), keep, now_ms())?;
-    // The operator has moved on from a scan answered after an outage: no beep for it now.
-    if !after_outage {
-        shared.send_feedback(&waiting.source, feedback_for(&reply));
-    }
-    shared
-        .emit(Event::Result {
-            source: waiting.source.clone(),
-            reply,
-            after_outage,
-            queued: shared.outbox.len(),
+    let after_outage = |waiting: &Waiting| replay_through.is_some_and(|last| waiting.seq <= last);
+    let completions: Vec<Completion> = group
+        .iter()
+        .map(|(waiting, reply)| Completion {
+            waiting,
+            reply: Some(reply),
+            keep: (after_outage(waiting) && reply.outcome() == pb::Outcome::Rejected).then_some(""),
         })
-        .await;
+        .collect();
+    shared.outbox.complete_many(&completions, now_ms())?;
+    let left = shared.outbox.len();
+    let n_answers = group.len();
+    for (i, (waiting, reply)) in group.into_iter().enumerate() {
+        let after_outage = after_outage(&waiting);
+        // The operator has moved on from a scan answered after an outage: no beep for it now.
+        if !after_outage {
+            shared.send_feedback(&waiting.source, feedback_for(&reply));
+        }
+        shared
+            .emit(Event::Result {
+                source: waiting.source,
+                reply,
+                after_outage,
+                // Still waiting when this answer came: the rest of the group, then the others.
+                queued: left + (n_answers - i - 1),
+            })
+            .await;
+    }
+    shared.touch();
     Ok(())
 }

@@ -171,6 +171,14 @@ fn record_of(waiting: &Waiting) -> QueuedRecord {
     }
 }
 
+/// An answered scan to take out of the outbox: the server's reply (none when it refused the
+/// request outright), and `keep` = `Some(refusal)` to put it on the supervisor's list.
+pub struct Completion<'a> {
+    pub waiting: &'a Waiting,
+    pub reply: Option<&'a pb::ScanReply>,
+    pub keep: Option<&'a str>,
+}
+
 /// A scan to put in the outbox.
 #[derive(Clone, Debug)]
 pub struct NewScan {
@@ -309,23 +317,43 @@ impl Outbox {
         keep: Option<&str>,
         now_ms: i64,
     ) -> Result<(), OutboxError> {
-        let queued_key = key(QUEUED, waiting.seq);
-        if !self.inner.db.contains_key(queued_key)? {
-            return Ok(());
-        }
+        self.complete_many(
+            &[Completion {
+                waiting,
+                reply,
+                keep,
+            }],
+            now_ms,
+        )
+    }
+
+    /// [`Outbox::complete`] for several answered scans in one batch. A scan no longer waiting
+    /// (completed before) is skipped.
+    pub fn complete_many(&self, done: &[Completion<'_>], now_ms: i64) -> Result<(), OutboxError> {
         let mut batch = sled::Batch::default();
-        batch.remove(&queued_key);
-        if let Some(refused) = keep {
-            let record = RejectedRecord {
-                queued: Some(record_of(waiting)),
-                reply: reply.cloned(),
-                answered_at_ms: now_ms,
-                refused: refused.to_owned(),
-            };
-            batch.insert(&key(REJECTED, waiting.seq), record.encode_to_vec());
+        let mut removed = 0;
+        for completion in done {
+            let queued_key = key(QUEUED, completion.waiting.seq);
+            if !self.inner.db.contains_key(queued_key)? {
+                continue;
+            }
+            batch.remove(&queued_key);
+            removed += 1;
+            if let Some(refused) = completion.keep {
+                let record = RejectedRecord {
+                    queued: Some(record_of(completion.waiting)),
+                    reply: completion.reply.cloned(),
+                    answered_at_ms: now_ms,
+                    refused: refused.to_owned(),
+                };
+                batch.insert(
+                    &key(REJECTED, completion.waiting.seq),
+                    record.encode_to_vec(),
+                );
+            }
         }
         self.inner.db.apply_batch(batch)?;
-        self.inner.len.fetch_sub(1, Ordering::AcqRel);
+        self.inner.len.fetch_sub(removed, Ordering::AcqRel);
         Ok(())
     }
 
@@ -334,19 +362,20 @@ impl Outbox {
         let mut out = Vec::new();
         for entry in self.inner.db.scan_prefix([REJECTED]) {
             let (key, value) = entry?;
-            let record =
-                RejectedRecord::decode(&*value).map_err(|e| corrupt(&key, e.to_string()))?;
-            let waiting = record
-                .queued
-                .and_then(|queued| waiting(seq_of(&key).ok()?, queued))
-                .ok_or_else(|| corrupt(&key, "record has no scan"))?;
-            out.push(Rejected {
-                waiting,
-                reply: record.reply,
-                answered_at_ms: record.answered_at_ms,
-                refused: record.refused,
-            });
+            out.push(decode_rejected(seq_of(&key)?, &value)?);
         }
+        Ok(out)
+    }
+
+    /// The newest `n` entries of the supervisor's list as stored, oldest first (for the status
+    /// file; [`decode_rejected`] reads them).
+    pub fn rejected_records(&self, n: usize) -> Result<Vec<(u64, Vec<u8>)>, OutboxError> {
+        let mut out = Vec::new();
+        for entry in self.inner.db.scan_prefix([REJECTED]).rev().take(n) {
+            let (key, value) = entry?;
+            out.push((seq_of(&key)?, value.to_vec()));
+        }
+        out.reverse();
         Ok(out)
     }
 
@@ -419,6 +448,26 @@ impl Outbox {
     }
 }
 
+/// One stored entry of the supervisor's list.
+pub fn decode_rejected(seq: u64, value: &[u8]) -> Result<Rejected, OutboxError> {
+    let key = key(REJECTED, seq);
+    let record = RejectedRecord::decode(value).map_err(|e| corrupt(&key, e.to_string()))?;
+    let waiting = record
+        .queued
+        .and_then(|queued| waiting(seq, queued))
+        .ok_or_else(|| corrupt(&key, "record has no scan"))?;
+    Ok(Rejected {
+        waiting,
+        reply: record.reply,
+        answered_at_ms: record.answered_at_ms,
+        refused: record.refused,
+    })
+}
+
+/// The status file carries at most this many of the newest entries of the supervisor's list;
+/// `gateway rejected` shows those while the gateway runs.
+pub const STATUS_REJECTED_LEN_MAX: usize = 50;
+
 /// What a running gateway says about itself in `<outbox>/status.json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusFile {
@@ -432,6 +481,9 @@ pub struct StatusFile {
     pub counts: OutboxCounts,
     /// The scanners open now, by name.
     pub devices: Vec<String>,
+    /// The newest entries of the supervisor's list, as stored (sequence number, record).
+    #[serde(default)]
+    pub rejected_recent: Vec<(u64, Vec<u8>)>,
 }
 
 /// Writes the status file (a temporary file renamed over it, so readers never see half).
@@ -521,6 +573,9 @@ mod tests {
         assert_eq!(rejected[0].reply.as_ref(), Some(&reply));
         assert_eq!(rejected[0].answered_at_ms, 6);
         assert_eq!(outbox.counts().unwrap().oldest_at_ms, Some(1003));
+        let records = outbox.rejected_records(STATUS_REJECTED_LEN_MAX).unwrap();
+        let (seq, bytes) = &records[0];
+        assert_eq!(decode_rejected(*seq, bytes).unwrap(), rejected[0]);
         assert_eq!(outbox.clear_rejected().unwrap(), 1);
         assert!(outbox.rejected().unwrap().is_empty());
     }

@@ -17,7 +17,9 @@ use super::config::{Binding, Config, DecoderSpec, SCAN_BYTES_MAX};
 use super::events::{DeviceState, Event, ServerState};
 use super::forward::{self, ForwardOptions};
 use super::hid::{self, Feedback};
-use super::outbox::{NewScan, Outbox, OutboxError, StatusFile, write_status};
+use super::outbox::{
+    NewScan, Outbox, OutboxError, STATUS_REJECTED_LEN_MAX, StatusFile, write_status,
+};
 use super::rules::{CachedRules, Precheck};
 use crate::domain::time::now_ms;
 
@@ -162,8 +164,10 @@ impl Shared {
             .precheck(scan, now_ms)
     }
 
-    /// Publishes the outbox's length (for the drain wait and the status file).
-    fn touch(&self) {
+    /// Publishes the outbox's length (for the drain wait and the status file). Called once
+    /// what changed it has been told: whoever waits for the outbox to empty speaks after the
+    /// last answer.
+    pub fn touch(&self) {
         self.queued.send_replace(self.outbox.len());
         self.status_dirty.notify_one();
     }
@@ -172,8 +176,7 @@ impl Shared {
     pub async fn emit(&self, event: Event) {
         // The display only goes away when the whole gateway stops.
         let _ = self.events.send(event).await;
-        // After the event: whoever waits for the outbox to empty speaks after its last answer.
-        self.touch();
+        self.status_dirty.notify_one();
     }
 
     /// Signals a good or bad read on the scanner `source`, if it takes signals.
@@ -193,6 +196,7 @@ impl Shared {
             server_since_ms: since,
             counts: self.outbox.counts()?,
             devices: lock(&self.devices).iter().cloned().collect(),
+            rejected_recent: self.outbox.rejected_records(STATUS_REJECTED_LEN_MAX)?,
         })
     }
 }
@@ -436,6 +440,8 @@ pub async fn run(
     let status = tokio::spawn(keep_status(Arc::clone(&shared)));
 
     let exit_when_drained = options.exit_when_drained && !has_devices;
+    // Cleared when every input is gone; then only the drain (or the shutdown) ends the run.
+    let mut inputs_open = true;
     tokio::pin!(shutdown);
     loop {
         let mut queued = shared.queued.subscribe();
@@ -450,13 +456,11 @@ pub async fn run(
                     break;
                 }
             }
-            input = inputs_rx.recv() => match input {
-                // Every input is gone and nothing ends the run but the shutdown.
-                None if !exit_when_drained => {
-                    shutdown.as_mut().await;
-                    break;
+            input = inputs_rx.recv(), if inputs_open => match input {
+                None => {
+                    inputs_open = false;
+                    finite = 0;
                 }
-                None => finite = 0,
                 Some(input) => handle(&shared, input, &mut finite).await,
             },
         }
@@ -502,7 +506,7 @@ async fn handle(shared: &Arc<Shared>, input: Input, finite: &mut usize) {
                     lock(&shared.devices).remove(&source);
                     lock(&shared.feedback).remove(&source);
                 }
-                DeviceState::CannotOpen | DeviceState::Unbound => {}
+                DeviceState::CannotOpen | DeviceState::Unbound | DeviceState::NoneFound => {}
             }
             shared
                 .emit(Event::Device {

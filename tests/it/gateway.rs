@@ -14,7 +14,7 @@ use serde_json::Value;
 use serialtrack::proto::v1 as pb;
 use tokio::sync::mpsc;
 
-use crate::support::{TestServer, run_cli};
+use crate::support::{TestServer, receive, run_cli};
 
 /// The longest any one wait may take before the test fails (generous: the machines are shared).
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -165,31 +165,54 @@ async fn dead_server() -> String {
     url
 }
 
-/// `gateway status --json`, polled until `done` holds (the running gateway writes its status
-/// file a moment after things change).
-async fn status_until(outbox: &Path, done: impl Fn(&Value) -> bool) -> Value {
+/// `serialtrack --json gateway <command> --outbox DIR`, run until its JSON lines satisfy
+/// `done` (a running gateway writes its status file a moment after things change).
+async fn gateway_json_until(
+    command: &'static str,
+    outbox: &Path,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + DEADLINE;
     loop {
         let dir = outbox.to_str().unwrap().to_owned();
         let run = tokio::task::spawn_blocking(move || {
-            run_cli(&["--json", "gateway", "status", "--outbox", &dir], None)
+            run_cli(&["--json", "gateway", command, "--outbox", &dir], None)
         })
         .await
         .unwrap();
         if run.code == 0 {
-            let value: Value = serde_json::from_str(run.stdout.trim()).expect("status json");
-            if done(&value) {
-                return value;
+            let values: Vec<Value> = run
+                .stdout
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("json line"))
+                .collect();
+            if done(&values) {
+                return values;
             }
         }
         assert!(
             Instant::now() < deadline,
-            "status never got there: {} {}",
+            "{command} never got there: {} {}",
             run.stdout,
             run.stderr
         );
         tokio::task::yield_now().await;
     }
+}
+
+/// `gateway status --json`, polled until `done` holds.
+async fn status_until(outbox: &Path, done: impl Fn(&Value) -> bool) -> Value {
+    let values = gateway_json_until("status", outbox, |v| v.len() == 1 && done(&v[0])).await;
+    values[0].clone()
+}
+
+/// The reasons on the supervisor's list, once it holds `n` entries.
+async fn rejected_reasons(outbox: &Path, n: usize) -> Vec<String> {
+    gateway_json_until("rejected", outbox, |v| v.len() == n)
+        .await
+        .iter()
+        .map(|entry| field(entry, "reason").to_owned())
+        .collect()
 }
 
 /// The server's events by serial, in log order.
@@ -344,6 +367,11 @@ async fn server_stopped_mid_run_then_restarted_gets_every_scan_once_in_order() {
             ("OK", true),
         ]
     );
+    // The supervisor can read the list while the gateway runs.
+    assert_eq!(
+        rejected_reasons(outbox.path(), 2).await,
+        ["DUPLICATE_SERIAL", "BAD_FORMAT"]
+    );
     gateway.scan("C0001");
     let after = gateway.next("result", 1).await;
     assert_eq!(
@@ -371,18 +399,10 @@ async fn server_stopped_mid_run_then_restarted_gets_every_scan_once_in_order() {
     assert_eq!(ids.len(), log.len(), "no event_id twice");
 
     // The supervisor's list holds the two replayed rejections.
-    let outbox_dir = outbox.path().to_str().unwrap();
-    let list = run_cli(
-        &["--json", "gateway", "rejected", "--outbox", outbox_dir],
-        None,
+    assert_eq!(
+        rejected_reasons(outbox.path(), 2).await,
+        ["DUPLICATE_SERIAL", "BAD_FORMAT"]
     );
-    assert_eq!(list.code, 0, "{}", list.stderr);
-    let reasons: Vec<Value> = list
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["reason"].clone())
-        .collect();
-    assert_eq!(reasons, ["DUPLICATE_SERIAL", "BAD_FORMAT"]);
     let status = status_until(outbox.path(), |_| true).await;
     assert_eq!(
         (status["queued"].as_u64(), status["rejected"].as_u64()),
@@ -406,14 +426,29 @@ async fn a_gateway_killed_with_scans_waiting_resumes_without_loss_or_double() {
     for n in 0..N {
         first.scan(&format!("K{n:04}"));
     }
-    assert_eq!(first.next("queued", N).await[N - 1]["queued"], N);
+    let queued = first.next("queued", N).await;
+    assert_eq!(queued[N - 1]["queued"], N);
     first.kill();
+
+    // As if the first scan had reached the server just before the kill and its removal from
+    // the outbox had been lost: the server already has its event_id.
+    let mut applied = receive("MED-1", "K0000");
+    applied.event_id = field(&queued[0], "event_id").to_owned();
+    applied.lot = "L1".into();
+    let original = server.scan(applied).await;
+    assert_eq!(original.outcome(), pb::Outcome::Accepted);
 
     // Restarted against the real server: killed again as soon as the replay is under way.
     let mut second = Gateway::receiving(&server.url, outbox.path(), &[]);
     let started = second.next("started", 1).await;
     assert_eq!(started[0]["queued"], N);
-    second.next("result", 1).await;
+    let resent = second.next("result", 1).await;
+    // Sent again, answered from the server's log, applied once.
+    assert_eq!(
+        (field(&resent[0], "serial"), resent[0]["replayed"].as_bool()),
+        ("K0000", Some(true))
+    );
+    assert_eq!(resent[0]["seq"], original.seq);
     second.kill();
 
     // The third run finishes the job and stops when the outbox is empty.
@@ -466,6 +501,8 @@ async fn a_full_outbox_refuses_new_scans_and_keeps_the_old_ones() {
     );
     assert!(message.contains("NOT taken"), "{message}");
 
+    let status = status_until(outbox.path(), |s| s["queued"] == 2).await;
+    assert_eq!(status["max"], 2);
     // A second gateway on the same outbox is turned away, naming the first.
     let dir = outbox.path().to_str().unwrap();
     let second = run_cli(
@@ -481,8 +518,6 @@ async fn a_full_outbox_refuses_new_scans_and_keeps_the_old_ones() {
         "{}",
         second.stderr
     );
-    let status = status_until(outbox.path(), |s| s["queued"] == 2).await;
-    assert_eq!(status["max"], 2);
     gateway.kill();
     let status = status_until(outbox.path(), |_| true).await;
     assert_eq!(
@@ -535,4 +570,64 @@ fn bad_gateway_input_gets_a_clear_error() {
         assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
+}
+
+#[tokio::test]
+async fn a_scan_the_server_refuses_outright_is_set_aside_and_the_rest_go_on() {
+    use serialtrack::gateway::outbox::NewScan;
+    let server = TestServer::start().await;
+    server.add_item(med_item()).await;
+    let outbox = tempfile::tempdir().unwrap();
+    // Written straight into the outbox, as an older gateway with laxer checks might have: a
+    // station name over the server's 64-byte limit.
+    let scan = |serial: &str, station: &str| {
+        let mut request = receive("MED-1", serial);
+        request.station = station.to_owned();
+        request.lot = "L1".into();
+        NewScan {
+            request,
+            source: "old".into(),
+            accepted_at_ms: 1,
+        }
+    };
+    let queue = serialtrack::gateway::Outbox::open(outbox.path(), 10).unwrap();
+    queue
+        .push_many(vec![
+            scan("R0001", "DOCK-1"),
+            scan("R0002", &"S".repeat(65)),
+            scan("R0003", "DOCK-1"),
+        ])
+        .unwrap();
+    drop(queue);
+
+    let gateway = Gateway::start(
+        &server.url,
+        outbox.path(),
+        &[&["--stdin"], BINDING].concat(),
+        false,
+    );
+    let (code, seen) = gateway.finish().await;
+    assert_eq!(code, 1, "{seen:#?}");
+    let answers: Vec<(&str, &str)> = seen
+        .iter()
+        .filter(|v| v["event"] == "result" || v["event"] == "refused_by_server")
+        .map(|v| (field(v, "event"), field(v, "raw")))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            ("result", ""),
+            ("refused_by_server", "R0002"),
+            ("result", ""),
+        ]
+    );
+    let serials: Vec<(String, String, String)> = serials_in_log(&server).await;
+    let serials: Vec<&str> = serials.iter().map(|(s, _, _)| s.as_str()).collect();
+    assert_eq!(serials, ["R0001", "R0003"]);
+    let list = gateway_json_until("rejected", outbox.path(), |v| v.len() == 1).await;
+    assert_eq!(field(&list[0], "outcome"), "REFUSED");
+    assert!(
+        field(&list[0], "message").contains("InvalidArgument"),
+        "{list:?}"
+    );
 }
