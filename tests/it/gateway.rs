@@ -329,7 +329,14 @@ async fn server_stopped_mid_run_then_restarted_gets_every_scan_once_in_order() {
     for serial in ["B0002", "A0001", "b-1", "B0003"] {
         gateway.scan(serial);
     }
-    let queued = gateway.next("queued", 4).await;
+    let mut queued = gateway.next("queued", 4).await;
+    // B0001 itself may or may not be labelled QUEUED: that depends on whether its intake ran
+    // before or after the forwarder found the server gone. Either way it fits the rules.
+    if field(&queued[0], "raw") == "B0001" {
+        assert_eq!(field(&queued[0], "check"), "fits");
+        queued.remove(0);
+        queued.extend(gateway.next("queued", 1).await);
+    }
     let checks: Vec<(&str, &str)> = queued
         .iter()
         .map(|q| (field(q, "raw"), field(q, "check")))
