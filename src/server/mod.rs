@@ -270,6 +270,47 @@ fn receipt_response(answer: DocumentAnswer) -> Result<Response<pb::ReceiptRespon
 type ReceiptReportStream =
     Pin<Box<dyn Stream<Item = Result<pb::ReceiptReportChunk, Status>> + Send + 'static>>;
 
+/// Streams a report a page of [`REPORT_CHUNK_LEN`] at a time: `fetch` reads the page after
+/// a serial, `serial` names a row's serial (the next page's start), `chunk` turns a page into a
+/// message (`None`: nothing to send). A store failure ends the stream with its status.
+fn report_stream<T, M, Fut>(
+    mut fetch: impl FnMut(String) -> Fut + Send + 'static,
+    serial: impl Fn(&T) -> String + Send + 'static,
+    chunk: impl Fn(Vec<T>) -> Option<M> + Send + 'static,
+) -> Pin<Box<dyn Stream<Item = Result<M, Status>> + Send + 'static>>
+where
+    T: Send + 'static,
+    M: Send + 'static,
+    Fut: Future<Output = Result<Vec<T>, StoreError>> + Send,
+{
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut after = String::new();
+        loop {
+            let page = match fetch(after.clone()).await {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = tx.send(Err(store_status(e))).await;
+                    return;
+                }
+            };
+            let full = page.len() == REPORT_CHUNK_LEN;
+            if let Some(last) = page.last() {
+                after = serial(last);
+            }
+            if let Some(message) = chunk(page)
+                && tx.send(Ok(message)).await.is_err()
+            {
+                return;
+            }
+            if !full {
+                return;
+            }
+        }
+    });
+    Box::pin(ReceiverStream::new(rx))
+}
+
 fn recall_answer(answer: DocumentAnswer) -> Result<domain::Recall, Status> {
     match answer {
         DocumentAnswer::Recall(recall) => Ok(recall),
@@ -468,28 +509,19 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
             return Err(Status::not_found(format!("no receipt {}", request.id)));
         }
         let store = self.store.clone();
-        let (tx, rx) = mpsc::channel(4);
-        tokio::spawn(async move {
-            let mut after = String::new();
-            loop {
-                let page = match store
-                    .receipt_entries(&request.id, &after, REPORT_CHUNK_LEN)
-                    .await
-                {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = tx.send(Err(store_status(e))).await;
-                        return;
-                    }
-                };
-                let full = page.len() == REPORT_CHUNK_LEN;
-                if let Some(last) = page.last() {
-                    after.clone_from(&last.serial);
-                }
+        let id = request.id;
+        let discrepancies_only = request.discrepancies_only;
+        let stream = report_stream(
+            move |after| {
+                let (store, id) = (store.clone(), id.clone());
+                async move { store.receipt_entries(&id, &after, REPORT_CHUNK_LEN).await }
+            },
+            |e: &domain::ReceiptEntry| e.serial.clone(),
+            move |page| {
                 let entries: Vec<_> = page
                     .into_iter()
                     .filter(|e| {
-                        !request.discrepancies_only
+                        !discrepancies_only
                             || matches!(
                                 e.mark,
                                 domain::Mark::Expected
@@ -499,20 +531,10 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
                     })
                     .map(convert::receipt_entry_to_pb)
                     .collect();
-                if !entries.is_empty()
-                    && tx
-                        .send(Ok(pb::ReceiptReportChunk { entries }))
-                        .await
-                        .is_err()
-                {
-                    return;
-                }
-                if !full {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+                (!entries.is_empty()).then_some(pb::ReceiptReportChunk { entries })
+            },
+        );
+        Ok(Response::new(stream))
     }
 
     type RecallReportStream = ReportStream;
@@ -524,33 +546,19 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         let recall = self.stored_recall(&request.into_inner().id).await?;
         let query = UnitQuery::Scope(recall.scope);
         let store = self.store.clone();
-        let (tx, rx) = mpsc::channel(4);
-        tokio::spawn(async move {
-            let mut after = String::new();
-            loop {
-                let page = match store.units(&query, &after, REPORT_CHUNK_LEN).await {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = tx.send(Err(store_status(e))).await;
-                        return;
-                    }
-                };
-                let full = page.len() == REPORT_CHUNK_LEN;
-                if let Some(last) = page.last() {
-                    after.clone_from(&last.serial);
-                }
-                let chunk = pb::RecallReportChunk {
+        let stream = report_stream(
+            move |after| {
+                let (store, query) = (store.clone(), query.clone());
+                async move { store.units(&query, &after, REPORT_CHUNK_LEN).await }
+            },
+            |u: &domain::Unit| u.serial.clone(),
+            |page| {
+                (!page.is_empty()).then(|| pb::RecallReportChunk {
                     units: page.into_iter().map(convert::unit_to_pb).collect(),
-                };
-                if !chunk.units.is_empty() && tx.send(Ok(chunk)).await.is_err() {
-                    return;
-                }
-                if !full {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+                })
+            },
+        );
+        Ok(Response::new(stream))
     }
 }
 
