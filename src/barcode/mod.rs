@@ -43,6 +43,8 @@ pub struct ScanIdentifiers {
     pub lot: Option<String>,
     /// The expiry date (AI 17); DD=00 is read as the month's last day.
     pub expiry: Option<Date>,
+    /// The SSCC (AI 00) of a case or pallet label.
+    pub sscc: Option<String>,
     /// Noise that was cleaned up on the way (a trailing CR, a BOM); shown to the operator.
     pub warnings: Vec<String>,
 }
@@ -256,6 +258,7 @@ pub fn interpret_scan(raw: &[u8], today: Date) -> Result<ScanIdentifiers, Barcod
         serial: read.serial().map(str::to_owned),
         lot: read.lot().map(str::to_owned),
         expiry: read.expiry(),
+        sscc: read.get("00").map(str::to_owned),
         // Every keyboard-wedge scan ends with Enter: that is the end of the scan, not noise
         // worth showing an operator. `decode` still lists it.
         warnings: read
@@ -288,6 +291,7 @@ mod tests {
             serial: serial.map(str::to_owned),
             lot: lot.map(str::to_owned),
             expiry: None,
+            sscc: None,
             warnings: w.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -313,6 +317,13 @@ mod tests {
         check(
             b"\xEF\xBB\xBFSN-1",
             Ok(ids(None, Some("SN-1"), None, &["byte order mark removed"])),
+        );
+        check(
+            b"]C100095060001343520000",
+            Ok(ScanIdentifiers {
+                sscc: Some("095060001343520000".to_owned()),
+                ..ids(None, None, None, &[])
+            }),
         );
         check(
             b"]E04006381333931",

@@ -180,6 +180,8 @@ enum ActionArg {
     Scrap,
     Block,
     Release,
+    Aggregate,
+    Disaggregate,
 }
 
 #[derive(Args, Debug)]
@@ -222,6 +224,9 @@ struct ScanArgs {
     /// Receive: the manufacturer's serial the unit carries besides ours (one RAW only).
     #[arg(long, default_value = "")]
     mfr_serial: String,
+    /// Aggregate: the kit serial or SSCC the scanned units are packed into.
+    #[arg(long, default_value = "")]
+    parent: String,
     /// Scanned values; `-` reads one per line from stdin.
     #[arg(required = true)]
     raw: Vec<String>,
@@ -237,6 +242,10 @@ enum UnitCommand {
     },
     History {
         serial: String,
+    },
+    /// A unit or SSCC: the sets it is packed in, the tree of its top-most set, and its events.
+    Trace {
+        id: String,
     },
     /// Units by lot, location, order, shipment or serial range, in serial order.
     List(warehouse::UnitFilter),
@@ -478,6 +487,8 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
         ActionArg::Scrap => pb::Action::Scrap,
         ActionArg::Block => pb::Action::Block,
         ActionArg::Release => pb::Action::Release,
+        ActionArg::Aggregate => pb::Action::Aggregate,
+        ActionArg::Disaggregate => pb::Action::Disaggregate,
     };
     let mut raws: Vec<Vec<u8>> = Vec::new();
     for raw in args.raw {
@@ -520,6 +531,7 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
             hold_reason: args.reason.clone(),
             receipt_id: args.receipt.clone(),
             mfr_serial: args.mfr_serial.clone(),
+            parent: args.parent.clone(),
         };
         let reply = client
             .scan(request)
@@ -551,6 +563,14 @@ async fn unit(server: &str, json: bool, command: UnitCommand) -> anyhow::Result<
                 output::print_unit_line(unit, json)
             })
             .await?;
+        }
+        UnitCommand::Trace { id } => {
+            let trace = client
+                .trace(pb::TraceRequest { id })
+                .await
+                .map_err(request_failed)?
+                .into_inner();
+            output::print_trace(&trace, json);
         }
         UnitCommand::History { serial } => {
             let mut after_seq = 0;

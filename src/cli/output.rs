@@ -193,6 +193,7 @@ fn unit_json(unit: &pb::Unit) -> serde_json::Value {
         "customer": unit.customer,
         "dispatched_at_ms": unit.dispatched_at_ms,
         "mfr_serial": unit.mfr_serial,
+        "parent": unit.parent,
     })
 }
 
@@ -257,7 +258,63 @@ pub fn print_unit(unit: &pb::Unit, as_json: bool) {
         unit.first_seen_seq
     );
     println!("received    {}", format_utc(unit.received_at_ms));
+    if !unit.parent.is_empty() {
+        println!("packed in   {}", unit.parent);
+    }
     println!("last event  {}", unit.last_seq);
+}
+
+/// A trace: the sets above the id, the tree of its top-most set (the id marked), its events.
+pub fn print_trace(trace: &pb::TraceResponse, as_json: bool) {
+    if as_json {
+        let nodes: Vec<serde_json::Value> = trace
+            .nodes
+            .iter()
+            .map(|n| {
+                json!({
+                    "id": n.id,
+                    "depth": n.depth,
+                    "kind": n.kind,
+                    "units": n.units,
+                    "children": n.children,
+                    "unit": n.unit.as_ref().map(unit_json),
+                })
+            })
+            .collect();
+        let events: Vec<serde_json::Value> = trace.events.iter().map(event_json).collect();
+        println!(
+            "{}",
+            json!({
+                "id": trace.id,
+                "ancestors": trace.ancestors,
+                "nodes": nodes,
+                "events": events,
+            })
+        );
+        return;
+    }
+    if trace.ancestors.is_empty() {
+        println!("{}: packed in nothing", trace.id);
+    } else {
+        println!("{}: packed in {}", trace.id, trace.ancestors.join(" in "));
+    }
+    for node in &trace.nodes {
+        let indent = "  ".repeat(node.depth as usize);
+        let marker = if node.id == trace.id { "  <-" } else { "" };
+        let what = match &node.unit {
+            Some(unit) => format!("{}  {}  {}", unit.sku, state(unit.state), whereabouts(unit)),
+            None => String::new(),
+        };
+        let holds = if node.kind == "UNIT" {
+            String::new()
+        } else {
+            format!("  ({} children, {} units)", node.children, node.units)
+        };
+        println!("{indent}{} {}  {what}{holds}{marker}", node.kind, node.id);
+    }
+    for event in &trace.events {
+        print_event(event, false);
+    }
 }
 
 /// One unit per line, for listings and recall reports.
@@ -339,9 +396,8 @@ pub fn print_recall(recall: &pb::Recall, as_json: bool) {
     }
 }
 
-pub fn print_event(event: &pb::Event, as_json: bool) {
-    if as_json {
-        let value = json!({
+fn event_json(event: &pb::Event) -> serde_json::Value {
+    json!({
             "seq": event.seq,
             "event_id": event.event_id,
             "recorded_at_ms": event.recorded_at_ms,
@@ -362,8 +418,12 @@ pub fn print_event(event: &pb::Event, as_json: bool) {
             "state_after": state(event.state_after),
             "location": event.location,
             "reference": event.reference,
-        });
-        println!("{value}");
+    })
+}
+
+pub fn print_event(event: &pb::Event, as_json: bool) {
+    if as_json {
+        println!("{}", event_json(event));
     } else {
         println!(
             "{:>8}  {}  {:<8} {:<8} {:<18} {:<12} {}",

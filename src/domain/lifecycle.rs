@@ -1,6 +1,7 @@
 //! A unit's life: the one table of allowed transitions, and what each station's scan decides.
 
 use super::receipt::match_receipt;
+use super::sets;
 use super::warehouse::whereabouts;
 use super::{
     Action, Change, Hold, HoldKind, Item, Outcome, ReadScan, Reason, Rejection, Scan, Shipment,
@@ -71,6 +72,9 @@ pub const TRANSITIONS: &[Transition] = &[
     // Blocks apply to units in our hands; a sold unit is the customer's, a scrapped one gone.
     (Action::Block, IN_HAND, None),
     (Action::Release, IN_HAND, None),
+    // Packing into a kit, case or pallet, and taking out, leave the state as it is.
+    (Action::Aggregate, IN_HAND, None),
+    (Action::Disaggregate, IN_HAND, None),
 ];
 
 const IN_HAND: &[Option<UnitState>] = &[
@@ -98,11 +102,11 @@ pub fn allowed_actions(from: Option<UnitState>) -> Vec<Action> {
 }
 
 /// The actions that move a unit on from `from`: what an operator at a station can do next
-/// (blocks and releases are a supervisor's, and leave the state as it is).
+/// (blocks, releases and packing leave the state as it is).
 fn state_changes(from: Option<UnitState>) -> Vec<Action> {
     allowed_actions(from)
         .into_iter()
-        .filter(|a| !matches!(a, Action::Block | Action::Release))
+        .filter(|&a| TRANSITIONS.iter().any(|(t, _, to)| *t == a && to.is_some()))
         .collect()
 }
 
@@ -117,11 +121,11 @@ fn names(actions: &[Action]) -> String {
         .join(", ")
 }
 
-fn reject(reason: Reason, message: impl Into<String>) -> Rejection {
+pub(super) fn reject(reason: Reason, message: impl Into<String>) -> Rejection {
     Rejection::new(reason, message)
 }
 
-fn about(unit: &Unit, reason: Reason, message: impl Into<String>) -> Rejection {
+pub(super) fn about(unit: &Unit, reason: Reason, message: impl Into<String>) -> Rejection {
     Rejection {
         reason,
         message: message.into(),
@@ -152,6 +156,11 @@ fn decide_scan<V: View>(
     seq: u64,
     now_ms: i64,
 ) -> Result<Result<Change, Rejection>, V::Error> {
+    match scan.action {
+        Action::Aggregate => return sets::aggregate(scan, &read.serial, view, seq, now_ms),
+        Action::Disaggregate => return sets::disaggregate(&read.serial, view, seq),
+        _ => {}
+    }
     // The item the scan names (barcode GTIN or chosen SKU). A receipt needs one; other
     // stations find the unit by serial and only check that a named item agrees.
     let named = if scan.action == Action::Receive || read.gtin.is_some() || scan.sku.is_some() {
@@ -198,6 +207,9 @@ fn decide_scan<V: View>(
         )));
     }
     let Some(current) = current else {
+        if let Some(set) = view.set(&serial)? {
+            return sets::carry(scan, set, None, view, seq, now_ms);
+        }
         return Ok(match (scan.action, named) {
             (Action::Receive, Some(item)) => {
                 receive(scan, read, &item, serial, None, notes, seq, now_ms)
@@ -217,9 +229,9 @@ fn decide_scan<V: View>(
             )),
         });
     };
-    let Some(to) = next_state(Some(current.state), scan.action) else {
+    if next_state(Some(current.state), scan.action).is_none() {
         return Ok(Err(refused_transition(scan.action, &current)));
-    };
+    }
     if let Some(item) = &named
         && item.sku != current.sku
     {
@@ -232,10 +244,61 @@ fn decide_scan<V: View>(
             ),
         )));
     }
-    Ok(match scan.action {
-        Action::Receive => match named {
-            Some(item) => receive(scan, read, &item, serial, Some(current), notes, seq, now_ms),
-            None => Err(reject(Reason::MissingField, "receipt needs the item")),
+    if let Some(set) = view.set(&serial)?.filter(|s| !s.children.is_empty()) {
+        return sets::carry(scan, set, Some(current), view, seq, now_ms);
+    }
+    decide_unit(
+        scan,
+        Some(read),
+        named,
+        current,
+        view,
+        notes,
+        seq,
+        now_ms,
+        false,
+    )
+}
+
+/// Decides what a scan does to one existing unit. `carried` is true when the unit moves as
+/// part of a set whose parent was scanned.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn decide_unit<V: View>(
+    scan: &Scan,
+    read: Option<&ReadScan>,
+    named: Option<Item>,
+    current: Unit,
+    view: &mut V,
+    notes: Vec<String>,
+    seq: u64,
+    now_ms: i64,
+    carried: bool,
+) -> Decided<V::Error> {
+    let Some(to) = next_state(Some(current.state), scan.action) else {
+        return Ok(Err(refused_transition(scan.action, &current)));
+    };
+    let taken_out = if carried {
+        Vec::new()
+    } else {
+        match sets::packed_unit(scan, &current, view)? {
+            Ok(sets) => sets,
+            Err(rejection) => return Ok(Err(rejection)),
+        }
+    };
+    let serial = current.serial.clone();
+    let decided = match scan.action {
+        Action::Receive => match (named, read) {
+            (Some(item), Some(read)) => receive(
+                scan,
+                read,
+                &item,
+                serial.clone(),
+                Some(current),
+                notes,
+                seq,
+                now_ms,
+            ),
+            _ => Err(reject(Reason::MissingField, "receipt needs the item")),
         },
         Action::Putaway => putaway(scan, current, to, view, notes, seq)?,
         Action::Pick => pick(scan, current, to, view, notes, seq)?,
@@ -244,11 +307,30 @@ fn decide_scan<V: View>(
         Action::Quarantine | Action::Scrap => Ok(simple(scan, current, to, notes, seq)),
         Action::Block => block(scan, current, notes, seq),
         Action::Release => release(current, notes, seq),
-    })
+        Action::Aggregate | Action::Disaggregate => Err(reject(
+            Reason::UnsupportedAction,
+            format!("{} is decided by the sets module", scan.action.name()),
+        )),
+    };
+    Ok(decided.map(|mut change| {
+        if !taken_out.is_empty() {
+            if let Some(unit) = &mut change.unit {
+                unit.parent = None;
+            }
+            change.message = format!(
+                "{}; taken out of {}",
+                change.message,
+                taken_out.first().map_or("its set", |s| s.id.as_str())
+            );
+            change.sets = taken_out;
+        }
+        change.subject = serial;
+        change
+    }))
 }
 
 /// The answer to an action the table does not allow from the unit's state.
-fn refused_transition(action: Action, unit: &Unit) -> Rejection {
+pub(super) fn refused_transition(action: Action, unit: &Unit) -> Rejection {
     match (action, unit.state) {
         (Action::Receive, state) => about(
             unit,
@@ -346,7 +428,10 @@ fn with_notes(mut message: String, notes: &[String]) -> String {
 
 fn accepted(unit: Unit, message: String, notes: &[String]) -> Change {
     Change {
-        unit,
+        subject: unit.serial.clone(),
+        unit: Some(unit),
+        carried: Vec::new(),
+        sets: Vec::new(),
         order: None,
         shipment: None,
         receipt: None,
@@ -419,6 +504,7 @@ fn receive(
                 customer: None,
                 dispatched_at_ms: 0,
                 mfr_serial: scan.mfr_serial.clone(),
+                parent: None,
             },
             "received",
         ),
@@ -435,7 +521,10 @@ fn receive(
         (Outcome::Warning, Reason::FieldIgnored)
     };
     Ok(Change {
-        unit,
+        subject: unit.serial.clone(),
+        unit: Some(unit),
+        carried: Vec::new(),
+        sets: Vec::new(),
         order: None,
         shipment: None,
         receipt: None,
@@ -445,7 +534,7 @@ fn receive(
     })
 }
 
-type Decided<E> = Result<Result<Change, Rejection>, E>;
+pub(super) type Decided<E> = Result<Result<Change, Rejection>, E>;
 
 fn putaway<V: View>(
     scan: &Scan,

@@ -8,6 +8,7 @@
 pub mod item;
 mod lifecycle;
 pub mod receipt;
+pub mod sets;
 pub mod time;
 mod view;
 pub mod warehouse;
@@ -15,6 +16,7 @@ pub mod warehouse;
 pub use item::{Item, ItemError};
 pub use lifecycle::{TRANSITIONS, allowed_actions, apply, next_state};
 pub use receipt::{ExpectedSerial, Mark, Receipt, ReceiptEntry, ReceiptLine, UnexpectedPolicy};
+pub use sets::{SetKind, UnitSet};
 pub use view::{MemoryView, View};
 pub use warehouse::{
     DocumentAnswer, DocumentChange, DocumentError, DocumentOp, Hold, HoldKind, Order, OrderLine,
@@ -47,6 +49,10 @@ pub enum Action {
     Block,
     /// A supervisor lifts a block.
     Release,
+    /// Packs the scanned unit (or SSCC) into the parent the scan names.
+    Aggregate,
+    /// Takes the scanned unit (or SSCC) out of its set, or unpacks the set it is the parent of.
+    Disaggregate,
 }
 
 impl Action {
@@ -61,10 +67,12 @@ impl Action {
             Action::Scrap => "SCRAP",
             Action::Block => "BLOCK",
             Action::Release => "RELEASE",
+            Action::Aggregate => "AGGREGATE",
+            Action::Disaggregate => "DISAGGREGATE",
         }
     }
 
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 11] = [
         Action::Receive,
         Action::Putaway,
         Action::Pick,
@@ -74,6 +82,8 @@ impl Action {
         Action::Scrap,
         Action::Block,
         Action::Release,
+        Action::Aggregate,
+        Action::Disaggregate,
     ];
 }
 
@@ -177,6 +187,9 @@ pub enum Reason {
     UnknownReceipt,
     Unexpected,
     OverQuantity,
+    AlreadyInSet,
+    NotInSet,
+    SetFull,
 }
 
 impl Reason {
@@ -206,6 +219,9 @@ impl Reason {
             Reason::UnknownReceipt => "UNKNOWN_RECEIPT",
             Reason::Unexpected => "UNEXPECTED",
             Reason::OverQuantity => "OVER_QUANTITY",
+            Reason::AlreadyInSet => "ALREADY_IN_SET",
+            Reason::NotInSet => "NOT_IN_SET",
+            Reason::SetFull => "SET_FULL",
         }
     }
 }
@@ -240,6 +256,8 @@ pub struct Unit {
     pub dispatched_at_ms: i64,
     /// The manufacturer's own serial, when the unit carries one besides ours.
     pub mfr_serial: Option<String>,
+    /// The set (kit serial or SSCC) the unit is packed in.
+    pub parent: Option<String>,
 }
 
 /// A scan as a station sent it, already checked for shape (sizes, ids, enums).
@@ -269,6 +287,8 @@ pub struct Scan {
     pub receipt_id: Option<String>,
     /// Receive: the manufacturer's serial on the unit, besides ours.
     pub mfr_serial: Option<String>,
+    /// Aggregate: the kit serial or SSCC the unit is packed into.
+    pub parent: Option<String>,
 }
 
 /// What the raw bytes of a scan were read as.
@@ -301,11 +321,18 @@ impl Rejection {
     }
 }
 
-/// What an accepted scan does: the unit as it is afterwards, and the order or shipment it
-/// changed.
+/// What an accepted scan does: the unit as it is afterwards, the units a set carried along,
+/// and the documents and sets it changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
-    pub unit: Unit,
+    /// What the scan named: a unit's serial, or a set's id (an SSCC).
+    pub subject: String,
+    /// The unit the scan named, as it is afterwards; `None` when it named an SSCC.
+    pub unit: Option<Unit>,
+    /// Other units the scan changed: the units in a set whose parent was scanned.
+    pub carried: Vec<Unit>,
+    /// Sets the scan created or changed; a set left with no children is removed.
+    pub sets: Vec<UnitSet>,
     pub order: Option<Order>,
     pub shipment: Option<Shipment>,
     /// The receipt a receive matched, and how the unit stands on it.
@@ -356,7 +383,8 @@ pub fn read_scan(scan: &Scan, today: barcode::Date) -> Result<ReadScan, Rejectio
     let ids = barcode::interpret_scan(&scan.raw, today).map_err(|e| {
         Rejection::new(Reason::BadFormat, format!("barcode could not be read: {e}"))
     })?;
-    let Some(serial) = ids.serial else {
+    // A case or pallet label names its SSCC: the id of the set it carries.
+    let Some(serial) = ids.serial.or(ids.sscc) else {
         return Err(Rejection::new(
             Reason::MissingField,
             "barcode carries no serial number; scan the unit's serial label",

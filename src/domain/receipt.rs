@@ -211,7 +211,9 @@ pub fn match_receipt<V: View>(
             format!("receipt {id} is closed"),
         )));
     }
-    let unit = &change.unit;
+    let Some(unit) = &change.unit else {
+        return Ok(Ok(change));
+    };
     let entry = view.receipt_entry(id, &unit.serial)?;
     let (mark, note, warning) = match entry {
         Some((Mark::Expected, sku)) if sku != unit.sku => {

@@ -22,6 +22,21 @@ fn scan(raw: &str, sku: Option<&str>, lot: Option<&str>) -> Scan {
         hold_reason: None,
         receipt_id: None,
         mfr_serial: None,
+        parent: None,
+    }
+}
+
+/// A valid SSCC (GS1 check digit) for pallets in tests.
+const PALLET: &str = "095060001343520000";
+
+fn pallet(children: &[&str]) -> UnitSet {
+    UnitSet {
+        id: PALLET.to_owned(),
+        kind: SetKind::Sscc,
+        children: children.iter().map(|c| (*c).to_owned()).collect(),
+        units: u32::try_from(children.len()).unwrap(),
+        parent: None,
+        packed_at_ms: 0,
     }
 }
 
@@ -65,6 +80,7 @@ fn unit(serial: &str) -> Unit {
         customer: None,
         dispatched_at_ms: 0,
         mfr_serial: None,
+        parent: None,
     }
 }
 
@@ -82,8 +98,8 @@ fn check(scan: &Scan, existing: Option<&Unit>) -> (Reason, Outcome, String) {
     let Ok(decision) = apply(scan, &read, &mut view, 9, 1_795_422_605_000);
     match decision {
         Ok(change) => {
-            assert_eq!(change.unit.first_seen_seq, 9);
-            assert_eq!(change.unit.location, scan.station);
+            assert_eq!(change.unit.as_ref().unwrap().first_seen_seq, 9);
+            assert_eq!(change.unit.as_ref().unwrap().location, scan.station);
             (change.reason, change.outcome, change.message)
         }
         Err(r) => (r.reason, Outcome::Rejected, r.message),
@@ -251,6 +267,10 @@ fn every_state_and_action_pair() {
                 });
             }
             let mut view = MemoryView::with_items([item("A", false)]);
+            if action == Action::Disaggregate {
+                existing.parent = Some(PALLET.to_owned());
+                view.sets.insert(PALLET.to_owned(), pallet(&["SN01"]));
+            }
             view.units.insert("SN01".to_owned(), existing.clone());
             view.orders.insert(
                 "O1".to_owned(),
@@ -285,13 +305,14 @@ fn every_state_and_action_pair() {
             s.shipment_id = Some("S1".to_owned());
             s.customer = Some("ACME".to_owned());
             s.hold_reason = Some("water damage".to_owned());
+            s.parent = Some(PALLET.to_owned());
             let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
             let Ok(decision) = apply(&s, &read, &mut view, 9, 1_795_422_605_000);
             let pair = format!("{} from {}", action.name(), state.name());
             match (next_state(Some(state), action), decision) {
                 (Some(to), Ok(change)) => {
-                    assert_eq!(change.unit.state, to, "{pair}");
-                    assert_eq!(change.unit.last_seq, 9, "{pair}");
+                    assert_eq!(change.unit.as_ref().unwrap().state, to, "{pair}");
+                    assert_eq!(change.unit.as_ref().unwrap().last_seq, 9, "{pair}");
                     assert_ne!(change.outcome, Outcome::Rejected, "{pair}");
                 }
                 (Some(_), Err(r)) => panic!("{pair}: allowed but refused: {}", r.message),
@@ -366,7 +387,7 @@ fn a_return_after_the_warranty_is_accepted_with_a_warning() {
     let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
     let Ok(decision) = apply(&s, &read, &mut view, 9, 1_795_422_605_000);
     let change = decision.unwrap();
-    assert_eq!(change.unit.state, UnitState::Returned);
+    assert_eq!(change.unit.as_ref().unwrap().state, UnitState::Returned);
     assert_eq!(
         (change.outcome, change.reason),
         (Outcome::Warning, Reason::OutOfWarranty)
@@ -397,7 +418,8 @@ fn blocks_and_releases() {
         let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23)).unwrap();
         let Ok(decision) = apply(&s, &read, view, 9, 0);
         if let Ok(change) = &decision {
-            view.units.insert("SN01".to_owned(), change.unit.clone());
+            view.units
+                .insert("SN01".to_owned(), change.unit.as_ref().unwrap().clone());
         }
         decision
     };
@@ -411,7 +433,7 @@ fn blocks_and_releases() {
         not_blocked.message
     );
     let blocked = run(&mut view, Action::Block, Some("crushed box")).unwrap();
-    assert_eq!(blocked.unit.state, UnitState::Stored);
+    assert_eq!(blocked.unit.as_ref().unwrap().state, UnitState::Stored);
     assert_eq!(blocked.message, "blocked SN01 (A): crushed box");
     let again = run(&mut view, Action::Block, Some("again")).unwrap_err();
     assert!(
@@ -424,7 +446,7 @@ fn blocks_and_releases() {
     let pick = run(&mut view, Action::Pick, None).unwrap_err();
     assert_eq!(pick.reason, Reason::OnHold);
     let released = run(&mut view, Action::Release, None).unwrap();
-    assert_eq!(released.unit.hold, None);
+    assert_eq!(released.unit.as_ref().unwrap().hold, None);
     assert_eq!(
         released.message,
         "released SN01 (A) from block: crushed box"
@@ -484,4 +506,263 @@ fn an_active_recall_holds_every_unit_it_covers_until_released() {
     let Ok(decided) = warehouse::decide(release, &mut view, 8);
     let again = decided.unwrap_err();
     assert_eq!(again, DocumentError::AlreadyReleased("RC-1".to_owned()));
+}
+
+/// Applies an accepted change to the view, as the store would.
+fn commit(view: &mut MemoryView, change: &Change) {
+    for unit in change.unit.iter().chain(&change.carried) {
+        view.units.insert(unit.serial.clone(), unit.clone());
+    }
+    for set in &change.sets {
+        if set.children.is_empty() {
+            view.sets.remove(&set.id);
+        } else {
+            view.sets.insert(set.id.clone(), set.clone());
+        }
+    }
+    if let Some(order) = &change.order {
+        view.orders.insert(order.id.clone(), order.clone());
+    }
+    if let Some(shipment) = &change.shipment {
+        view.shipments.insert(shipment.id.clone(), shipment.clone());
+    }
+}
+
+/// Runs `action` on `raw` with the fields `edit` sets, committing it when accepted.
+fn run_scan(
+    view: &mut MemoryView,
+    action: Action,
+    raw: &str,
+    edit: impl FnOnce(&mut Scan),
+) -> Result<Change, Rejection> {
+    let mut s = scan(raw, None, None);
+    s.action = action;
+    edit(&mut s);
+    let read = read_scan(&s, crate::barcode::Date::new(2026, 11, 23))?;
+    let Ok(decision) = apply(&s, &read, view, 9, 1_795_422_605_000);
+    if let Ok(change) = &decision {
+        commit(view, change);
+    }
+    decision
+}
+
+fn stored_view(serials: &[&str]) -> MemoryView {
+    let mut view = MemoryView::with_items([item("A", false), item("B", false)]);
+    for serial in serials {
+        let mut u = unit(serial);
+        u.state = UnitState::Stored;
+        u.location = "A-01".to_owned();
+        view.units.insert((*serial).to_owned(), u);
+    }
+    view
+}
+
+fn pack(view: &mut MemoryView, child: &str, parent: &str) -> Result<Change, Rejection> {
+    run_scan(view, Action::Aggregate, child, |s| {
+        s.parent = Some(parent.to_owned());
+    })
+}
+
+const CASE: &str = "095060001343520017";
+
+#[test]
+fn a_pallet_carries_its_units_and_they_do_not_move_alone() {
+    let mut view = stored_view(&["SN01", "SN02", "SN03"]);
+    for serial in ["SN01", "SN02"] {
+        let packed = pack(&mut view, serial, PALLET).unwrap();
+        assert_eq!(packed.subject, serial);
+        assert_eq!(
+            packed.unit.as_ref().unwrap().parent.as_deref(),
+            Some(PALLET)
+        );
+    }
+    assert_eq!(view.sets[PALLET].children, ["SN01", "SN02"]);
+    assert_eq!(view.sets[PALLET].units, 2);
+    assert_eq!(view.sets[PALLET].kind, SetKind::Sscc);
+    // Packed twice, or into something that is neither a unit nor an SSCC.
+    let again = pack(&mut view, "SN01", PALLET).unwrap_err();
+    assert_eq!(again.reason, Reason::AlreadyInSet);
+    let elsewhere = pack(&mut view, "SN01", CASE).unwrap_err();
+    assert_eq!(elsewhere.reason, Reason::AlreadyInSet);
+    assert!(
+        elsewhere.message.contains("DISAGGREGATE"),
+        "{}",
+        elsewhere.message
+    );
+    let bad_parent = pack(&mut view, "SN03", "123456789012345678").unwrap_err();
+    assert_eq!(bad_parent.reason, Reason::UnknownUnit);
+    assert!(
+        bad_parent.message.contains("SSCC"),
+        "{}",
+        bad_parent.message
+    );
+    let itself = pack(&mut view, "SN03", "SN03").unwrap_err();
+    assert_eq!(itself.reason, Reason::ConflictingFields);
+    let no_parent = run_scan(&mut view, Action::Aggregate, "SN03", |_| {}).unwrap_err();
+    assert_eq!(no_parent.reason, Reason::MissingField);
+    let unknown = pack(&mut view, "SN99", PALLET).unwrap_err();
+    assert_eq!(unknown.reason, Reason::UnknownUnit);
+
+    // A packed unit does not move alone.
+    let alone = run_scan(&mut view, Action::Putaway, "SN01", |s| {
+        s.location = Some("B-02".to_owned());
+    })
+    .unwrap_err();
+    assert_eq!(alone.reason, Reason::AlreadyInSet);
+    assert!(alone.message.contains(PALLET), "{}", alone.message);
+
+    // Moving the pallet moves both units, in one decision.
+    let moved = run_scan(&mut view, Action::Putaway, PALLET, |s| {
+        s.location = Some("B-02".to_owned());
+    })
+    .unwrap();
+    assert_eq!(moved.subject, PALLET);
+    assert!(moved.unit.is_none());
+    assert_eq!(moved.carried.len(), 2);
+    assert!(moved.message.contains("2 units"), "{}", moved.message);
+    for serial in ["SN01", "SN02"] {
+        assert_eq!(view.units[serial].location, "B-02");
+        assert_eq!(view.units[serial].last_seq, 9);
+    }
+    assert_eq!(view.units["SN03"].location, "A-01");
+}
+
+#[test]
+fn a_carried_scan_is_all_or_nothing() {
+    let mut view = stored_view(&["SN01", "SN02", "SN03"]);
+    view.units.get_mut("SN02").unwrap().sku = "B".to_owned();
+    for serial in ["SN01", "SN02", "SN03"] {
+        pack(&mut view, serial, PALLET).unwrap();
+    }
+    view.orders.insert(
+        "O1".to_owned(),
+        Order {
+            id: "O1".to_owned(),
+            customer: "ACME".to_owned(),
+            lines: vec![
+                OrderLine {
+                    sku: "A".to_owned(),
+                    lot: None,
+                    quantity: 2,
+                    picked: Vec::new(),
+                },
+                OrderLine {
+                    sku: "B".to_owned(),
+                    lot: None,
+                    quantity: 1,
+                    picked: Vec::new(),
+                },
+            ],
+            created_at_ms: 0,
+            shipment_id: None,
+        },
+    );
+    // One unit on hold stops the whole pallet, and nothing changes.
+    view.units.get_mut("SN03").unwrap().hold = Some(Hold {
+        kind: HoldKind::Blocked,
+        reference: "wet".to_owned(),
+    });
+    let before = view.clone();
+    let held = run_scan(&mut view, Action::Pick, PALLET, |s| {
+        s.order_id = Some("O1".to_owned());
+    })
+    .unwrap_err();
+    assert_eq!(held.reason, Reason::OnHold);
+    assert!(held.message.contains("unit SN03"), "{}", held.message);
+    assert_eq!(view.units, before.units);
+    assert_eq!(view.orders, before.orders);
+
+    // Released, the pallet fills both lines in one scan; the lines see each other's picks.
+    view.units.get_mut("SN03").unwrap().hold = None;
+    let picked = run_scan(&mut view, Action::Pick, PALLET, |s| {
+        s.order_id = Some("O1".to_owned());
+    })
+    .unwrap();
+    let order = picked.order.unwrap();
+    assert_eq!(order.lines[0].picked, ["SN01", "SN03"]);
+    assert_eq!(order.lines[1].picked, ["SN02"]);
+    assert!(view.units.values().all(|u| u.state == UnitState::Picked));
+
+    // An order that has room for two units refuses a pallet of three: over-pick.
+    let mut small = stored_view(&["SN01", "SN02", "SN03"]);
+    for serial in ["SN01", "SN02", "SN03"] {
+        pack(&mut small, serial, PALLET).unwrap();
+    }
+    let mut order = view.orders["O1"].clone();
+    order.lines.truncate(1);
+    order.lines[0].picked.clear();
+    small.orders.insert("O1".to_owned(), order);
+    let over = run_scan(&mut small, Action::Pick, PALLET, |s| {
+        s.order_id = Some("O1".to_owned());
+    })
+    .unwrap_err();
+    assert_eq!(over.reason, Reason::OverPick);
+    assert!(small.units.values().all(|u| u.state == UnitState::Stored));
+}
+
+#[test]
+fn cases_nest_in_pallets_without_cycles() {
+    let mut view = stored_view(&["SN01", "SN02", "SN03"]);
+    pack(&mut view, "SN01", CASE).unwrap();
+    pack(&mut view, "SN02", CASE).unwrap();
+    let case_on_pallet = pack(&mut view, CASE, PALLET).unwrap();
+    assert_eq!(case_on_pallet.subject, CASE);
+    assert!(case_on_pallet.unit.is_none());
+    pack(&mut view, "SN03", PALLET).unwrap();
+    assert_eq!(view.sets[PALLET].units, 3);
+    assert_eq!(view.sets[CASE].parent.as_deref(), Some(PALLET));
+    // The pallet cannot go into its own case.
+    let cycle = pack(&mut view, PALLET, CASE).unwrap_err();
+    assert_eq!(cycle.reason, Reason::ConflictingFields);
+    // The case moves only with its pallet.
+    let alone = run_scan(&mut view, Action::Putaway, CASE, |s| {
+        s.location = Some("B-02".to_owned());
+    })
+    .unwrap_err();
+    assert_eq!(alone.reason, Reason::AlreadyInSet);
+    let moved = run_scan(&mut view, Action::Putaway, PALLET, |s| {
+        s.location = Some("B-02".to_owned());
+    })
+    .unwrap();
+    assert_eq!(moved.carried.len(), 3);
+    // Taking the case off the pallet recounts it; unpacking the case frees its units.
+    let off = run_scan(&mut view, Action::Disaggregate, CASE, |_| {}).unwrap();
+    assert!(off.message.contains(PALLET), "{}", off.message);
+    assert_eq!(view.sets[PALLET].units, 1);
+    assert_eq!(view.sets[CASE].parent, None);
+    let unpacked = run_scan(&mut view, Action::Disaggregate, CASE, |_| {}).unwrap();
+    assert_eq!(unpacked.carried.len(), 2);
+    assert!(!view.sets.contains_key(CASE));
+    assert_eq!(view.units["SN01"].parent, None);
+    let nothing = run_scan(&mut view, Action::Disaggregate, "SN01", |_| {}).unwrap_err();
+    assert_eq!(nothing.reason, Reason::NotInSet);
+    // The last unit out of the pallet removes it.
+    run_scan(&mut view, Action::Disaggregate, "SN03", |_| {}).unwrap();
+    assert!(view.sets.is_empty());
+}
+
+#[test]
+fn a_kit_carries_its_components_and_one_scrapped_alone_leaves_it() {
+    let mut view = stored_view(&["KIT1", "SN01", "SN02"]);
+    pack(&mut view, "SN01", "KIT1").unwrap();
+    pack(&mut view, "SN02", "KIT1").unwrap();
+    assert_eq!(view.sets["KIT1"].kind, SetKind::Kit);
+    let scrapped = run_scan(&mut view, Action::Scrap, "KIT1", |_| {}).unwrap();
+    assert_eq!(scrapped.unit.as_ref().unwrap().state, UnitState::Scrapped);
+    assert_eq!(scrapped.carried.len(), 2);
+    assert!(view.units.values().all(|u| u.state == UnitState::Scrapped));
+
+    // A component scrapped on its own leaves the kit.
+    let mut view = stored_view(&["KIT1", "SN01", "SN02"]);
+    pack(&mut view, "SN01", "KIT1").unwrap();
+    pack(&mut view, "SN02", "KIT1").unwrap();
+    let one = run_scan(&mut view, Action::Scrap, "SN01", |_| {}).unwrap();
+    assert!(one.message.contains("taken out of KIT1"), "{}", one.message);
+    assert_eq!(view.units["SN01"].parent, None);
+    assert_eq!(view.sets["KIT1"].children, ["SN02"]);
+    assert_eq!(view.sets["KIT1"].units, 1);
+    // A kit's own unit in a dispatched state cannot take components.
+    view.units.get_mut("KIT1").unwrap().state = UnitState::Dispatched;
+    let sold = pack(&mut view, "SN01", "KIT1");
+    assert!(sold.is_err());
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 
 use super::receipt::{Mark, Receipt};
+use super::sets::UnitSet;
 use super::warehouse::{Recall, recall_hold};
 use super::{Hold, Item, Order, Shipment, Unit};
 
@@ -29,6 +30,8 @@ pub trait View {
         id: &str,
         serial: &str,
     ) -> Result<Option<(Mark, String)>, Self::Error>;
+    /// The set whose parent is `id` (a kit serial or an SSCC).
+    fn set(&mut self, id: &str) -> Result<Option<UnitSet>, Self::Error>;
 }
 
 /// A [`View`] over maps, for tests and models.
@@ -42,6 +45,7 @@ pub struct MemoryView {
     pub receipts: BTreeMap<String, Receipt>,
     /// (receipt id, serial) → mark and SKU.
     pub receipt_entries: BTreeMap<(String, String), (Mark, String)>,
+    pub sets: BTreeMap<String, UnitSet>,
 }
 
 impl MemoryView {
@@ -109,5 +113,9 @@ impl View for MemoryView {
             .receipt_entries
             .get(&(id.to_owned(), serial.to_owned()))
             .cloned())
+    }
+
+    fn set(&mut self, id: &str) -> Result<Option<UnitSet>, Infallible> {
+        Ok(self.sets.get(id).cloned())
     }
 }

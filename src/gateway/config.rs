@@ -201,6 +201,7 @@ impl Binding {
             hold_reason: String::new(),
             receipt_id: self.receipt.clone(),
             mfr_serial: String::new(),
+            parent: String::new(),
         }
     }
 
@@ -229,6 +230,7 @@ impl Binding {
             hold_reason: None,
             receipt_id: some(&self.receipt),
             mfr_serial: None,
+            parent: None,
         }
     }
 }

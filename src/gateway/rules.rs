@@ -72,10 +72,10 @@ impl CachedRules {
         // unit, so what can come back is the item and format decision.
         let mut view = self.view.clone();
         match domain::apply(scan, &read, &mut view, 0, now_ms) {
-            Ok(Ok(change)) => Precheck::Fits(format!(
-                "serial {} fits {} (cached rules)",
-                change.unit.serial, change.unit.sku
-            )),
+            Ok(Ok(change)) => Precheck::Fits(match &change.unit {
+                Some(unit) => format!("serial {} fits {} (cached rules)", unit.serial, unit.sku),
+                None => format!("{} (cached rules)", change.message),
+            }),
             Ok(Err(rejection)) => Precheck::LikelyRejected {
                 reason: rejection.reason,
                 message: format!("{} (cached rules)", rejection.message),

@@ -54,6 +54,8 @@ pub fn action_from_pb(value: i32) -> Result<Action, Status> {
         Ok(pb::Action::Scrap) => Ok(Action::Scrap),
         Ok(pb::Action::Block) => Ok(Action::Block),
         Ok(pb::Action::Release) => Ok(Action::Release),
+        Ok(pb::Action::Aggregate) => Ok(Action::Aggregate),
+        Ok(pb::Action::Disaggregate) => Ok(Action::Disaggregate),
         Ok(pb::Action::Unspecified) => Err(invalid("action is required")),
         Err(_) => Err(invalid(format!("action {value} is not a known action"))),
     }
@@ -70,6 +72,8 @@ fn action_to_pb(action: Action) -> pb::Action {
         Action::Scrap => pb::Action::Scrap,
         Action::Block => pb::Action::Block,
         Action::Release => pb::Action::Release,
+        Action::Aggregate => pb::Action::Aggregate,
+        Action::Disaggregate => pb::Action::Disaggregate,
     }
 }
 
@@ -136,6 +140,9 @@ fn reason_to_pb(reason: Reason) -> pb::Reason {
         Reason::UnknownReceipt => pb::Reason::UnknownReceipt,
         Reason::Unexpected => pb::Reason::Unexpected,
         Reason::OverQuantity => pb::Reason::OverQuantity,
+        Reason::AlreadyInSet => pb::Reason::AlreadyInSet,
+        Reason::NotInSet => pb::Reason::NotInSet,
+        Reason::SetFull => pb::Reason::SetFull,
         Reason::AlreadyReturned => pb::Reason::AlreadyReturned,
         Reason::OutOfWarranty => pb::Reason::OutOfWarranty,
     }
@@ -179,6 +186,7 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
         ("rma", &request.rma),
         ("receipt_id", &request.receipt_id),
         ("mfr_serial", &request.mfr_serial),
+        ("parent", &request.parent),
     ] {
         check(field, value, REF_LEN_MAX)?;
     }
@@ -211,6 +219,7 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
         hold_reason: non_empty(request.hold_reason),
         receipt_id: non_empty(request.receipt_id),
         mfr_serial: non_empty(request.mfr_serial),
+        parent: non_empty(request.parent),
     })
 }
 
@@ -291,6 +300,7 @@ pub fn unit_to_pb(unit: Unit) -> pb::Unit {
         customer: unit.customer.unwrap_or_default(),
         dispatched_at_ms: unit.dispatched_at_ms,
         mfr_serial: unit.mfr_serial.unwrap_or_default(),
+        parent: unit.parent.unwrap_or_default(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! and converts the answer back. The only place that maps errors to `tonic::Status`.
 
 mod convert;
+mod trace;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -804,6 +805,17 @@ impl<S: Store> pb::unit_service_server::UnitService for Units<S> {
             events: events.into_iter().map(convert::event_to_pb).collect(),
             next_after_seq,
         }))
+    }
+
+    async fn trace(
+        &self,
+        request: Request<pb::TraceRequest>,
+    ) -> Result<Response<pb::TraceResponse>, Status> {
+        let request = request.into_inner();
+        lookup_serial(&request.id)?;
+        trace::trace(&self.store, &request.id)
+            .await
+            .map(Response::new)
     }
 
     async fn list_events(

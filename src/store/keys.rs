@@ -18,6 +18,7 @@
 //! | `n` | receipt id | receipt record (lines, counts, closure) |
 //! | `m` | manufacturer serial | our serial |
 //! | `a` | receipt id length (u16), receipt id, serial | mark (1 byte), SKU: the receipt's serials |
+//! | `c` | parent id (kit serial or SSCC) | set record (children, unit count, its own parent) |
 
 use uuid::Uuid;
 
@@ -34,6 +35,11 @@ pub const LOT: u8 = b'l';
 pub const PLACE: u8 = b'p';
 pub const RECEIPT: u8 = b'n';
 pub const MFR: u8 = b'm';
+pub const SET: u8 = b'c';
+
+pub fn set(id: &str) -> Vec<u8> {
+    with_prefix(SET, id.as_bytes())
+}
 
 pub fn mfr(serial: &str) -> Vec<u8> {
     with_prefix(MFR, serial.as_bytes())

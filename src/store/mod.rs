@@ -14,7 +14,7 @@ pub use sled_store::{SledStore, raw_sled_ceiling};
 
 use crate::domain::{
     DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, ReadScan, Recall, RecallScope,
-    Receipt, ReceiptEntry, Rejection, Scan, Shipment, Unit,
+    Receipt, ReceiptEntry, Rejection, Scan, Shipment, Unit, UnitSet,
 };
 
 /// Which units a listing returns. Every listing is in serial order and pages by the last
@@ -138,6 +138,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         mfr: &str,
     ) -> impl Future<Output = Result<Option<Unit>, StoreError>> + Send;
+
+    /// The set whose parent is `id` (a kit serial or an SSCC).
+    fn set(&self, id: &str) -> impl Future<Output = Result<Option<UnitSet>, StoreError>> + Send;
 
     fn recall(&self, id: &str) -> impl Future<Output = Result<Option<Recall>, StoreError>> + Send;
 

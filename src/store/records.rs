@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRule};
 use crate::domain::{
     Action, EntryMode, Event, Hold, HoldKind, Item, Mark, Order, OrderLine, Outcome, Reason,
-    Recall, RecallRelease, RecallScope, Receipt, ReceiptLine, Shipment, ShipmentClosure,
-    UnexpectedPolicy, Unit, UnitState, receipt::ReceiptClosure,
+    Recall, RecallRelease, RecallScope, Receipt, ReceiptLine, SetKind, Shipment, ShipmentClosure,
+    UnexpectedPolicy, Unit, UnitSet, UnitState, receipt::ReceiptClosure,
 };
 
 use super::StoreError;
@@ -89,6 +89,24 @@ struct UnitRecord {
     dispatched_at_ms: i64,
     #[prost(string, tag = "19")]
     mfr_serial: String,
+    #[prost(string, tag = "20")]
+    parent: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SetRecord {
+    #[prost(string, tag = "1")]
+    id: String,
+    #[prost(uint32, tag = "2")]
+    kind: u32,
+    #[prost(string, repeated, tag = "3")]
+    children: Vec<String>,
+    #[prost(uint32, tag = "4")]
+    units: u32,
+    #[prost(string, tag = "5")]
+    parent: String,
+    #[prost(int64, tag = "6")]
+    packed_at_ms: i64,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -177,7 +195,9 @@ stable_codes!(hold_code, hold_from, HoldKind { HoldKind::Recalled = 1, HoldKind:
 stable_codes!(action_code, action_from, Action {
     Action::Receive = 1, Action::Putaway = 2, Action::Pick = 3, Action::Dispatch = 4, Action::Return = 5,
     Action::Quarantine = 6, Action::Scrap = 7, Action::Block = 8, Action::Release = 9,
+    Action::Aggregate = 10, Action::Disaggregate = 11,
 });
+stable_codes!(set_kind_code, set_kind_from, SetKind { SetKind::Sscc = 1, SetKind::Kit = 2 });
 stable_codes!(entry_code, entry_from, EntryMode { EntryMode::Scanned = 1, EntryMode::Keyed = 2 });
 stable_codes!(outcome_code, outcome_from, Outcome {
     Outcome::Accepted = 1, Outcome::Rejected = 2, Outcome::Warning = 3,
@@ -190,7 +210,7 @@ stable_codes!(reason_code, reason_from, Reason {
     Reason::UnknownShipment = 15, Reason::WrongOrder = 16, Reason::Closed = 17,
     Reason::SuspectCounterfeit = 18, Reason::WrongCustomer = 19, Reason::AlreadyReturned = 20,
     Reason::OutOfWarranty = 21, Reason::UnknownReceipt = 22, Reason::Unexpected = 23,
-    Reason::OverQuantity = 24,
+    Reason::OverQuantity = 24, Reason::AlreadyInSet = 25, Reason::NotInSet = 26, Reason::SetFull = 27,
 });
 stable_codes!(mark_code, mark_from, Mark {
     Mark::Expected = 1, Mark::Received = 2, Mark::OnLine = 3, Mark::Unexpected = 4, Mark::Over = 5,
@@ -306,6 +326,7 @@ pub fn encode_unit(unit: &Unit) -> Vec<u8> {
         customer: unit.customer.clone().unwrap_or_default(),
         dispatched_at_ms: unit.dispatched_at_ms,
         mfr_serial: unit.mfr_serial.clone().unwrap_or_default(),
+        parent: unit.parent.clone().unwrap_or_default(),
     }
     .encode_to_vec()
 }
@@ -348,6 +369,34 @@ pub fn decode_unit(bytes: &[u8]) -> Result<Unit, StoreError> {
         customer: opt(r.customer),
         dispatched_at_ms: r.dispatched_at_ms,
         mfr_serial: opt(r.mfr_serial),
+        parent: opt(r.parent),
+    })
+}
+
+pub fn encode_set(set: &UnitSet) -> Vec<u8> {
+    SetRecord {
+        id: set.id.clone(),
+        kind: set_kind_code(set.kind),
+        children: set.children.clone(),
+        units: set.units,
+        parent: set.parent.clone().unwrap_or_default(),
+        packed_at_ms: set.packed_at_ms,
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_set(bytes: &[u8]) -> Result<UnitSet, StoreError> {
+    let r = SetRecord::decode(bytes).map_err(|e| corrupt("set record", e))?;
+    if r.id.is_empty() {
+        return Err(corrupt("set record", "empty id"));
+    }
+    Ok(UnitSet {
+        id: r.id,
+        kind: set_kind_from(r.kind)?,
+        children: r.children,
+        units: r.units,
+        parent: opt(r.parent),
+        packed_at_ms: r.packed_at_ms,
     })
 }
 

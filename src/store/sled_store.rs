@@ -19,14 +19,15 @@ use uuid::Uuid;
 use super::keys;
 use super::records::{
     decode_event, decode_item, decode_order, decode_recall, decode_receipt, decode_receipt_entry,
-    decode_shipment, decode_unit, encode_event, encode_item, encode_order, encode_recall,
-    encode_receipt, encode_receipt_entry, encode_shipment, encode_unit,
+    decode_set, decode_shipment, decode_unit, encode_event, encode_item, encode_order,
+    encode_recall, encode_receipt, encode_receipt_entry, encode_set, encode_shipment, encode_unit,
 };
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
 use crate::domain::warehouse::recall_hold;
 use crate::domain::{self, Event, Hold, Item, Outcome, Unit, time};
 use crate::domain::{
-    DocumentAnswer, DocumentError, DocumentOp, Mark, Order, Recall, Receipt, ReceiptEntry, Shipment,
+    DocumentAnswer, DocumentError, DocumentOp, Mark, Order, Recall, Receipt, ReceiptEntry,
+    Shipment, UnitSet,
 };
 
 /// The most commands waiting for the writer. Callers beyond it wait for room (backpressure),
@@ -413,6 +414,10 @@ impl Store for SledStore {
         }
     }
 
+    async fn set(&self, id: &str) -> Result<Option<UnitSet>, StoreError> {
+        read_set(&self.inner.tree, id)
+    }
+
     async fn recall(&self, id: &str) -> Result<Option<Recall>, StoreError> {
         Ok(self.recalls().iter().find(|r| r.id == id).cloned())
     }
@@ -560,6 +565,10 @@ fn read_receipt(tree: &sled::Tree, id: &str) -> Result<Option<Receipt>, StoreErr
         .transpose()
 }
 
+fn read_set(tree: &sled::Tree, id: &str) -> Result<Option<UnitSet>, StoreError> {
+    tree.get(keys::set(id))?.map(|v| decode_set(&v)).transpose()
+}
+
 fn read_shipment(tree: &sled::Tree, id: &str) -> Result<Option<Shipment>, StoreError> {
     tree.get(keys::shipment(id))?
         .map(|v| decode_shipment(&v))
@@ -623,6 +632,9 @@ struct Group<'t> {
     /// changes with every pick).
     dirty_orders: BTreeSet<String>,
     dirty_shipments: BTreeSet<String>,
+    /// Sets read or changed by the group, by parent id.
+    sets: HashMap<String, Option<UnitSet>>,
+    dirty_sets: BTreeSet<String>,
 }
 
 /// Where a command's answer goes.
@@ -707,6 +719,8 @@ impl Writer {
             dirty_receipts: BTreeSet::new(),
             dirty_orders: BTreeSet::new(),
             dirty_shipments: BTreeSet::new(),
+            sets: HashMap::new(),
+            dirty_sets: BTreeSet::new(),
         };
         let mut pending = Vec::with_capacity(commands.len());
         let mut read_failure = None;
@@ -858,6 +872,15 @@ impl domain::View for Group<'_> {
         self.receipt_entries.insert(at, entry.clone());
         Ok(entry)
     }
+
+    fn set(&mut self, id: &str) -> Result<Option<UnitSet>, StoreError> {
+        if let Some(set) = self.sets.get(id) {
+            return Ok(set.clone());
+        }
+        let set = read_set(self.tree, id)?;
+        self.sets.insert(id.to_owned(), set.clone());
+        Ok(set)
+    }
 }
 
 impl Group<'_> {
@@ -1007,8 +1030,21 @@ impl Group<'_> {
         );
     }
 
-    /// Encodes the orders, shipments and receipts the group changed into its batch.
+    fn keep_set(&mut self, set: UnitSet) {
+        self.dirty_sets.insert(set.id.clone());
+        let id = set.id.clone();
+        self.sets
+            .insert(id, (!set.children.is_empty()).then_some(set));
+    }
+
+    /// Encodes the orders, shipments, receipts and sets the group changed into its batch.
     fn write_documents(&mut self) {
+        for id in std::mem::take(&mut self.dirty_sets) {
+            match self.sets.get(&id) {
+                Some(Some(set)) => self.batch.insert(keys::set(&id), encode_set(set)),
+                _ => self.batch.remove(keys::set(&id)),
+            }
+        }
         for id in std::mem::take(&mut self.dirty_receipts) {
             if let Some(Some(receipt)) = self.receipts.get(&id) {
                 self.batch
@@ -1087,27 +1123,47 @@ impl Group<'_> {
             Ok(r) => (r.serial.clone(), r.gtin.clone(), r.expiry),
             Err(_) => (String::new(), None, None),
         };
+        // Besides the scanned serial, the units a set carried and the sets changed get the
+        // event in their history.
+        let mut also = Vec::new();
         let (serial, sku, lot, outcome, reason, message, state_after) = match decision {
             Ok(change) => {
+                // A set's scan names the SKU, lot and state its units share, if they share one.
+                let first = change.unit.as_ref().or(change.carried.first());
+                let all = change.unit.iter().chain(&change.carried);
+                let shared = |f: &dyn Fn(&Unit) -> Option<String>| {
+                    let v = first.and_then(f);
+                    all.clone().all(|u| f(u) == v).then_some(v).flatten()
+                };
                 let fields = (
-                    change.unit.serial.clone(),
-                    change.unit.sku.clone(),
-                    change.unit.lot.clone(),
+                    change.subject.clone(),
+                    shared(&|u| Some(u.sku.clone())).unwrap_or_default(),
+                    shared(&|u| u.lot.clone()),
                     change.outcome,
                     change.reason,
                     change.message,
-                    Some(change.unit.state),
+                    first
+                        .map(|u| u.state)
+                        .filter(|s| all.clone().all(|u| u.state == *s)),
                 );
-                if let Some((receipt, mark)) = change.receipt {
-                    self.put_receipt_entry(
-                        &receipt.id,
-                        &change.unit.serial,
-                        mark,
-                        &change.unit.sku,
-                    );
+                if let Some((receipt, mark)) = change.receipt
+                    && let Some(unit) = &change.unit
+                {
+                    self.put_receipt_entry(&receipt.id, &unit.serial, mark, &unit.sku);
                     self.keep_receipt(receipt);
                 }
-                self.put_unit(change.unit)?;
+                for unit in change.unit.into_iter().chain(change.carried) {
+                    if unit.serial != change.subject {
+                        also.push(unit.serial.clone());
+                    }
+                    self.put_unit(unit)?;
+                }
+                for set in change.sets {
+                    if set.id != change.subject && !also.contains(&set.id) {
+                        also.push(set.id.clone());
+                    }
+                    self.keep_set(set);
+                }
                 if let Some(order) = change.order {
                     self.keep_order(order);
                 }
@@ -1159,10 +1215,12 @@ impl Group<'_> {
         self.batch.insert(&keys::event(seq), encode_event(&event));
         self.batch
             .insert(&keys::event_id(&event.event_id), &seq.to_be_bytes());
-        if !event.serial.is_empty()
-            && let Some(key) = keys::history(&event.serial, seq)
-        {
-            self.batch.insert(key, &[]);
+        for serial in std::iter::once(&event.serial).chain(&also) {
+            if !serial.is_empty()
+                && let Some(key) = keys::history(serial, seq)
+            {
+                self.batch.insert(key, &[]);
+            }
         }
         self.next_seq += 1;
         self.events.insert(event.event_id, event.clone());
@@ -1205,6 +1263,7 @@ pub fn raw_sled_ceiling(
                 customer: None,
                 dispatched_at_ms: 0,
                 mfr_serial: None,
+                parent: None,
                 state: domain::UnitState::Received,
                 location: "BENCH-DOCK".to_owned(),
                 first_seen_station: "BENCH-DOCK".to_owned(),

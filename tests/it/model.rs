@@ -64,6 +64,7 @@ fn scan(serial: &str, sku: Option<&str>) -> Scan {
         hold_reason: None,
         receipt_id: None,
         mfr_serial: None,
+        parent: None,
     }
 }
 
