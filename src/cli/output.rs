@@ -264,6 +264,55 @@ pub fn print_unit(unit: &pb::Unit, as_json: bool) {
     println!("last event  {}", unit.last_seq);
 }
 
+/// Directed picking's advice: which unit, where, and why that one.
+pub fn print_next_pick(advice: &pb::NextPickResponse, as_json: bool) {
+    let unit = advice.unit.clone().unwrap_or_default();
+    if as_json {
+        let value = json!({
+            "order_id": advice.order_id,
+            "line": advice.line,
+            "sku": advice.sku,
+            "lot": advice.lot,
+            "remaining": advice.remaining,
+            "strategy": advice.strategy,
+            "skipped_held": advice.skipped_held,
+            "skipped_expired": advice.skipped_expired,
+            "unit": unit_json(&unit),
+        });
+        println!("{value}");
+        return;
+    }
+    let why = if unit.expiry.is_empty() {
+        format!(
+            "{}: received {}",
+            advice.strategy,
+            format_utc(unit.received_at_ms)
+        )
+    } else {
+        format!("{}: expires {}", advice.strategy, unit.expiry)
+    };
+    println!(
+        "pick {} at {} for order {} line {} ({}{}, {} to go); {why}",
+        unit.serial,
+        unit.location,
+        advice.order_id,
+        advice.line,
+        advice.sku,
+        if advice.lot.is_empty() {
+            String::new()
+        } else {
+            format!(" lot {}", advice.lot)
+        },
+        advice.remaining
+    );
+    if advice.skipped_held + advice.skipped_expired > 0 {
+        println!(
+            "  passed over {} on hold and {} past expiry",
+            advice.skipped_held, advice.skipped_expired
+        );
+    }
+}
+
 /// A trace: the sets above the id, the tree of its top-most set (the id marked), its events.
 pub fn print_trace(trace: &pb::TraceResponse, as_json: bool) {
     if as_json {

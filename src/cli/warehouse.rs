@@ -241,6 +241,13 @@ pub enum OrderCommand {
     Show {
         id: String,
     },
+    /// Directed picking: the unit to pick next for a line (FEFO, then FIFO) and where it is.
+    Next {
+        id: String,
+        /// 1-based line; the first line that still needs units when left out.
+        #[arg(long, default_value_t = 0)]
+        line: u32,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -305,6 +312,15 @@ pub async fn order(channel: Channel, json: bool, command: OrderCommand) -> anyho
                 .await
         }
         OrderCommand::Show { id } => client.get_order(pb::GetOrderRequest { id }).await,
+        OrderCommand::Next { id, line } => {
+            let advice = client
+                .next_pick(pb::NextPickRequest { order_id: id, line })
+                .await
+                .map_err(request_failed)?
+                .into_inner();
+            output::print_next_pick(&advice, json);
+            return Ok(EXIT_OK);
+        }
     };
     let order = response
         .map_err(request_failed)?

@@ -7,6 +7,7 @@
 
 pub mod item;
 mod lifecycle;
+pub mod picking;
 pub mod receipt;
 pub mod sets;
 pub mod time;

@@ -348,6 +348,44 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         }
     }
 
+    async fn next_pick(
+        &self,
+        request: Request<pb::NextPickRequest>,
+    ) -> Result<Response<pb::NextPickResponse>, Status> {
+        use domain::picking;
+        let request = request.into_inner();
+        convert::reference("order id", &request.order_id)?;
+        let Some(order) = self
+            .store
+            .order(&request.order_id)
+            .await
+            .map_err(store_status)?
+        else {
+            return Err(Status::not_found(format!("no order {}", request.order_id)));
+        };
+        let unavailable = |e: picking::NoPick| Status::failed_precondition(e.to_string());
+        let wanted = (request.line != 0).then_some(request.line as usize);
+        let line = picking::pick_line(&order, wanted).map_err(unavailable)?;
+        let stock = self
+            .store
+            .stock(&order.lines[line - 1].sku, picking::STOCK_SCAN_MAX)
+            .await
+            .map_err(store_status)?;
+        let today = domain::time::date_utc(domain::time::now_ms());
+        let advice = picking::next_pick(&order, line, &stock, today).map_err(unavailable)?;
+        Ok(Response::new(pb::NextPickResponse {
+            order_id: order.id,
+            line: u32::try_from(advice.line).unwrap_or(u32::MAX),
+            sku: advice.sku,
+            lot: advice.lot.unwrap_or_default(),
+            remaining: advice.remaining,
+            unit: Some(convert::unit_to_pb(advice.unit)),
+            strategy: advice.strategy.name().to_owned(),
+            skipped_held: advice.skipped_held,
+            skipped_expired: advice.skipped_expired,
+        }))
+    }
+
     async fn create_shipment(
         &self,
         request: Request<pb::CreateShipmentRequest>,

@@ -19,6 +19,7 @@
 //! | `m` | manufacturer serial | our serial |
 //! | `a` | receipt id length (u16), receipt id, serial | mark (1 byte), SKU: the receipt's serials |
 //! | `c` | parent id (kit serial or SSCC) | set record (children, unit count, its own parent) |
+//! | `f` | sku length (u16), sku, expiry (u32 YYYYMMDD, max when unknown), received at (u64, sign-flipped ms), serial | empty: stored unpacked units in pick order |
 
 use uuid::Uuid;
 
@@ -36,6 +37,37 @@ pub const PLACE: u8 = b'p';
 pub const RECEIPT: u8 = b'n';
 pub const MFR: u8 = b'm';
 pub const SET: u8 = b'c';
+pub const STOCK: u8 = b'f';
+
+/// The prefix of one SKU's stock-index keys.
+pub fn stock_prefix(sku: &str) -> Option<Vec<u8>> {
+    let mut key = Vec::with_capacity(1 + 2 + sku.len());
+    key.push(STOCK);
+    push_part(&mut key, sku)?;
+    Some(key)
+}
+
+/// The bytes between a stock prefix and the serial: expiry, then receipt time.
+pub const STOCK_ORDER_LEN: usize = 4 + 8;
+
+/// A stored unit's stock-index key: first expiring first (unknown expiry last), then first
+/// received first, then by serial.
+pub fn stock(
+    sku: &str,
+    expiry: Option<crate::barcode::Date>,
+    received_at_ms: i64,
+    serial: &str,
+) -> Option<Vec<u8>> {
+    let mut key = stock_prefix(sku)?;
+    let expiry = expiry.map_or(u32::MAX, |d| {
+        u32::try_from(d.year).unwrap_or(0) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day)
+    });
+    key.extend_from_slice(&expiry.to_be_bytes());
+    // Flipping the sign bit makes two's-complement times sort as unsigned bytes.
+    key.extend_from_slice(&(received_at_ms.cast_unsigned() ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(serial.as_bytes());
+    Some(key)
+}
 
 pub fn set(id: &str) -> Vec<u8> {
     with_prefix(SET, id.as_bytes())

@@ -139,6 +139,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         mfr: &str,
     ) -> impl Future<Output = Result<Option<Unit>, StoreError>> + Send;
 
+    /// Up to `limit` stored units of `sku` not packed in a set, in pick order: first expiring
+    /// first (unknown expiry last), then first received first. Holds are applied.
+    fn stock(
+        &self,
+        sku: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Unit>, StoreError>> + Send;
+
     /// The set whose parent is `id` (a kit serial or an SSCC).
     fn set(&self, id: &str) -> impl Future<Output = Result<Option<UnitSet>, StoreError>> + Send;
 

@@ -414,6 +414,26 @@ impl Store for SledStore {
         }
     }
 
+    async fn stock(&self, sku: &str, limit: usize) -> Result<Vec<Unit>, StoreError> {
+        let Some(prefix) = keys::stock_prefix(sku) else {
+            return Ok(Vec::new());
+        };
+        let recalls = self.recalls();
+        let mut units = Vec::with_capacity(limit.min(1024));
+        for entry in self.inner.tree.scan_prefix(&prefix).take(limit) {
+            let (key, _) = entry?;
+            let serial = key
+                .get(prefix.len() + keys::STOCK_ORDER_LEN..)
+                .and_then(|s| std::str::from_utf8(s).ok())
+                .ok_or_else(|| StoreError::Corrupt("stock index key".to_owned()))?;
+            let unit = read_unit(&self.inner.tree, serial)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("stock index names missing unit {serial}"))
+            })?;
+            units.push(self.as_seen(unit, &recalls));
+        }
+        Ok(units)
+    }
+
     async fn set(&self, id: &str) -> Result<Option<UnitSet>, StoreError> {
         read_set(&self.inner.tree, id)
     }
@@ -908,7 +928,17 @@ impl Group<'_> {
                 .flatten()
                 .map(|p| keys::indexed(&p, &u.serial))
         };
-        for key_of in [&lot_key as &dyn Fn(&Unit) -> Option<Vec<u8>>, &place_key] {
+        // Stored units not packed in a set are what directed picking chooses from.
+        let stock_key = |u: &Unit| {
+            (u.state == domain::UnitState::Stored && u.parent.is_none())
+                .then(|| keys::stock(&u.sku, u.expiry, u.received_at_ms, &u.serial))
+                .flatten()
+        };
+        for key_of in [
+            &lot_key as &dyn Fn(&Unit) -> Option<Vec<u8>>,
+            &place_key,
+            &stock_key,
+        ] {
             let (before, after) = (old.as_ref().and_then(key_of), key_of(&unit));
             if before != after {
                 if let Some(key) = before {

@@ -10,6 +10,7 @@ mod decode;
 mod gateway;
 mod lifecycle;
 mod model;
+mod picking;
 mod recall;
 mod receipt;
 mod receive;
