@@ -5,6 +5,7 @@
 mod decode;
 mod gateway;
 mod output;
+mod report;
 mod warehouse;
 
 use std::io::BufRead;
@@ -86,6 +87,9 @@ enum Command {
     /// reported at close.
     #[command(subcommand)]
     Receipt(warehouse::ReceiptCommand),
+    /// Reports: `report kpi`.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Read a barcode offline: symbology, GS1 elements, GTIN/serial/lot/expiry, Digital Link,
     /// or the precise error. Exit 0 when valid, 1 when not.
     Decode(decode::DecodeArgs),
@@ -301,6 +305,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Shipment(command) => {
             warehouse::shipment(connect(&cli.server).await?, cli.json, command).await
+        }
+        Command::Report(command) => {
+            report::report(connect(&cli.server).await?, cli.json, command).await
         }
         Command::Recall(command) => {
             warehouse::recall(connect(&cli.server).await?, cli.json, command).await

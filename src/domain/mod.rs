@@ -6,6 +6,7 @@
 //! persists what comes back.
 
 pub mod item;
+pub mod kpi;
 mod lifecycle;
 pub mod picking;
 pub mod receipt;
@@ -162,7 +163,7 @@ pub enum Feedback {
     Warn,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Reason {
     Ok,
     DuplicateSerial,

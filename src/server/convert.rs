@@ -116,7 +116,7 @@ fn outcome_to_pb(outcome: Outcome) -> pb::Outcome {
     }
 }
 
-fn reason_to_pb(reason: Reason) -> pb::Reason {
+pub fn reason_to_pb(reason: Reason) -> pb::Reason {
     match reason {
         Reason::Ok => pb::Reason::Ok,
         Reason::DuplicateSerial => pb::Reason::DuplicateSerial,

@@ -3,6 +3,7 @@
 //! and converts the answer back. The only place that maps errors to `tonic::Status`.
 
 mod convert;
+mod kpi;
 mod trace;
 
 use std::future::Future;
@@ -346,6 +347,15 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
             Some(order) => order_response(DocumentAnswer::Order(order)),
             None => Err(Status::not_found(format!("no order {id}"))),
         }
+    }
+
+    async fn kpi(
+        &self,
+        request: Request<pb::KpiRequest>,
+    ) -> Result<Response<pb::KpiResponse>, Status> {
+        kpi::kpi(&self.store, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn next_pick(

@@ -19,6 +19,7 @@
 //! | `m` | manufacturer serial | our serial |
 //! | `a` | receipt id length (u16), receipt id, serial | mark (1 byte), SKU: the receipt's serials |
 //! | `c` | parent id (kit serial or SSCC) | set record (children, unit count, its own parent) |
+//! | `k` | day (u32 YYYYMMDD), station length (u16), station, operator length (u16), operator | KPI counters of that day, station and operator |
 //! | `f` | sku length (u16), sku, expiry (u32 YYYYMMDD, max when unknown), received at (u64, sign-flipped ms), serial | empty: stored unpacked units in pick order |
 
 use uuid::Uuid;
@@ -38,6 +39,52 @@ pub const RECEIPT: u8 = b'n';
 pub const MFR: u8 = b'm';
 pub const SET: u8 = b'c';
 pub const STOCK: u8 = b'f';
+pub const KPI: u8 = b'k';
+
+fn day_code(day: crate::barcode::Date) -> u32 {
+    u32::try_from(day.year).unwrap_or(0) * 10_000 + u32::from(day.month) * 100 + u32::from(day.day)
+}
+
+/// The first KPI key of `day`.
+pub fn kpi_day(day: crate::barcode::Date) -> Vec<u8> {
+    let mut key = vec![KPI];
+    key.extend_from_slice(&day_code(day).to_be_bytes());
+    key
+}
+
+/// A key past every KPI key of `day` and before those of any later day.
+pub fn kpi_after_day(day: crate::barcode::Date) -> Vec<u8> {
+    let mut key = vec![KPI];
+    key.extend_from_slice(&(day_code(day) + 1).to_be_bytes());
+    key
+}
+
+pub fn kpi(day: crate::barcode::Date, station: &str, operator: &str) -> Option<Vec<u8>> {
+    let mut key = kpi_day(day);
+    push_part(&mut key, station)?;
+    push_part(&mut key, operator)?;
+    Some(key)
+}
+
+/// The day, station and operator of a KPI key.
+pub fn kpi_parts(key: &[u8]) -> Option<(crate::barcode::Date, String, String)> {
+    let rest = key.strip_prefix(&[KPI])?;
+    let code = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+    let day = crate::barcode::Date::new(
+        i32::try_from(code / 10_000).ok()?,
+        u8::try_from(code / 100 % 100).ok()?,
+        u8::try_from(code % 100).ok()?,
+    );
+    let (station, rest) = take_part(rest.get(4..)?)?;
+    let (operator, rest) = take_part(rest)?;
+    rest.is_empty().then_some((day, station, operator))
+}
+
+fn take_part(bytes: &[u8]) -> Option<(String, &[u8])> {
+    let len = usize::from(u16::from_be_bytes(bytes.get(..2)?.try_into().ok()?));
+    let part = std::str::from_utf8(bytes.get(2..2 + len)?).ok()?.to_owned();
+    Some((part, &bytes[2 + len..]))
+}
 
 /// The prefix of one SKU's stock-index keys.
 pub fn stock_prefix(sku: &str) -> Option<Vec<u8>> {
@@ -59,9 +106,7 @@ pub fn stock(
     serial: &str,
 ) -> Option<Vec<u8>> {
     let mut key = stock_prefix(sku)?;
-    let expiry = expiry.map_or(u32::MAX, |d| {
-        u32::try_from(d.year).unwrap_or(0) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day)
-    });
+    let expiry = expiry.map_or(u32::MAX, day_code);
     key.extend_from_slice(&expiry.to_be_bytes());
     // Flipping the sign bit makes two's-complement times sort as unsigned bytes.
     key.extend_from_slice(&(received_at_ms.cast_unsigned() ^ (1 << 63)).to_be_bytes());

@@ -12,6 +12,8 @@ use std::future::Future;
 
 pub use sled_store::{SledStore, raw_sled_ceiling};
 
+use crate::barcode::Date;
+use crate::domain::kpi::{KpiCounts, KpiKey};
 use crate::domain::{
     DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, ReadScan, Recall, RecallScope,
     Receipt, ReceiptEntry, Rejection, Scan, Shipment, Unit, UnitSet,
@@ -146,6 +148,19 @@ pub trait Store: Clone + Send + Sync + 'static {
         sku: &str,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Unit>, StoreError>> + Send;
+
+    /// KPI counters from day `from` to day `to` (both included), by day, station and
+    /// operator; at most `limit` rows.
+    fn kpis(
+        &self,
+        from: Date,
+        to: Date,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(KpiKey, KpiCounts)>, StoreError>> + Send;
+
+    /// Every receipt and every shipment, for the document rates of the KPI report.
+    fn receipts(&self) -> impl Future<Output = Result<Vec<Receipt>, StoreError>> + Send;
+    fn shipments(&self) -> impl Future<Output = Result<Vec<Shipment>, StoreError>> + Send;
 
     /// The set whose parent is `id` (a kit serial or an SSCC).
     fn set(&self, id: &str) -> impl Future<Output = Result<Option<UnitSet>, StoreError>> + Send;

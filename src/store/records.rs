@@ -12,7 +12,7 @@ use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRul
 use crate::domain::{
     Action, EntryMode, Event, Hold, HoldKind, Item, Mark, Order, OrderLine, Outcome, Reason,
     Recall, RecallRelease, RecallScope, Receipt, ReceiptLine, SetKind, Shipment, ShipmentClosure,
-    UnexpectedPolicy, Unit, UnitSet, UnitState, receipt::ReceiptClosure,
+    UnexpectedPolicy, Unit, UnitSet, UnitState, kpi::KpiCounts, receipt::ReceiptClosure,
 };
 
 use super::StoreError;
@@ -91,6 +91,31 @@ struct UnitRecord {
     mfr_serial: String,
     #[prost(string, tag = "20")]
     parent: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct KpiRecord {
+    #[prost(uint64, tag = "1")]
+    scans: u64,
+    #[prost(uint64, tag = "2")]
+    keyed: u64,
+    #[prost(uint64, tag = "3")]
+    accepted: u64,
+    #[prost(uint64, tag = "4")]
+    warnings: u64,
+    #[prost(uint64, tag = "5")]
+    rejected: u64,
+    /// Rejections by reason: stable reason codes and their counts, in step.
+    #[prost(uint32, repeated, tag = "6")]
+    reasons: Vec<u32>,
+    #[prost(uint64, repeated, tag = "7")]
+    reason_counts: Vec<u64>,
+    #[prost(uint64, tag = "8")]
+    received: u64,
+    #[prost(uint64, tag = "9")]
+    received_on_receipt: u64,
+    #[prost(uint64, tag = "10")]
+    dispatched: u64,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -370,6 +395,44 @@ pub fn decode_unit(bytes: &[u8]) -> Result<Unit, StoreError> {
         dispatched_at_ms: r.dispatched_at_ms,
         mfr_serial: opt(r.mfr_serial),
         parent: opt(r.parent),
+    })
+}
+
+pub fn encode_kpi(counts: &KpiCounts) -> Vec<u8> {
+    KpiRecord {
+        scans: counts.scans,
+        keyed: counts.keyed,
+        accepted: counts.accepted,
+        warnings: counts.warnings,
+        rejected: counts.rejected,
+        reasons: counts.rejections.keys().map(|r| reason_code(*r)).collect(),
+        reason_counts: counts.rejections.values().copied().collect(),
+        received: counts.received,
+        received_on_receipt: counts.received_on_receipt,
+        dispatched: counts.dispatched,
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_kpi(bytes: &[u8]) -> Result<KpiCounts, StoreError> {
+    let r = KpiRecord::decode(bytes).map_err(|e| corrupt("kpi record", e))?;
+    if r.reasons.len() != r.reason_counts.len() {
+        return Err(corrupt("kpi record", "reasons and counts differ in length"));
+    }
+    let mut rejections = std::collections::BTreeMap::new();
+    for (code, n) in r.reasons.iter().zip(&r.reason_counts) {
+        rejections.insert(reason_from(*code)?, *n);
+    }
+    Ok(KpiCounts {
+        scans: r.scans,
+        keyed: r.keyed,
+        accepted: r.accepted,
+        warnings: r.warnings,
+        rejected: r.rejected,
+        rejections,
+        received: r.received,
+        received_on_receipt: r.received_on_receipt,
+        dispatched: r.dispatched,
     })
 }
 

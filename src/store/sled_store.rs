@@ -18,11 +18,13 @@ use uuid::Uuid;
 
 use super::keys;
 use super::records::{
-    decode_event, decode_item, decode_order, decode_recall, decode_receipt, decode_receipt_entry,
-    decode_set, decode_shipment, decode_unit, encode_event, encode_item, encode_order,
-    encode_recall, encode_receipt, encode_receipt_entry, encode_set, encode_shipment, encode_unit,
+    decode_event, decode_item, decode_kpi, decode_order, decode_recall, decode_receipt,
+    decode_receipt_entry, decode_set, decode_shipment, decode_unit, encode_event, encode_item,
+    encode_kpi, encode_order, encode_recall, encode_receipt, encode_receipt_entry, encode_set,
+    encode_shipment, encode_unit,
 };
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
+use crate::domain::kpi::{KpiCounts, KpiKey};
 use crate::domain::warehouse::recall_hold;
 use crate::domain::{self, Event, Hold, Item, Outcome, Unit, time};
 use crate::domain::{
@@ -434,6 +436,50 @@ impl Store for SledStore {
         Ok(units)
     }
 
+    async fn kpis(
+        &self,
+        from: crate::barcode::Date,
+        to: crate::barcode::Date,
+        limit: usize,
+    ) -> Result<Vec<(KpiKey, KpiCounts)>, StoreError> {
+        let mut rows = Vec::new();
+        for entry in self
+            .inner
+            .tree
+            .range(keys::kpi_day(from)..keys::kpi_after_day(to))
+            .take(limit)
+        {
+            let (key, value) = entry?;
+            let (day, station, operator) =
+                keys::kpi_parts(&key).ok_or_else(|| StoreError::Corrupt("kpi key".to_owned()))?;
+            rows.push((
+                KpiKey {
+                    day,
+                    station,
+                    operator,
+                },
+                decode_kpi(&value)?,
+            ));
+        }
+        Ok(rows)
+    }
+
+    async fn receipts(&self) -> Result<Vec<Receipt>, StoreError> {
+        self.inner
+            .tree
+            .scan_prefix([keys::RECEIPT])
+            .map(|entry| decode_receipt(&entry?.1))
+            .collect()
+    }
+
+    async fn shipments(&self) -> Result<Vec<Shipment>, StoreError> {
+        self.inner
+            .tree
+            .scan_prefix([keys::SHIPMENT])
+            .map(|entry| decode_shipment(&entry?.1))
+            .collect()
+    }
+
     async fn set(&self, id: &str) -> Result<Option<UnitSet>, StoreError> {
         read_set(&self.inner.tree, id)
     }
@@ -655,6 +701,8 @@ struct Group<'t> {
     /// Sets read or changed by the group, by parent id.
     sets: HashMap<String, Option<UnitSet>>,
     dirty_sets: BTreeSet<String>,
+    /// KPI counters the group's events added to, written with the group.
+    kpis: HashMap<KpiKey, KpiCounts>,
 }
 
 /// Where a command's answer goes.
@@ -741,6 +789,7 @@ impl Writer {
             dirty_shipments: BTreeSet::new(),
             sets: HashMap::new(),
             dirty_sets: BTreeSet::new(),
+            kpis: HashMap::new(),
         };
         let mut pending = Vec::with_capacity(commands.len());
         let mut read_failure = None;
@@ -1067,8 +1116,30 @@ impl Group<'_> {
             .insert(id, (!set.children.is_empty()).then_some(set));
     }
 
-    /// Encodes the orders, shipments, receipts and sets the group changed into its batch.
+    /// Adds an event to its day's, station's and operator's KPI counters.
+    fn count_kpi(&mut self, event: &Event, units: u64) -> Result<(), StoreError> {
+        let key = KpiKey::of(event);
+        if !self.kpis.contains_key(&key) {
+            let stored = match keys::kpi(key.day, &key.station, &key.operator) {
+                Some(k) => self.tree.get(k)?.map(|v| decode_kpi(&v)).transpose()?,
+                None => None,
+            };
+            self.kpis.insert(key.clone(), stored.unwrap_or_default());
+        }
+        if let Some(counts) = self.kpis.get_mut(&key) {
+            counts.count(event, units);
+        }
+        Ok(())
+    }
+
+    /// Encodes the orders, shipments, receipts, sets and KPI counters the group changed into
+    /// its batch.
     fn write_documents(&mut self) {
+        for (key, counts) in std::mem::take(&mut self.kpis) {
+            if let Some(k) = keys::kpi(key.day, &key.station, &key.operator) {
+                self.batch.insert(k, encode_kpi(&counts));
+            }
+        }
         for id in std::mem::take(&mut self.dirty_sets) {
             match self.sets.get(&id) {
                 Some(Some(set)) => self.batch.insert(keys::set(&id), encode_set(set)),
@@ -1156,6 +1227,7 @@ impl Group<'_> {
         // Besides the scanned serial, the units a set carried and the sets changed get the
         // event in their history.
         let mut also = Vec::new();
+        let mut units_changed = 1u64;
         let (serial, sku, lot, outcome, reason, message, state_after) = match decision {
             Ok(change) => {
                 // A set's scan names the SKU, lot and state its units share, if they share one.
@@ -1182,6 +1254,7 @@ impl Group<'_> {
                     self.put_receipt_entry(&receipt.id, &unit.serial, mark, &unit.sku);
                     self.keep_receipt(receipt);
                 }
+                units_changed = (change.carried.len() + usize::from(change.unit.is_some())) as u64;
                 for unit in change.unit.into_iter().chain(change.carried) {
                     if unit.serial != change.subject {
                         also.push(unit.serial.clone());
@@ -1252,6 +1325,7 @@ impl Group<'_> {
                 self.batch.insert(key, &[]);
             }
         }
+        self.count_kpi(&event, units_changed)?;
         self.next_seq += 1;
         self.events.insert(event.event_id, event.clone());
         Ok(ScanAnswer {
