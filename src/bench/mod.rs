@@ -21,6 +21,7 @@ use crate::store::{self, SledStore};
 
 pub mod decode;
 pub mod gateway;
+pub mod lifecycle;
 pub mod warehouse;
 
 pub use decode::{DecodeOptions, DecodeReport};
@@ -28,7 +29,7 @@ pub use warehouse::{AsnOptions, AsnReport, RecallOptions, RecallReport};
 
 /// The most units one phase may be asked for.
 pub const BENCH_UNITS_MAX: usize = 10_000_000;
-const BENCH_SKU: &str = "BENCH-1";
+pub(crate) const BENCH_SKU: &str = "BENCH-1";
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReceiveOptions {
@@ -130,7 +131,7 @@ impl ReceiveReport {
     }
 }
 
-fn per_second(n: usize, elapsed: Duration) -> f64 {
+pub(crate) fn per_second(n: usize, elapsed: Duration) -> f64 {
     // Unit counts in a bench stay far below 2^52, where f64 is exact.
     #[allow(clippy::cast_precision_loss)]
     let n = n as f64;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::domain::RecallScope;
 use crate::proto::v1 as pb;
-use crate::store::{PAGE_LEN_MAX, SCAN_BATCH_LEN_MAX, Store, UnitQuery};
+use crate::store::{PAGE_LEN_MAX, Store, UnitQuery};
 
 use super::{BENCH_UNITS_MAX, BenchServer, per_second};
 
@@ -23,25 +23,30 @@ impl BenchServer {
         Ok(())
     }
 
-    /// Sends the scans in batches of at most [`SCAN_BATCH_LEN_MAX`]; fails unless every one
-    /// is accepted.
+    /// Sends the scans over one ScanStream, as a station gateway does (each answer comes
+    /// once its scan is on disk; the writer commits them in groups while more arrive); fails
+    /// unless every one is accepted.
     pub async fn scan_all(&self, scans: Vec<pb::ScanRequest>) -> anyhow::Result<()> {
         let mut client = pb::scan_service_client::ScanServiceClient::new(self.channel.clone());
-        let mut scans = scans.into_iter().peekable();
-        while scans.peek().is_some() {
-            let batch: Vec<_> = scans.by_ref().take(SCAN_BATCH_LEN_MAX).collect();
-            let replies = client
-                .scan_batch(pb::ScanBatchRequest { scans: batch })
-                .await?
-                .into_inner()
-                .replies;
-            if let Some(bad) = replies
-                .iter()
-                .find(|r| r.outcome() == pb::Outcome::Rejected)
-            {
-                anyhow::bail!("bench scan {} was refused: {}", bad.serial, bad.message);
-            }
+        let expected = scans.len();
+        let mut replies = client
+            .scan_stream(tokio_stream::iter(scans))
+            .await?
+            .into_inner();
+        let mut answered = 0;
+        while let Some(reply) = replies.message().await? {
+            anyhow::ensure!(
+                reply.outcome() != pb::Outcome::Rejected,
+                "bench scan {} was refused: {}",
+                reply.serial,
+                reply.message
+            );
+            answered += 1;
         }
+        anyhow::ensure!(
+            answered == expected,
+            "the stream answered {answered} of {expected} scans"
+        );
         Ok(())
     }
 }
@@ -246,7 +251,10 @@ pub struct AsnOptions {
 #[derive(Debug, Clone)]
 pub struct AsnReport {
     pub serials: usize,
-    /// The same number of units received with no receipt, in one batch (the baseline).
+    /// The same number of unit records and events written straight to sled, in groups of
+    /// 256 with a flush each: the machine's floor for this run.
+    pub raw_ceiling: Duration,
+    /// The same number of units received with no receipt, over one ScanStream (the baseline).
     pub plain_receive: Duration,
     pub create: Duration,
     pub receive: Duration,
@@ -265,12 +273,15 @@ impl AsnReport {
         let ratio = |d: Duration| d.as_secs_f64() / self.plain_receive.as_secs_f64().max(1e-9);
         format!(
             "ASN bench: {n} expected serials\n\
+             raw sled writes of {n} units (the machine's floor) {raw:>8.1} ms   {rw:.2}x\n\
              plain receive of {n} units, no receipt (baseline) {plain:>8.1} ms   1.00x\n\
              CreateReceipt with {n} expected serials          {create:>8.1} ms   {rc:.2}x\n\
              receive {n} units against it                     {receive:>8.1} ms   {rr:.2}x\n\
              CloseReceipt + discrepancy report ({d})          {close:>8.1} ms   {rl:.2}x\n\
              ASN created, received and closed, end to end     {total:>8.1} ms   {rt:.2}x   (target: under 1,000 ms)\n",
             n = self.serials,
+            raw = ms(self.raw_ceiling),
+            rw = ratio(self.raw_ceiling),
             plain = ms(self.plain_receive),
             create = ms(self.create),
             rc = ratio(self.create),
@@ -288,6 +299,7 @@ impl AsnReport {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         json!({
             "serials": self.serials,
+            "raw_ceiling_ms": ms(self.raw_ceiling),
             "plain_receive_ms": ms(self.plain_receive),
             "create_ms": ms(self.create),
             "receive_ms": ms(self.receive),
@@ -308,6 +320,12 @@ pub async fn asn(options: &AsnOptions) -> anyhow::Result<AsnReport> {
         crate::domain::receipt::RECEIPT_SERIALS_MAX
     );
     let n = options.serials;
+    let raw_dir = tempfile::tempdir()?;
+    let raw_path = raw_dir.path().to_owned();
+    let (raw_ceiling, _) =
+        tokio::task::spawn_blocking(move || crate::store::raw_sled_ceiling(&raw_path, n, 256))
+            .await??;
+    drop(raw_dir);
     let server = BenchServer::start().await?;
     server
         .put_item(pb::Item {
@@ -382,6 +400,7 @@ pub async fn asn(options: &AsnOptions) -> anyhow::Result<AsnReport> {
     );
     Ok(AsnReport {
         serials: n,
+        raw_ceiling,
         plain_receive,
         create,
         receive,

@@ -265,6 +265,8 @@ enum BenchCommand {
     Recall(crate::bench::RecallOptions),
     /// A large ASN created, received and closed, end to end.
     Asn(crate::bench::AsnOptions),
+    /// Units through every station: receive, putaway, pick, dispatch, shipments closed.
+    Lifecycle(crate::bench::lifecycle::LifecycleOptions),
     /// Gateway replay of queued scans after an outage, against ScanStream sent directly.
     Gateway(crate::bench::gateway::GatewayBenchOptions),
 }
@@ -317,6 +319,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Bench(BenchCommand::Recall(options)) => {
             let report = crate::bench::warehouse::recall(&options).await?;
+            if cli.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Bench(BenchCommand::Lifecycle(options)) => {
+            let report = crate::bench::lifecycle::lifecycle(&options).await?;
             if cli.json {
                 println!("{}", report.to_json());
             } else {

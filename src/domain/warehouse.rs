@@ -190,9 +190,10 @@ pub fn close_shipment(
         return Err(DocumentError::AlreadyClosed(shipment.id.clone()));
     }
     let picked: Vec<&String> = order.picked().collect();
+    let dispatched: std::collections::HashSet<&String> = shipment.dispatched.iter().collect();
     let missing: Vec<&str> = picked
         .iter()
-        .filter(|s| !shipment.dispatched.contains(s))
+        .filter(|s| !dispatched.contains(*s))
         .map(|s| s.as_str())
         .collect();
     let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);

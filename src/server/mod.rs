@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
+use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -76,14 +76,16 @@ pub async fn serve<S: Store>(
     let barcodes = pb::barcode_service_server::BarcodeServiceServer::new(Barcodes)
         .max_decoding_message_size(MESSAGE_BYTES_MAX)
         .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    // The builder's `tcp_nodelay` does not reach a listener we bound ourselves: set it on the
+    // incoming stream, or small replies wait out the peer's delayed ACK (about 40 ms).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     tonic::transport::Server::builder()
-        .tcp_nodelay(true)
         .add_service(catalog)
         .add_service(scans)
         .add_service(units)
         .add_service(barcodes)
         .add_service(warehouse)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }
 
