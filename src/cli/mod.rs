@@ -72,6 +72,10 @@ enum Command {
         /// At most this many events (all when 0).
         #[arg(long, default_value_t = 0)]
         limit: u64,
+        /// Only events with this reason, e.g. SUSPECT_COUNTERFEIT or WRONG_CUSTOMER (the
+        /// returns flagged for review).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Orders to pick against.
     #[command(subcommand)]
@@ -360,7 +364,23 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Item(command) => item(&cli.server, cli.json, command).await,
         Command::Scan(args) => scan(&cli.server, cli.json, args).await,
         Command::Unit(command) => unit(&cli.server, cli.json, command).await,
-        Command::Events { from, limit } => events(&cli.server, cli.json, from, limit).await,
+        Command::Events {
+            from,
+            limit,
+            reason,
+        } => {
+            let reason = match reason {
+                None => None,
+                Some(name) => {
+                    let wire = format!("REASON_{}", name.to_ascii_uppercase());
+                    match pb::Reason::from_str_name(&wire) {
+                        Some(r) => Some(r),
+                        None => bail!("--reason {name:?} is not a reason (see the README's list)"),
+                    }
+                }
+            };
+            events(&cli.server, cli.json, from, limit, reason).await
+        }
     }
 }
 
@@ -615,7 +635,13 @@ async fn unit(server: &str, json: bool, command: UnitCommand) -> anyhow::Result<
     Ok(EXIT_OK)
 }
 
-async fn events(server: &str, json: bool, from: u64, limit: u64) -> anyhow::Result<u8> {
+async fn events(
+    server: &str,
+    json: bool,
+    from: u64,
+    limit: u64,
+    reason: Option<pb::Reason>,
+) -> anyhow::Result<u8> {
     let mut client = pb::unit_service_client::UnitServiceClient::new(connect(server).await?);
     let mut from_seq = from;
     let mut printed = 0u64;
@@ -625,7 +651,11 @@ async fn events(server: &str, json: bool, from: u64, limit: u64) -> anyhow::Resu
             .await
             .map_err(request_failed)?
             .into_inner();
-        for event in &page.events {
+        for event in page
+            .events
+            .iter()
+            .filter(|e| reason.is_none_or(|r| e.reason() == r))
+        {
             if limit != 0 && printed == limit {
                 return Ok(EXIT_OK);
             }

@@ -183,6 +183,30 @@ async fn receive_putaway_pick_dispatch_return_through_the_server() {
         "{}",
         run.stderr
     );
+    // A unit picked for O1 does not go out on another order's shipment.
+    for args in [
+        &[
+            "order",
+            "create",
+            "--id",
+            "O7",
+            "--customer",
+            "BETA",
+            "--line",
+            "PHONE:1",
+        ][..],
+        &["shipment", "create", "--id", "SH3", "--order", "O7"],
+    ] {
+        let run = server.cli(args).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    expect(
+        &server,
+        dispatch("SH3", "U1"),
+        R::WrongOrder,
+        "U1 was picked for order O1, but shipment SH3 is for order O7",
+    )
+    .await;
     expect(
         &server,
         dispatch("SH1", "U3"),
@@ -248,6 +272,21 @@ async fn receive_putaway_pick_dispatch_return_through_the_server() {
         "never received or sold by us",
     )
     .await;
+    // Flagged for review: the supervisor lists them by reason.
+    let run = server
+        .cli(&["--json", "events", "--reason", "suspect_counterfeit"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let flagged: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{}", run.stdout);
+    assert_eq!(flagged[0]["serial"], "FAKE-1");
+    let run = server.cli(&["events", "--reason", "NOPE"]).await;
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("is not a reason"), "{}", run.stderr);
     expect(
         &server,
         give_back("ACME", "U3"),
@@ -307,7 +346,7 @@ async fn receive_putaway_pick_dispatch_return_through_the_server() {
         .iter()
         .filter(|e| e.outcome() == pb::Outcome::Rejected)
         .count();
-    assert_eq!(rejected, 14, "{events:#?}");
+    assert_eq!(rejected, 15, "{events:#?}");
     let locations: Vec<String> = server
         .units()
         .history(pb::HistoryRequest {

@@ -278,3 +278,40 @@ async fn unpacking_frees_units_and_bad_parents_write_nothing() {
     assert!(status.message().contains("parent"), "{}", status.message());
     assert_eq!(server.all_events().await.len(), before);
 }
+
+#[tokio::test]
+async fn nesting_is_bounded_and_a_pallet_is_not_received() {
+    use pb::Reason as R;
+    let server = TestServer::start().await;
+    server.add_item(item("TV")).await;
+    expect(&server, receive("TV", "U1"), R::Ok, "received").await;
+    let levels = [
+        "095060001343520031",
+        "095060001343520048",
+        "095060001343520055",
+        "095060001343520062",
+        "095060001343520079",
+    ];
+    // A unit in a case on a pallet on a pallet on a pallet: four levels of sets.
+    expect(&server, pack("U1", levels[0]), R::Ok, "packed").await;
+    for pair in levels[..4].windows(2) {
+        expect(&server, pack(pair[0], pair[1]), R::Ok, "packed").await;
+    }
+    // A fifth is refused, and the tree is as it was.
+    expect(&server, pack(levels[3], levels[4]), R::SetFull, "at most 4").await;
+    let trace = server
+        .units()
+        .trace(pb::TraceRequest {
+            id: "U1".to_owned(),
+        })
+        .await
+        .expect("trace")
+        .into_inner();
+    assert_eq!(trace.ancestors, &levels[..4]);
+    // A set's label at goods-in names no unit to receive.
+    let pallet = pb::ScanRequest {
+        raw: label(levels[3]).into_bytes(),
+        ..receive("TV", "")
+    };
+    expect(&server, pallet, R::UnsupportedAction, "receive each unit").await;
+}
