@@ -5,3 +5,7 @@
 pub mod v1 {
     tonic::include_proto!("serialtrack.v1");
 }
+
+/// The encoded descriptor set of our `.proto` files, served by gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/serialtrack_descriptor.bin"));

@@ -247,7 +247,7 @@ pub(crate) struct BenchServer {
     pub(crate) channel: Channel,
     pub(crate) store: SledStore,
     stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    task: tokio::task::JoinHandle<Result<(), crate::server::ServeError>>,
     _dir: tempfile::TempDir,
 }
 

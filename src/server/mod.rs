@@ -3,6 +3,7 @@
 //! and converts the answer back. The only place that maps errors to `tonic::Status`.
 
 mod convert;
+mod health;
 mod kpi;
 mod trace;
 
@@ -50,11 +51,29 @@ fn conflict_status(conflict: ItemConflict) -> Status {
 }
 
 /// Serves every service on `listener` until `shutdown` completes.
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Every service we serve, by its full gRPC name (health checking reports each).
+pub const SERVICE_NAMES: [&str; 5] = [
+    pb::catalog_service_server::SERVICE_NAME,
+    pb::scan_service_server::SERVICE_NAME,
+    pb::unit_service_server::SERVICE_NAME,
+    pb::barcode_service_server::SERVICE_NAME,
+    pb::warehouse_service_server::SERVICE_NAME,
+];
+
 pub async fn serve<S: Store>(
     listener: TcpListener,
     store: S,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
+) -> Result<(), ServeError> {
     let catalog = pb::catalog_service_server::CatalogServiceServer::new(Catalog {
         store: store.clone(),
     })
@@ -76,6 +95,17 @@ pub async fn serve<S: Store>(
     let barcodes = pb::barcode_service_server::BarcodeServiceServer::new(Barcodes)
         .max_decoding_message_size(MESSAGE_BYTES_MAX)
         .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    // grpc.health.v1: the whole server ("") and each service SERVING until shutdown begins.
+    let (serving, health_service) = health::health_service();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = serving.send(false);
+    };
+    // Server reflection, so that grpcurl and other languages' tools need no .proto files.
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
     // The builder's `tcp_nodelay` does not reach a listener we bound ourselves: set it on the
     // incoming stream, or small replies wait out the peer's delayed ACK (about 40 ms).
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -85,8 +115,11 @@ pub async fn serve<S: Store>(
         .add_service(units)
         .add_service(barcodes)
         .add_service(warehouse)
+        .add_service(health_service)
+        .add_service(reflection)
         .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
+        .await?;
+    Ok(())
 }
 
 struct Catalog<S> {

@@ -6,6 +6,7 @@ mod support;
 
 mod catalog;
 mod cli;
+mod connect;
 mod decode;
 mod gateway;
 mod kpi;
