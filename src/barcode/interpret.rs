@@ -1020,6 +1020,42 @@ mod tests {
         assert_eq!((got.lot(), got.serial()), (Some("L"), Some("S")));
     }
 
+    /// The reading borrows element string data from the scan when nothing had to change,
+    /// and holds a copy only when scanner mode rewrote it; either way it says what
+    /// `interpret` says.
+    #[test]
+    fn reading_borrows_what_it_can() {
+        let cases: &[(&[u8], bool)] = &[
+            (b"]d201095060001343521727020010LOT7\x1d21SER9", true),
+            (b"]C101095060001343521012345\x1d21ABC\r\n", true),
+            (b"SN-000123\r", true),
+            (b"]C1010950600013435210L@21S", false),
+            (b"]C10109506000134352\x1d10A\x1d\x1d21B", false),
+            (b"A\0B", false),
+        ];
+        for &(raw, borrowed) in cases {
+            let reading = read(raw, &scanner()).unwrap();
+            assert_eq!(
+                matches!(reading.data, Cow::Borrowed(_)),
+                borrowed,
+                "{raw:?}"
+            );
+            let elements: Vec<(String, String)> = reading
+                .elements()
+                .map(|(a, v)| (a.to_owned(), v.to_owned()))
+                .collect();
+            assert_eq!(reading.element(reading.element_count()), None);
+            let want = interpret(raw, &scanner()).unwrap();
+            let want_elements: Vec<(String, String)> = want
+                .elements
+                .iter()
+                .map(|e| (e.ai.clone(), e.value.clone()))
+                .collect();
+            assert_eq!(elements, want_elements, "{raw:?}");
+            assert_eq!(reading.into_owned().into_interpretation(), want, "{raw:?}");
+        }
+    }
+
     #[test]
     fn accessors() {
         let got = interpret(b"]d201095060001343521727020010LOT7\x1d21SER9", &scanner()).unwrap();
