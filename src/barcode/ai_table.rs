@@ -83,6 +83,12 @@ impl Cset {
             .is_some_and(|bits| bits & self.bit() != 0)
     }
 
+    /// True when `b` belongs to any of the sets.
+    #[inline]
+    pub fn any_allows_byte(b: u8) -> bool {
+        CSET_BITS.get(usize::from(b)).is_some_and(|&bits| bits != 0)
+    }
+
     /// How the set is named to an operator.
     pub fn describe(self) -> &'static str {
         match self {

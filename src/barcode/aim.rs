@@ -148,12 +148,14 @@ impl fmt::Display for Symbology {
 /// Splits a leading AIM identifier off `text`: `]`, an ASCII letter, and an ASCII letter or
 /// digit. Text without one comes back whole.
 pub fn split_aim(text: &str) -> (Option<Symbology>, &str) {
-    let mut chars = text.chars();
-    if let (Some(']'), Some(code), Some(modifier)) = (chars.next(), chars.next(), chars.next())
+    // An identifier is three ASCII characters, so its bytes are its characters.
+    if let [b']', code, modifier, ..] = *text.as_bytes()
         && code.is_ascii_alphabetic()
         && modifier.is_ascii_alphanumeric()
+        && let Some(rest) = text.get(AIM_ID_LEN..)
     {
-        return (Some(Symbology::from_aim(code, modifier)), chars.as_str());
+        let symbology = Symbology::from_aim(char::from(code), char::from(modifier));
+        return (Some(symbology), rest);
     }
     (None, text)
 }

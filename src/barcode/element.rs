@@ -10,6 +10,7 @@ use super::check;
 use super::date::{self, DateProblem};
 use super::interpret::Mode;
 use super::normalize::Normalization;
+use super::small_list::SmallList;
 
 /// The group separator (ASCII 29) that stands for FNC1 between values.
 pub const GS: char = '\u{1d}';
@@ -306,23 +307,31 @@ fn check_component<V: ValueText + ?Sized>(
     reference_year: i32,
 ) -> Result<(), BarcodeError> {
     let chars = value.units().get(from..to).unwrap_or_default();
-    for (i, &c) in chars.iter().enumerate() {
-        // In set 64, '=' is only padding at the end.
-        let misplaced_padding = component.charset == Cset::Cset64
-            && c.to_char() == '='
-            && chars
+    let mut refused = chars.iter().position(|c| !c.in_set(component.charset));
+    if component.charset == Cset::Cset64 {
+        // In set 64, '=' is only padding at the end: when anything but '=' follows the first
+        // '=', that '=' is the first one out of place.
+        let padding = chars.iter().position(|c| c.to_char() == '=').filter(|&i| {
+            chars
                 .get(i..)
                 .unwrap_or_default()
                 .iter()
-                .any(|p| p.to_char() != '=');
-        if !c.in_set(component.charset) || misplaced_padding {
-            return Err(BarcodeError::CharacterNotAllowed {
-                ai: ai.to_owned(),
-                position: value.position(from + i),
-                ch: c.to_char(),
-                expected: component.charset.describe(),
-            });
-        }
+                .any(|p| p.to_char() != '=')
+        });
+        refused = match (refused, padding) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    if let Some(i) = refused
+        && let Some(&c) = chars.get(i)
+    {
+        return Err(BarcodeError::CharacterNotAllowed {
+            ai: ai.to_owned(),
+            position: value.position(from + i),
+            ch: c.to_char(),
+            expected: component.charset.describe(),
+        });
     }
     if component.linters.is_empty() {
         return Ok(());
@@ -484,8 +493,13 @@ fn read_ai<T: Unit>(
 pub struct ElementRef<'a> {
     pub ai: &'a str,
     pub value: &'a str,
+    /// The byte index of the AI in the data it was read from; the value follows the AI.
+    pub at: usize,
     pub entry: &'static AiEntry,
 }
+
+/// The elements of one element string, inline for a typical label.
+pub type ElementRefs<'a> = SmallList<ElementRef<'a>>;
 
 impl ElementRef<'_> {
     pub fn to_element(&self) -> Element {
@@ -501,18 +515,42 @@ pub fn read_element_refs(
     offset: usize,
     mode: Mode,
     reference_year: i32,
-) -> Result<(Vec<ElementRef<'_>>, Vec<Normalization>), BarcodeError> {
+) -> Result<(ElementRefs<'_>, Vec<Normalization>), BarcodeError> {
+    let mut elements = SmallList::default();
+    let mut warnings = Vec::new();
+    read_element_refs_into(
+        data,
+        offset,
+        mode,
+        reference_year,
+        &mut elements,
+        &mut warnings,
+    )?;
+    Ok((elements, warnings))
+}
+
+/// [`read_element_refs`] into lists the caller holds, so that nothing is moved on the way out.
+/// Returns true when, in scanner mode, it stepped over separator noise: a GS at the start, at
+/// the end or after another GS (what [`normalize::has_separator_noise`] looks for; strict mode
+/// refuses these instead).
+///
+/// [`normalize::has_separator_noise`]: super::normalize::has_separator_noise
+pub fn read_element_refs_into<'a>(
+    data: &'a str,
+    offset: usize,
+    mode: Mode,
+    reference_year: i32,
+    elements: &mut ElementRefs<'a>,
+    warnings: &mut Vec<Normalization>,
+) -> Result<bool, BarcodeError> {
     let reader = ElementReader {
         data,
         offset,
         mode,
         reference_year,
     };
-    let mut elements = Vec::new();
-    let mut warnings = Vec::new();
     if data.is_ascii() {
-        reader.read(data.as_bytes(), |i| i, &mut elements, &mut warnings)?;
-        return Ok((elements, warnings));
+        return reader.read(data.as_bytes(), |i| i, elements, warnings);
     }
     let mut chars: Vec<char> = Vec::with_capacity(data.len());
     let mut byte_at: Vec<usize> = Vec::with_capacity(data.len() + 1);
@@ -522,8 +560,7 @@ pub fn read_element_refs(
     }
     byte_at.push(data.len());
     let byte_index = |i: usize| byte_at.get(i).copied().unwrap_or(data.len());
-    reader.read(&chars, byte_index, &mut elements, &mut warnings)?;
-    Ok((elements, warnings))
+    reader.read(&chars, byte_index, elements, warnings)
 }
 
 /// What [`read_element_refs`] reads with.
@@ -541,10 +578,11 @@ impl<'a> ElementReader<'a> {
         &self,
         units: &[T],
         byte_index: impl Fn(usize) -> usize,
-        elements: &mut Vec<ElementRef<'a>>,
+        elements: &mut ElementRefs<'a>,
         warnings: &mut Vec<Normalization>,
-    ) -> Result<(), BarcodeError> {
+    ) -> Result<bool, BarcodeError> {
         let n = units.len();
+        let mut separator_noise = false;
         let pos = |i: usize| self.offset + i + 1;
         let text = |from: usize, to: usize| {
             self.data
@@ -558,6 +596,8 @@ impl<'a> ElementReader<'a> {
         while i < n {
             if units.get(i) == Some(&T::GS) {
                 if self.mode == Mode::Scanner {
+                    // A GS where an AI should start: at the start or after another GS.
+                    separator_noise = true;
                     i += 1;
                     continue;
                 }
@@ -599,11 +639,13 @@ impl<'a> ElementReader<'a> {
             elements.push(ElementRef {
                 ai,
                 value: text(start, end),
+                at: byte_index(start - ai_len),
                 entry,
             });
             i = end;
             if units.get(i) == Some(&T::GS) {
                 let last = i + 1 == n;
+                separator_noise |= last;
                 // GS1's Barcode Syntax Engine skips one separator after a predefined-length
                 // value too, so strict mode accepts it; scanner mode says it was there.
                 match (self.mode, entry.predefined_length, last) {
@@ -622,7 +664,7 @@ impl<'a> ElementReader<'a> {
                 i += 1;
             }
         }
-        Ok(())
+        Ok(separator_noise)
     }
 }
 
@@ -638,7 +680,11 @@ pub fn parse_element_string(
 ) -> Result<(Vec<Element>, Vec<Normalization>), BarcodeError> {
     let (elements, warnings) = read_element_refs(data, offset, mode, reference_year)?;
     Ok((
-        elements.iter().map(ElementRef::to_element).collect(),
+        elements
+            .as_slice()
+            .iter()
+            .map(ElementRef::to_element)
+            .collect(),
         warnings,
     ))
 }
@@ -651,10 +697,53 @@ pub fn parse_checked_element_string(
     mode: Mode,
     reference_year: i32,
 ) -> Result<(Vec<Element>, Vec<Normalization>), BarcodeError> {
-    let (mut elements, warnings) = read_element_refs(data, offset, mode, reference_year)?;
-    let kept = check_associations_in_place(&mut elements)?;
-    let kept = elements.get(..kept).unwrap_or_default();
-    Ok((kept.iter().map(ElementRef::to_element).collect(), warnings))
+    let (elements, warnings) = read_checked_refs(data, offset, mode, reference_year)?;
+    Ok((
+        elements
+            .as_slice()
+            .iter()
+            .map(ElementRef::to_element)
+            .collect(),
+        warnings,
+    ))
+}
+
+/// [`read_element_refs`] followed by [`check_associations`]: the elements that passed both,
+/// exact repeats dropped, as slices of `data`. Nothing is copied.
+pub fn read_checked_refs(
+    data: &str,
+    offset: usize,
+    mode: Mode,
+    reference_year: i32,
+) -> Result<(ElementRefs<'_>, Vec<Normalization>), BarcodeError> {
+    let mut elements = SmallList::default();
+    let mut warnings = Vec::new();
+    read_checked_refs_into(
+        data,
+        offset,
+        mode,
+        reference_year,
+        &mut elements,
+        &mut warnings,
+    )?;
+    Ok((elements, warnings))
+}
+
+/// [`read_checked_refs`] into lists the caller holds, so that nothing is moved on the way out.
+/// Returns what [`read_element_refs_into`] returns: whether separator noise was stepped over.
+pub fn read_checked_refs_into<'a>(
+    data: &'a str,
+    offset: usize,
+    mode: Mode,
+    reference_year: i32,
+    elements: &mut ElementRefs<'a>,
+    warnings: &mut Vec<Normalization>,
+) -> Result<bool, BarcodeError> {
+    let separator_noise =
+        read_element_refs_into(data, offset, mode, reference_year, elements, warnings)?;
+    let kept = check_associations_in_place(elements.as_mut_slice())?;
+    elements.truncate(kept);
+    Ok(separator_noise)
 }
 
 /// Reads the bracketed human-readable form `(01)09506000134352(21)ABC123`. A literal `(` in a
@@ -1339,6 +1428,18 @@ mod tests {
         let text = to_bracketed(&e).unwrap();
         assert_eq!(text, "(01)09506000134352(10)A\\(B(21)C");
         assert_eq!(parse_bracketed(&text, 0, YEAR).unwrap(), e);
+    }
+
+    #[test]
+    fn same_ai_is_equality() {
+        let ais = [
+            "", "0", "01", "02", "10", "010", "011", "3103", "3102", "31031", "A1", "01",
+        ];
+        for a in ais {
+            for b in ais {
+                assert_eq!(same_ai(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -5,11 +5,13 @@
 
 use std::borrow::Cow;
 
+use super::ai_table::Cset;
 use super::aim::{self, AIM_ID_LEN, Symbology};
 use super::date::{self, Date};
 use super::digital_link;
 use super::element::{self, Element, GS};
 use super::normalize::{self, DEFAULT_GS_SUBSTITUTES, Normalization};
+use super::small_list::SmallList;
 use super::{BarcodeError, RAW_SCAN_LEN_MAX, check};
 
 /// The length of a GTIN once padded (GTIN-14).
@@ -140,6 +142,148 @@ impl Interpretation {
     }
 }
 
+/// Where one element read from element string data stands in the reading's data, in bytes:
+/// the AI from `ai`, its value from `value` to `end`. A scan is at most [`RAW_SCAN_LEN_MAX`]
+/// bytes, so every place fits in a `u16`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    ai: u16,
+    value: u16,
+    end: u16,
+}
+
+const _: () = assert!(RAW_SCAN_LEN_MAX <= u16::MAX as usize);
+
+impl Span {
+    fn ai(self) -> usize {
+        usize::from(self.ai)
+    }
+
+    fn value(self) -> usize {
+        usize::from(self.value)
+    }
+
+    fn end(self) -> usize {
+        usize::from(self.end)
+    }
+}
+
+/// A scan, read, holding what it carries without copying it where it can: the values of
+/// element string data (nearly every scan) are slices of the scan itself, or of the cleaned
+/// copy when scanner mode had to rewrite it. What [`read`] returns; [`interpret`] turns it into
+/// the owned [`Interpretation`] with [`Reading::into_interpretation`].
+#[derive(Clone, Debug)]
+pub struct Reading<'a> {
+    pub symbology: Option<Symbology>,
+    pub kind: Kind,
+    /// The cleaned data after the AIM identifier (GS substitutes already replaced).
+    data: Cow<'a, str>,
+    /// The elements read from element string data, as places in `data`.
+    spans: SmallList<Span>,
+    /// The elements that changed on the way in (percent-decoded, unescaped, zero-padded), so
+    /// are held as copies: Digital Link, bracketed data, EAN/UPC. A reading has elements in
+    /// `spans` or here, never in both.
+    copies: Vec<Element>,
+    /// The 2- or 5-digit add-on of an EAN/UPC symbol.
+    pub add_on: Option<String>,
+    pub warnings: Vec<Normalization>,
+    /// The reference date the dates were read against.
+    pub today: Date,
+}
+
+impl<'a> Reading<'a> {
+    /// The cleaned data after the AIM identifier, as [`Interpretation::data`].
+    pub fn data(&self) -> &str {
+        &self.data
+    }
+
+    /// How many elements were read (exact repeats dropped).
+    pub fn element_count(&self) -> usize {
+        self.spans.len() + self.copies.len()
+    }
+
+    /// The AI and value of the `i`th element, in the order read.
+    pub fn element(&self, i: usize) -> Option<(&str, &str)> {
+        if let Some(e) = self.copies.get(i) {
+            return Some((e.ai.as_str(), e.value.as_str()));
+        }
+        let span = *self.spans.as_slice().get(i)?;
+        Some((
+            self.data.get(span.ai()..span.value())?,
+            self.data.get(span.value()..span.end())?,
+        ))
+    }
+
+    /// The AI and value of each element, in the order read.
+    pub fn elements(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        (0..self.element_count()).filter_map(|i| self.element(i))
+    }
+
+    /// The value of `ai`, if present.
+    pub fn get(&self, ai: &str) -> Option<&str> {
+        self.elements().find(|(a, _)| *a == ai).map(|(_, v)| v)
+    }
+
+    /// The GTIN-14 (AI 01).
+    pub fn gtin(&self) -> Option<&str> {
+        self.get("01")
+    }
+
+    /// The serial: AI 21, or the whole data of a plain scan.
+    pub fn serial(&self) -> Option<&str> {
+        match self.kind {
+            Kind::Plain => Some(self.data()),
+            _ => self.get("21"),
+        }
+    }
+
+    /// The batch or lot (AI 10).
+    pub fn lot(&self) -> Option<&str> {
+        self.get("10")
+    }
+
+    /// The expiry date (AI 17); DD=00 is read as the last day of the month.
+    pub fn expiry(&self) -> Option<Date> {
+        let value = self.get("17")?;
+        date::parse_yymmdd(value.as_bytes(), self.today.year, true).ok()
+    }
+
+    /// The same reading, owning its data.
+    pub fn into_owned(self) -> Reading<'static> {
+        Reading {
+            data: Cow::Owned(self.data.into_owned()),
+            symbology: self.symbology,
+            kind: self.kind,
+            spans: self.spans,
+            copies: self.copies,
+            add_on: self.add_on,
+            warnings: self.warnings,
+            today: self.today,
+        }
+    }
+
+    /// The owned [`Interpretation`]: every AI and value copied out.
+    pub fn into_interpretation(self) -> Interpretation {
+        let mut elements = Vec::with_capacity(self.element_count());
+        elements.extend(self.spans.as_slice().iter().map(|&s| {
+            Element::new(
+                self.data.get(s.ai()..s.value()).unwrap_or_default(),
+                self.data.get(s.value()..s.end()).unwrap_or_default(),
+            )
+        }));
+        elements.extend(self.copies);
+        Interpretation {
+            symbology: self.symbology,
+            kind: self.kind,
+            data: self.data.into_owned(),
+            elements,
+            add_on: self.add_on,
+            warnings: self.warnings,
+            today: self.today,
+        }
+    }
+}
+
 /// Expands an 8-digit UPC-E (number system, six digits, check) to the 12-digit UPC-A.
 fn expand_upc_e(d: &[u8]) -> Option<Vec<u8>> {
     let [ns @ (b'0' | b'1'), x1, x2, x3, x4, x5, x6, c] = *d else {
@@ -222,12 +366,37 @@ fn read_gtin(
 }
 
 /// Reads GS1 element string data; in scanner mode, substitutes and separator noise first.
-fn read_element_string(
-    data: &str,
+/// Returns the data read (the cleaned copy when a cleanup changed it) and puts where each
+/// element stands in it in `spans`.
+fn read_element_string<'a>(
+    data: &'a str,
     offset: usize,
     options: &Options,
     warnings: &mut Vec<Normalization>,
-) -> Result<(String, Vec<Element>), BarcodeError> {
+    spans: &mut SmallList<Span>,
+) -> Result<Cow<'a, str>, BarcodeError> {
+    if options.mode == Mode::Scanner && substitutes_cannot_hide(&options.gs_substitutes) {
+        // Read first, clean only if needed. None of the substitutes can be in data that reads
+        // (see `substitutes_cannot_hide`), and the reader says when it stepped over separator
+        // noise; without either, both cleanups would change nothing and this is the reading.
+        // Otherwise the data is read again below the careful way, cleanups first, so that
+        // warnings, errors and their positions are what they always were.
+        let mut elements = SmallList::default();
+        let mut found = Vec::new();
+        let year = options.today.year;
+        if let Ok(false) = element::read_checked_refs_into(
+            data,
+            offset,
+            Mode::Scanner,
+            year,
+            &mut elements,
+            &mut found,
+        ) {
+            push_spans(&elements, spans);
+            warnings.extend(found);
+            return Ok(Cow::Borrowed(data));
+        }
+    }
     let mut text = Cow::Borrowed(data);
     let mut found = Vec::new();
     // Both cleanups copy the text; most scans need neither, and then they would change nothing.
@@ -243,11 +412,44 @@ fn read_element_string(
             text = Cow::Owned(tidy);
         }
     }
-    let (elements, w) =
-        element::parse_checked_element_string(&text, offset, options.mode, options.today.year)?;
-    found.extend(w);
+    let mut elements = SmallList::default();
+    element::read_checked_refs_into(
+        &text,
+        offset,
+        options.mode,
+        options.today.year,
+        &mut elements,
+        &mut found,
+    )?;
+    push_spans(&elements, spans);
     warnings.extend(found);
-    Ok((text.into_owned(), elements))
+    Ok(text)
+}
+
+/// True when no substitute can be hiding in element string data that reads without error:
+/// each starts with a byte that is neither GS nor a digit nor in any character set, so it
+/// could stand neither in an AI nor in a value. All the default substitutes are so.
+fn substitutes_cannot_hide(substitutes: &[String]) -> bool {
+    substitutes.iter().all(|s| {
+        s.as_bytes()
+            .first()
+            .is_none_or(|&b| b != 0x1D && !b.is_ascii_digit() && !Cset::any_allows_byte(b))
+    })
+}
+
+/// Where each element read stands in the text it was read from.
+fn push_spans(elements: &element::ElementRefs<'_>, spans: &mut SmallList<Span>) {
+    // The text is at most as long as the scan (cleanups only remove or shorten), so every
+    // place fits the span's u16.
+    let place = |i: usize| u16::try_from(i).unwrap_or(u16::MAX);
+    for e in elements.as_slice() {
+        let value = e.at + e.ai.len();
+        spans.push(Span {
+            ai: place(e.at),
+            value: place(value),
+            end: place(value + e.value.len()),
+        });
+    }
 }
 
 /// Characters that print as nothing and would make two serials look alike.
@@ -272,9 +474,16 @@ fn read_plain(data: &str, offset: usize) -> Result<(), BarcodeError> {
     Ok(())
 }
 
-/// Reads a raw scan. Positions in errors are 1-based and count characters of the cleaned scan
-/// (after scanner-mode cleanup, including the AIM identifier); `NotUtf8` counts bytes.
+/// Reads a raw scan into an owned [`Interpretation`]: [`read`], every value then copied out.
+/// Positions in errors are 1-based and count characters of the cleaned scan (after
+/// scanner-mode cleanup, including the AIM identifier); `NotUtf8` counts bytes.
 pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, BarcodeError> {
+    read(raw, options).map(Reading::into_interpretation)
+}
+
+/// Reads a raw scan (see [`interpret`] for the positions in errors) without copying what it
+/// carries where nothing had to change: element string values stay slices of `raw`.
+pub fn read<'a>(raw: &'a [u8], options: &Options) -> Result<Reading<'a>, BarcodeError> {
     if raw.is_empty() {
         return Err(BarcodeError::Empty);
     }
@@ -284,27 +493,38 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
             max: RAW_SCAN_LEN_MAX,
         });
     }
+    if options.mode == Mode::Scanner && normalize::has_byte_noise(raw) {
+        let (bytes, warnings) = normalize::clean_bytes_borrowed(raw);
+        return match bytes {
+            Cow::Borrowed(bytes) => read_clean(bytes, options, warnings),
+            Cow::Owned(bytes) => read_clean(&bytes, options, warnings).map(Reading::into_owned),
+        };
+    }
+    read_clean(raw, options, Vec::new())
+}
+
+/// [`read`] once byte noise is gone; `warnings` says what was removed.
+fn read_clean<'a>(
+    bytes: &'a [u8],
+    options: &Options,
+    mut warnings: Vec<Normalization>,
+) -> Result<Reading<'a>, BarcodeError> {
     let scanner = options.mode == Mode::Scanner;
-    let (bytes, mut warnings) = if scanner && normalize::has_byte_noise(raw) {
-        let (bytes, warnings) = normalize::clean_bytes(raw);
-        (Cow::Owned(bytes), warnings)
-    } else {
-        (Cow::Borrowed(raw), Vec::new())
-    };
     let text =
-        std::str::from_utf8(&bytes).map_err(|e| BarcodeError::NotUtf8(e.valid_up_to() + 1))?;
+        std::str::from_utf8(bytes).map_err(|e| BarcodeError::NotUtf8(e.valid_up_to() + 1))?;
     let (symbology, data) = aim::split_aim(text);
     if data.is_empty() {
         return Err(BarcodeError::Empty);
     }
     let offset = if symbology.is_some() { AIM_ID_LEN } else { 0 };
     let year = options.today.year;
-    let mut result = Interpretation {
+    let mut result = Reading {
         symbology,
         kind: Kind::Plain,
-        // Element string data is replaced by its cleaned text below; the rest is copied last.
-        data: String::new(),
-        elements: Vec::new(),
+        // Element string data is replaced by its cleaned text below.
+        data: Cow::Borrowed(data),
+        spans: SmallList::default(),
+        copies: Vec::new(),
         add_on: None,
         warnings: Vec::new(),
         today: options.today,
@@ -327,41 +547,40 @@ pub fn interpret(raw: &[u8], options: &Options) -> Result<Interpretation, Barcod
         let (elements, w) = digital_link::parse_digital_link(data, offset, options.mode, year)?;
         warnings.extend(w);
         result.kind = Kind::DigitalLink;
-        result.elements = element::check_associations_owned(elements)?;
+        result.copies = element::check_associations_owned(elements)?;
     } else if gs1_symbol.is_some() {
-        let (text, elements) = read_element_string(data, offset, options, &mut warnings)?;
+        result.data = read_element_string(data, offset, options, &mut warnings, &mut result.spans)?;
         result.kind = Kind::Gs1ElementString;
-        result.data = text;
-        result.elements = elements;
     } else if let Some(sym) = gtin_symbol {
         let (gtin, add_on) = read_gtin(sym, data, offset)?;
         result.kind = Kind::Gtin;
-        result.elements = vec![Element::new("01", gtin)];
+        result.copies = vec![Element::new("01", gtin)];
         result.add_on = add_on;
     } else if data.starts_with('(') {
         let elements = element::parse_bracketed(data, offset, year)?;
         result.kind = Kind::Gs1ElementString;
-        result.elements = element::check_associations_owned(elements)?;
+        result.copies = element::check_associations_owned(elements)?;
     } else if symbology.is_none() && data.contains(GS) {
-        let (text, elements) = read_element_string(data, offset, options, &mut warnings)?;
+        result.data = read_element_string(data, offset, options, &mut warnings, &mut result.spans)?;
         result.kind = Kind::Gs1ElementString;
-        result.data = text;
-        result.elements = elements;
-    } else if let Some((text, elements)) =
+    } else if let Some(text) =
         (symbology.is_none() && scanner && normalize::has_substitute(data, &options.gs_substitutes))
-            .then(|| read_element_string(data, offset, options, &mut warnings).ok())
+            .then(|| {
+                let mut w = Vec::new();
+                let mut spans = SmallList::default();
+                let text = read_element_string(data, offset, options, &mut w, &mut spans).ok()?;
+                warnings.extend(w);
+                result.spans = spans;
+                Some(text)
+            })
             .flatten()
     {
         // Only data that reads as a valid element string once the substitutes are GS is
         // taken as GS1; anything else stays a plain serial.
         result.kind = Kind::Gs1ElementString;
         result.data = text;
-        result.elements = elements;
     } else {
         read_plain(data, offset)?;
-    }
-    if result.kind != Kind::Gs1ElementString || result.data.is_empty() {
-        result.data = data.to_owned();
     }
     result.warnings = warnings;
     Ok(result)
@@ -799,6 +1018,42 @@ mod tests {
         o.gs_substitutes = vec!["<GS>".to_owned()];
         let got = interpret(b"]C1010950600013435210L<GS>21S", &o).unwrap();
         assert_eq!((got.lot(), got.serial()), (Some("L"), Some("S")));
+    }
+
+    /// The reading borrows element string data from the scan when nothing had to change,
+    /// and holds a copy only when scanner mode rewrote it; either way it says what
+    /// `interpret` says.
+    #[test]
+    fn reading_borrows_what_it_can() {
+        let cases: &[(&[u8], bool)] = &[
+            (b"]d201095060001343521727020010LOT7\x1d21SER9", true),
+            (b"]C101095060001343521012345\x1d21ABC\r\n", true),
+            (b"SN-000123\r", true),
+            (b"]C1010950600013435210L@21S", false),
+            (b"]C10109506000134352\x1d10A\x1d\x1d21B", false),
+            (b"A\0B", false),
+        ];
+        for &(raw, borrowed) in cases {
+            let reading = read(raw, &scanner()).unwrap();
+            assert_eq!(
+                matches!(reading.data, Cow::Borrowed(_)),
+                borrowed,
+                "{raw:?}"
+            );
+            let elements: Vec<(String, String)> = reading
+                .elements()
+                .map(|(a, v)| (a.to_owned(), v.to_owned()))
+                .collect();
+            assert_eq!(reading.element(reading.element_count()), None);
+            let want = interpret(raw, &scanner()).unwrap();
+            let want_elements: Vec<(String, String)> = want
+                .elements
+                .iter()
+                .map(|e| (e.ai.clone(), e.value.clone()))
+                .collect();
+            assert_eq!(elements, want_elements, "{raw:?}");
+            assert_eq!(reading.into_owned().into_interpretation(), want, "{raw:?}");
+        }
     }
 
     #[test]

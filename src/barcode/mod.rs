@@ -14,6 +14,7 @@ pub mod interpret;
 pub mod normalize;
 pub mod pattern;
 pub mod serial_rule;
+pub mod small_list;
 
 #[cfg(test)]
 mod property_tests;
@@ -24,7 +25,7 @@ pub use digital_link::{parse_digital_link, to_digital_link};
 pub use element::{
     Element, parse_bracketed, parse_element_string, to_bracketed, to_element_string,
 };
-pub use interpret::{Interpretation, Kind, Mode, Options, interpret};
+pub use interpret::{Interpretation, Kind, Mode, Options, Reading, interpret, read};
 pub use normalize::{DEFAULT_GS_SUBSTITUTES, Normalization};
 pub use pattern::{Pattern, PatternError};
 pub use serial_rule::{
@@ -252,16 +253,17 @@ impl BarcodeError {
 /// stores: GTIN (AI 01), serial (AI 21, or the whole plain scan) and lot (AI 10). `today` is
 /// the reference date for the GS1 century rule.
 pub fn interpret_scan(raw: &[u8], today: Date) -> Result<ScanIdentifiers, BarcodeError> {
-    let read = interpret(raw, &Options::scanner(today))?;
+    // Only the identifiers kept are copied out of the scan.
+    let reading = read(raw, &Options::scanner(today))?;
     Ok(ScanIdentifiers {
-        gtin: read.gtin().map(str::to_owned),
-        serial: read.serial().map(str::to_owned),
-        lot: read.lot().map(str::to_owned),
-        expiry: read.expiry(),
-        sscc: read.get("00").map(str::to_owned),
+        gtin: reading.gtin().map(str::to_owned),
+        serial: reading.serial().map(str::to_owned),
+        lot: reading.lot().map(str::to_owned),
+        expiry: reading.expiry(),
+        sscc: reading.get("00").map(str::to_owned),
         // Every keyboard-wedge scan ends with Enter: that is the end of the scan, not noise
         // worth showing an operator. `decode` still lists it.
-        warnings: read
+        warnings: reading
             .warnings
             .iter()
             .filter(|w| **w != Normalization::TrailingLineEnd)

@@ -2,6 +2,7 @@
 //! CR, a BOM, NUL padding, GS stand-ins, doubled separators) are removed or restored before the
 //! strict rules run, and every change is reported as a [`Normalization`].
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::aim::Symbology;
@@ -99,13 +100,45 @@ pub fn clean_bytes(raw: &[u8]) -> (Vec<u8>, Vec<Normalization>) {
     (bytes, warnings)
 }
 
+/// [`clean_bytes`] without the copy when there is no NUL to remove: the BOM and the line end
+/// are then cut off the ends of `raw`. Same bytes, same warnings.
+pub fn clean_bytes_borrowed(raw: &[u8]) -> (Cow<'_, [u8]>, Vec<Normalization>) {
+    if contains_byte(raw, 0) {
+        let (bytes, warnings) = clean_bytes(raw);
+        return (Cow::Owned(bytes), warnings);
+    }
+    let mut warnings = Vec::new();
+    let mut bytes = raw;
+    if let Some(rest) = bytes.strip_prefix(BOM) {
+        bytes = rest;
+        warnings.push(Normalization::ByteOrderMark);
+    }
+    let line_end = bytes
+        .iter()
+        .rev()
+        .take_while(|&&b| matches!(b, b'\r' | b'\n' | b'\t'))
+        .count();
+    if line_end > 0 {
+        bytes = bytes.get(..bytes.len() - line_end).unwrap_or_default();
+        warnings.push(Normalization::TrailingLineEnd);
+    }
+    (Cow::Borrowed(bytes), warnings)
+}
+
+/// True when `byte` is in `bytes`. Written without an early exit so that the compiler can
+/// compare many bytes at once: scans are short, and most do not contain what is looked for.
+#[inline]
+pub fn contains_byte(bytes: &[u8], byte: u8) -> bool {
+    bytes.iter().fold(false, |found, &b| found | (b == byte))
+}
+
 /// True when [`clean_bytes`] would change `raw`.
 pub fn has_byte_noise(raw: &[u8]) -> bool {
     raw.starts_with(BOM)
         || raw
             .last()
             .is_some_and(|b| matches!(b, b'\r' | b'\n' | b'\t'))
-        || raw.contains(&0)
+        || contains_byte(raw, 0)
 }
 
 /// True when [`tidy_separators`] would change `text`: a GS at the start, at the end, or
@@ -115,15 +148,12 @@ pub fn has_separator_noise(text: &str) -> bool {
     if text.starts_with(GS) || text.ends_with(GS) {
         return true;
     }
-    // From one GS to the next: a scan carries few of them.
-    let mut rest = text.as_bytes();
-    while let Some(p) = rest.iter().position(|&b| b == GS_BYTE) {
-        if rest.get(p + 1) == Some(&GS_BYTE) {
-            return true;
-        }
-        rest = rest.get(p + 1..).unwrap_or_default();
-    }
-    false
+    // Each byte against the next, without an early exit, so that many are compared at once.
+    let bytes = text.as_bytes();
+    let next = bytes.get(1..).unwrap_or_default();
+    bytes.iter().zip(next).fold(false, |doubled, (&a, &b)| {
+        doubled | ((a == GS_BYTE) & (b == GS_BYTE))
+    })
 }
 
 /// Replaces each non-empty substitute in `text` with GS, reporting how many were replaced.
@@ -143,28 +173,16 @@ pub fn substitute_separators(text: &str, substitutes: &[String]) -> (String, Vec
     (out, warnings)
 }
 
-/// True when `text` contains any non-empty substitute. One pass over the text: a byte that
-/// starts no substitute (a table of the first bytes says so) needs no closer look.
+/// True when `text` contains any non-empty substitute. A substitute's first byte is looked for
+/// first, many bytes at a time; only when it is there is the whole substitute looked for.
 pub fn has_substitute(text: &str, substitutes: &[String]) -> bool {
-    let mut starts_one = [false; 256];
-    for s in substitutes {
-        if let Some(slot) = s
-            .as_bytes()
-            .first()
-            .and_then(|&b| starts_one.get_mut(usize::from(b)))
-        {
-            *slot = true;
-        }
-    }
     let bytes = text.as_bytes();
-    bytes.iter().enumerate().any(|(i, &b)| {
-        starts_one.get(usize::from(b)) == Some(&true)
-            && substitutes.iter().any(|s| {
-                !s.is_empty()
-                    && bytes
-                        .get(i..)
-                        .is_some_and(|rest| rest.starts_with(s.as_bytes()))
-            })
+    substitutes.iter().any(|s| match s.as_bytes() {
+        [] => false,
+        [only] => contains_byte(bytes, *only),
+        [first, ..] => {
+            contains_byte(bytes, *first) && bytes.windows(s.len()).any(|w| w == s.as_bytes())
+        }
     })
 }
 
@@ -206,6 +224,17 @@ mod tests {
         assert_eq!(bytes, expected, "{input:?}");
         assert_eq!(got, warnings, "{input:?}");
         assert_eq!(has_byte_noise(input), !got.is_empty(), "{input:?}");
+        let (borrowed, borrowed_warnings) = clean_bytes_borrowed(input);
+        assert_eq!(
+            (&*borrowed, borrowed_warnings.as_slice()),
+            (expected, warnings),
+            "{input:?}"
+        );
+        assert_eq!(
+            matches!(borrowed, Cow::Borrowed(_)),
+            !input.contains(&0),
+            "{input:?}"
+        );
     }
 
     #[test]
@@ -224,6 +253,30 @@ mod tests {
         );
         check_bytes(b"\r\n", b"", &[TrailingLineEnd]);
         check_bytes(b"", b"", &[]);
+    }
+
+    /// The searches without an early exit answer as plain ones wherever in a long scan the
+    /// byte or the doubled GS stands.
+    #[test]
+    fn block_searches_agree_with_plain_ones() {
+        for len in 0..70 {
+            for at in 0..len {
+                let mut bytes = vec![b'A'; len];
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = b'@';
+                }
+                assert_eq!(contains_byte(&bytes, b'@'), bytes.contains(&b'@'));
+                assert!(!contains_byte(&bytes, b'~'));
+                let mut text = "A".repeat(len);
+                text.insert(at, GS);
+                let single = has_separator_noise(&text);
+                text.insert(at, GS);
+                let doubled = has_separator_noise(&text);
+                let at_an_end = at == 0 || at == len;
+                assert_eq!(single, at_an_end, "{len} {at}");
+                assert!(doubled, "{len} {at}");
+            }
+        }
     }
 
     fn check_tidy(input: &str, expected: &str, warnings: &[Normalization]) {
