@@ -95,6 +95,9 @@ enum Command {
     /// Measurements.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Crash torture: `serve` as a child process under concurrent load, SIGKILLed and
+    /// restarted, then every answer checked against the log (see the README).
+    Torture(crate::bench::torture::TortureOptions),
 }
 
 #[derive(Subcommand, Debug)]
@@ -328,6 +331,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Gateway(command) => gateway::run(&cli.server, cli.json, command).await,
         Command::Bench(BenchCommand::Gateway(options)) => {
             gateway::print_bench(&crate::bench::gateway::gateway(&options).await?, cli.json);
+            Ok(EXIT_OK)
+        }
+        Command::Torture(options) => {
+            let report = crate::bench::torture::torture(&options).await?;
+            if cli.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
             Ok(EXIT_OK)
         }
         Command::Item(command) => item(&cli.server, cli.json, command).await,

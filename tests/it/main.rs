@@ -14,3 +14,4 @@ mod recall;
 mod receipt;
 mod receive;
 mod restart;
+mod torture;
