@@ -8,6 +8,7 @@ mod catalog;
 mod cli;
 mod decode;
 mod gateway;
+mod hostile;
 mod lifecycle;
 mod model;
 mod recall;
