@@ -162,10 +162,11 @@ impl SplitMix64 {
     }
 }
 
-/// A `serialtrack serve` child process; killed (SIGKILL) and reaped when dropped.
-pub(crate) struct ServeChild {
+/// A `serialtrack serve` child process; killed (SIGKILL) and reaped when dropped. Also used
+/// by the disk-trouble tests, which start it under a file-size limit.
+pub struct ServeChild {
     child: Child,
-    pub(crate) url: String,
+    pub url: String,
     // Kept open so that the server never writes to a closed pipe.
     _stdout: BufReader<std::process::ChildStdout>,
 }
@@ -174,7 +175,7 @@ impl ServeChild {
     /// Starts `binary serve` on a free loopback port over `data_dir`, its log appended to
     /// `log`, and waits for the line that names its address. `configure` may adjust the
     /// command (limits for the disk tests).
-    pub(crate) fn start(
+    pub fn start(
         binary: &Path,
         data_dir: &Path,
         log: &Path,
@@ -222,8 +223,12 @@ impl ServeChild {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, then wait until the process is gone (its data-dir lock with it).
-    pub(crate) fn kill(mut self) -> anyhow::Result<()> {
+    pub fn kill(mut self) -> anyhow::Result<()> {
         self.child.kill().context("cannot kill the serve child")?;
         self.child.wait().context("cannot reap the serve child")?;
         Ok(())
@@ -245,7 +250,7 @@ impl Drop for ServeChild {
 }
 
 /// The last 2,000 bytes of a log file, for error messages.
-pub(crate) fn log_tail(log: &Path) -> String {
+pub fn log_tail(log: &Path) -> String {
     let mut text = String::new();
     if let Ok(mut file) = std::fs::File::open(log) {
         let _ = file.read_to_string(&mut text);
@@ -604,7 +609,7 @@ async fn create_order(
 }
 
 /// Every event of the store, in sequence order.
-pub(crate) async fn all_events(channel: &Channel) -> anyhow::Result<Vec<pb::Event>> {
+pub async fn all_events(channel: &Channel) -> anyhow::Result<Vec<pb::Event>> {
     let mut units = pb::unit_service_client::UnitServiceClient::new(channel.clone());
     let mut events = Vec::new();
     let mut from_seq = 1;
@@ -626,7 +631,7 @@ pub(crate) async fn all_events(channel: &Channel) -> anyhow::Result<Vec<pb::Even
 }
 
 /// Sequence numbers 1..=N in order, each `event_id` once. Returns N.
-pub(crate) fn check_sequence(events: &[pb::Event]) -> anyhow::Result<u64> {
+pub fn check_sequence(events: &[pb::Event]) -> anyhow::Result<u64> {
     let mut ids = HashSet::with_capacity(events.len());
     for (index, event) in events.iter().enumerate() {
         let expected = u64::try_from(index)? + 1;

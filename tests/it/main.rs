@@ -7,6 +7,7 @@ mod support;
 mod catalog;
 mod cli;
 mod decode;
+mod disk;
 mod gateway;
 mod hostile;
 mod lifecycle;
