@@ -21,6 +21,7 @@ use crate::store::{self, SledStore};
 
 pub mod decode;
 pub mod gateway;
+pub mod soak;
 pub mod torture;
 pub mod warehouse;
 

@@ -257,6 +257,9 @@ enum BenchCommand {
     Asn(crate::bench::AsnOptions),
     /// Gateway replay of queued scans after an outage, against ScanStream sent directly.
     Gateway(crate::bench::gateway::GatewayBenchOptions),
+    /// Steady mixed load for minutes: throughput, p99 latency, server RSS and data-dir size
+    /// at every interval, so that growth shows.
+    Soak(crate::bench::soak::SoakOptions),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -331,6 +334,24 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Gateway(command) => gateway::run(&cli.server, cli.json, command).await,
         Command::Bench(BenchCommand::Gateway(options)) => {
             gateway::print_bench(&crate::bench::gateway::gateway(&options).await?, cli.json);
+            Ok(EXIT_OK)
+        }
+        Command::Bench(BenchCommand::Soak(options)) => {
+            let json = cli.json;
+            if !json {
+                println!("{}", crate::bench::soak::SoakSample::header());
+            }
+            let report = crate::bench::soak::soak(&options, |sample| {
+                if json {
+                    println!("{}", sample.to_json());
+                } else {
+                    println!("{}", sample.to_text());
+                }
+            })
+            .await?;
+            if !json {
+                print!("{}", report.summary());
+            }
             Ok(EXIT_OK)
         }
         Command::Torture(options) => {

@@ -16,4 +16,5 @@ mod recall;
 mod receipt;
 mod receive;
 mod restart;
+mod soak;
 mod torture;
