@@ -395,6 +395,11 @@ async fn serve(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<u8> {
     );
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot watch for SIGTERM")?;
+    // A file-size limit (`ulimit -f`) must fail the write, not kill the server: the write then
+    // answers UNAVAILABLE and the store reopens its data once the limit allows writes again.
+    let _file_size_limit =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGXFSZ))
+            .context("cannot watch for SIGXFSZ")?;
     let shutdown = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}

@@ -1,8 +1,8 @@
 //! Disk trouble: the data dir stops taking writes during load, then takes them again.
 //!
-//! The real binary's `serve` runs as a child process with SIGXFSZ ignored; once it holds some
-//! data, its RLIMIT_FSIZE is lowered (prlimit, no root needed) to just above the size of its
-//! files, so that sled's writes fail with EFBIG mid-load, as on a full disk. Required: every
+//! The real binary's `serve` runs as a child process (it catches SIGXFSZ itself, so that a
+//! file-size limit fails the write instead of killing it); once it holds some data, its
+//! RLIMIT_FSIZE is lowered (prlimit, no root needed) to just above the size of its files, so that sled's writes fail with EFBIG mid-load, as on a full disk. Required: every
 //! failed write is answered UNAVAILABLE with a message that says what happened and what to do;
 //! nothing is acknowledged that is not on disk; a scan answered UNAVAILABLE is not visible to
 //! readers (sled keeps a failed batch in memory: the store must not answer from it); and once
@@ -13,7 +13,6 @@
 //! modes, and sled keeps its files open; the file-size limit is the failure it can cause.)
 
 use std::collections::HashSet;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 use serialtrack::bench::torture::{ServeChild, log_tail};
@@ -59,21 +58,12 @@ fn largest_file(dir: &Path) -> u64 {
 }
 
 fn start(data: &Path, log: &Path) -> ServeChild {
+    // No signal set-up here: `serve` itself turns SIGXFSZ into a failed write.
     ServeChild::start(
         Path::new(env!("CARGO_BIN_EXE_serialtrack")),
         data,
         log,
-        |command| {
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                command.pre_exec(|| {
-                    if libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        },
+        |_| {},
     )
     .expect("start serve")
 }
