@@ -44,6 +44,10 @@ pub struct SoakOptions {
     /// Offered operations per second, all clients together (3 writes and 1 read per unit).
     #[arg(long, default_value_t = 1000)]
     pub rate: u32,
+    /// Leave the picks out (receive, putaway and read only): shows what rewriting an order's
+    /// record with every pick costs on disk.
+    #[arg(long)]
+    pub no_pick: bool,
 }
 
 /// One report line: what happened in one interval, and the state at its end.
@@ -237,8 +241,9 @@ pub async fn soak(
     for c in 0..options.clients {
         let channel = connect(&server.url).await?;
         let shared = shared.clone();
+        let pick = !options.no_pick;
         workers.push(tokio::spawn(async move {
-            worker(c, channel, per_client, shared).await
+            worker(c, channel, per_client, pick, shared).await
         }));
     }
 
@@ -307,6 +312,7 @@ async fn worker(
     c: usize,
     channel: Channel,
     period: Duration,
+    pick: bool,
     shared: Arc<Shared>,
 ) -> anyhow::Result<()> {
     let mut scans = pb::scan_service_client::ScanServiceClient::new(channel.clone());
@@ -322,6 +328,9 @@ async fn worker(
         let serial = format!("K{c:04}-{n:09}");
         n += 1;
         for step in 0..4 {
+            if step == 2 && !pick {
+                continue;
+            }
             ticker.tick().await;
             if step == 2 && picks_on_order == ORDER_PICKS {
                 order = format!("K{c:04}-ORDER-{n}");
@@ -354,9 +363,14 @@ async fn worker(
                     .into_inner()
                     .unit
                     .context("GetUnit answered without a unit")?;
+                let expected = if pick {
+                    pb::UnitState::Picked
+                } else {
+                    pb::UnitState::Stored
+                };
                 ensure!(
-                    unit.state() == pb::UnitState::Picked,
-                    "unit {serial} reads {:?} after its pick",
+                    unit.state() == expected,
+                    "unit {serial} reads {:?} after its last scan; expected {expected:?}",
                     unit.state()
                 );
             } else {
