@@ -733,8 +733,7 @@ impl Writer {
                 }
                 continue;
             }
-            if let Err(failure) = self.commit_group(group) {
-                self.close_after_failure(&failure);
+            if self.commit_group(group).is_err() {
                 // Done now rather than at the next command, so that readers see the data on
                 // disk again as soon as it can be read.
                 let _ = self.reopen_if_failed();
@@ -797,7 +796,7 @@ impl Writer {
     }
 
     /// Decides, writes and flushes one group and answers its callers. Returns the failure
-    /// when the write or the flush failed (the database must then be reopened).
+    /// when the write or the flush failed (the database is then closed and must be reopened).
     fn commit_group(&mut self, commands: Vec<Command>) -> Result<(), String> {
         let Some((db, tree)) = self.open.clone() else {
             return Err("the store has no open database".to_owned());
@@ -880,6 +879,8 @@ impl Writer {
                 // disk before the next group: the sequence numbers and recalls come from there.
                 Err(e) => {
                     let failure = format!("cannot write the data dir {}: {e}", self.dir.display());
+                    // Readers stop seeing the failed group before any caller hears of it.
+                    self.close_after_failure(&failure);
                     let answer = StoreError::Unavailable(format!("{failure}; {RETRY_HINT}"));
                     write_failure = Some(failure);
                     Err(answer)
