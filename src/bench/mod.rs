@@ -22,6 +22,8 @@ use crate::store::{self, SledStore};
 pub mod decode;
 pub mod gateway;
 pub mod lifecycle;
+pub mod soak;
+pub mod torture;
 pub mod warehouse;
 
 pub use decode::{DecodeOptions, DecodeReport};

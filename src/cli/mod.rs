@@ -103,6 +103,9 @@ enum Command {
     /// Measurements.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Crash torture: `serve` as a child process under concurrent load, SIGKILLed and
+    /// restarted, then every answer checked against the log (see the README).
+    Torture(crate::bench::torture::TortureOptions),
 }
 
 #[derive(Subcommand, Debug)]
@@ -273,6 +276,9 @@ enum BenchCommand {
     Lifecycle(crate::bench::lifecycle::LifecycleOptions),
     /// Gateway replay of queued scans after an outage, against ScanStream sent directly.
     Gateway(crate::bench::gateway::GatewayBenchOptions),
+    /// Steady mixed load for minutes: throughput, p99 latency, server RSS and data-dir size
+    /// at every interval, so that growth shows.
+    Soak(crate::bench::soak::SoakOptions),
 }
 
 /// Runs the command line and returns the process exit status.
@@ -361,6 +367,33 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             gateway::print_bench(&crate::bench::gateway::gateway(&options).await?, cli.json);
             Ok(EXIT_OK)
         }
+        Command::Bench(BenchCommand::Soak(options)) => {
+            let json = cli.json;
+            if !json {
+                println!("{}", crate::bench::soak::SoakSample::header());
+            }
+            let report = crate::bench::soak::soak(&options, |sample| {
+                if json {
+                    println!("{}", sample.to_json());
+                } else {
+                    println!("{}", sample.to_text());
+                }
+            })
+            .await?;
+            if !json {
+                print!("{}", report.summary());
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Torture(options) => {
+            let report = crate::bench::torture::torture(&options).await?;
+            if cli.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(EXIT_OK)
+        }
         Command::Item(command) => item(&cli.server, cli.json, command).await,
         Command::Scan(args) => scan(&cli.server, cli.json, args).await,
         Command::Unit(command) => unit(&cli.server, cli.json, command).await,
@@ -409,6 +442,11 @@ async fn serve(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<u8> {
     );
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot watch for SIGTERM")?;
+    // A file-size limit (`ulimit -f`) must fail the write, not kill the server: the write then
+    // answers UNAVAILABLE and the store reopens its data once the limit allows writes again.
+    let _file_size_limit =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGXFSZ))
+            .context("cannot watch for SIGXFSZ")?;
     let shutdown = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}

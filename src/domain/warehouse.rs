@@ -271,17 +271,17 @@ impl RecallScope {
                 check_reference("first serial", first)?;
                 check_reference("last serial", last)?;
                 if first > last {
-                    return Err(DocumentError::BadReference {
-                        what: "serial range (first after last)",
-                    });
+                    return Err(DocumentError::Invalid(format!(
+                        "serial range has first after last: {first:?} sorts after {last:?}"
+                    )));
                 }
                 Ok(())
             }
             RecallScope::ReceivedBetween { from_ms, to_ms } => {
                 if from_ms >= to_ms {
-                    return Err(DocumentError::BadReference {
-                        what: "date range (from not before to)",
-                    });
+                    return Err(DocumentError::Invalid(format!(
+                        "date range has from not before to: from_ms {from_ms} is not before to_ms {to_ms}"
+                    )));
                 }
                 Ok(())
             }
@@ -339,9 +339,10 @@ impl Recall {
             || self.reason.len() > REASON_LEN_MAX
             || self.reason.chars().any(char::is_control)
         {
-            return Err(DocumentError::BadReference {
-                what: "recall reason (1 to 256 bytes)",
-            });
+            return Err(DocumentError::Invalid(format!(
+                "recall reason must be 1 to {REASON_LEN_MAX} bytes without control characters (got {} bytes)",
+                self.reason.len()
+            )));
         }
         self.scope.check()
     }

@@ -198,6 +198,12 @@ pub fn scan_from_pb(request: pb::ScanRequest, index: Option<usize>) -> Result<Sc
             barcode::RAW_SCAN_LEN_MAX
         )));
     }
+    if request.client_time_ms < 0 {
+        return Err(at(format!(
+            "client_time_ms {} is negative; send 0 when the time is unknown",
+            request.client_time_ms
+        )));
+    }
     let action = action_from_pb(request.action).map_err(|s| at(s.message().to_owned()))?;
     let entry_mode =
         entry_mode_from_pb(request.entry_mode).map_err(|s| at(s.message().to_owned()))?;

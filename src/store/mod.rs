@@ -7,6 +7,7 @@
 mod keys;
 mod records;
 mod sled_store;
+mod slot;
 
 use std::future::Future;
 

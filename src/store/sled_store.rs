@@ -23,6 +23,7 @@ use super::records::{
     encode_kpi, encode_order, encode_recall, encode_receipt, encode_receipt_entry, encode_set,
     encode_shipment, encode_unit,
 };
+use super::slot::TreeSlot;
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
 use crate::domain::kpi::{KpiCounts, KpiKey};
 use crate::domain::warehouse::recall_hold;
@@ -65,7 +66,26 @@ enum Command {
     },
 }
 
+/// What a caller is told to do after a write failure.
+const RETRY_HINT: &str = "nothing of this request was acknowledged: retry it (with the same event_id) once the disk has room and is writable";
+
 impl Command {
+    /// Answers the command with UNAVAILABLE without deciding it.
+    fn refuse(self, why: &str) {
+        let error = || StoreError::Unavailable(why.to_owned());
+        match self {
+            Command::Scans { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
+            Command::PutItem { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
+            Command::Document { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
+        }
+    }
+
     fn n_scans(&self) -> usize {
         match self {
             Command::Scans { scans, .. } => scans.len(),
@@ -86,13 +106,13 @@ pub struct SledStore {
 type Recalls = Arc<RwLock<Arc<Vec<Recall>>>>;
 
 struct Inner {
-    tree: sled::Tree,
+    /// The database readers use; empty while the writer reopens it after a failed write.
+    tree: Arc<TreeSlot>,
     recalls: Recalls,
     commands: Mutex<Option<mpsc::Sender<Command>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     dir: PathBuf,
     // Dropped last: the lock outlives the database handle.
-    _db: sled::Db,
     _lock: File,
 }
 
@@ -171,25 +191,14 @@ impl SledStore {
         let lock = lock_data_dir(dir)?;
         let db = open_sled(dir)?;
         let tree: sled::Tree = (*db).clone();
-        let next_seq = match tree.scan_prefix([keys::EVENT]).next_back() {
-            Some(entry) => {
-                let (key, _) = entry?;
-                let last = keys::seq_from_event_key(&key)
-                    .ok_or_else(|| StoreError::Corrupt("event key".to_owned()))?;
-                last + 1
-            }
-            None => 1,
-        };
-        let mut recalls = tree
-            .scan_prefix([keys::RECALL])
-            .map(|entry| decode_recall(&entry?.1))
-            .collect::<Result<Vec<Recall>, StoreError>>()?;
-        recalls.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+        let (next_seq, recalls) = read_writer_state(&tree)?;
         let recalls: Recalls = Arc::new(RwLock::new(Arc::new(recalls)));
+        let slot = Arc::new(TreeSlot::new(db.clone()));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_LEN_MAX);
         let writer = Writer {
-            tree: tree.clone(),
-            db: db.clone(),
+            open: Some((db, tree)),
+            slot: slot.clone(),
+            dir: dir.to_owned(),
             next_seq,
             recalls: recalls.clone(),
         };
@@ -202,12 +211,11 @@ impl SledStore {
             })?;
         Ok(SledStore {
             inner: Arc::new(Inner {
-                tree,
+                tree: slot,
                 recalls,
                 commands: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(handle)),
                 dir: dir.to_owned(),
-                _db: db,
                 _lock: lock,
             }),
         })
@@ -604,19 +612,55 @@ impl Store for SledStore {
     }
 }
 
-fn read_item(tree: &sled::Tree, sku: &str) -> Result<Option<Item>, StoreError> {
+/// The point lookup the read helpers need, on the writer's tree or the readers' slot.
+trait Get {
+    fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError>;
+}
+
+impl Get for sled::Tree {
+    fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(sled::Tree::get(self, key)?)
+    }
+}
+
+impl Get for Arc<TreeSlot> {
+    fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError> {
+        TreeSlot::get(self, key)
+    }
+}
+
+/// What the writer needs to know at open: the next sequence number, and every recall.
+fn read_writer_state(tree: &sled::Tree) -> Result<(u64, Vec<Recall>), StoreError> {
+    let next_seq = match tree.scan_prefix([keys::EVENT]).next_back() {
+        Some(entry) => {
+            let (key, _) = entry?;
+            let last = keys::seq_from_event_key(&key)
+                .ok_or_else(|| StoreError::Corrupt("event key".to_owned()))?;
+            last + 1
+        }
+        None => 1,
+    };
+    let mut recalls = tree
+        .scan_prefix([keys::RECALL])
+        .map(|entry| decode_recall(&entry?.1))
+        .collect::<Result<Vec<Recall>, StoreError>>()?;
+    recalls.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
+    Ok((next_seq, recalls))
+}
+
+fn read_item(tree: &impl Get, sku: &str) -> Result<Option<Item>, StoreError> {
     tree.get(keys::item(sku))?
         .map(|v| decode_item(&v))
         .transpose()
 }
 
-fn read_order(tree: &sled::Tree, id: &str) -> Result<Option<Order>, StoreError> {
+fn read_order(tree: &impl Get, id: &str) -> Result<Option<Order>, StoreError> {
     tree.get(keys::order(id))?
         .map(|v| decode_order(&v))
         .transpose()
 }
 
-fn read_serial_by_mfr(tree: &sled::Tree, mfr: &str) -> Result<Option<String>, StoreError> {
+fn read_serial_by_mfr(tree: &impl Get, mfr: &str) -> Result<Option<String>, StoreError> {
     tree.get(keys::mfr(mfr))?
         .map(|v| {
             String::from_utf8(v.to_vec())
@@ -625,23 +669,23 @@ fn read_serial_by_mfr(tree: &sled::Tree, mfr: &str) -> Result<Option<String>, St
         .transpose()
 }
 
-fn read_receipt(tree: &sled::Tree, id: &str) -> Result<Option<Receipt>, StoreError> {
+fn read_receipt(tree: &impl Get, id: &str) -> Result<Option<Receipt>, StoreError> {
     tree.get(keys::receipt(id))?
         .map(|v| decode_receipt(&v))
         .transpose()
 }
 
-fn read_set(tree: &sled::Tree, id: &str) -> Result<Option<UnitSet>, StoreError> {
+fn read_set(tree: &impl Get, id: &str) -> Result<Option<UnitSet>, StoreError> {
     tree.get(keys::set(id))?.map(|v| decode_set(&v)).transpose()
 }
 
-fn read_shipment(tree: &sled::Tree, id: &str) -> Result<Option<Shipment>, StoreError> {
+fn read_shipment(tree: &impl Get, id: &str) -> Result<Option<Shipment>, StoreError> {
     tree.get(keys::shipment(id))?
         .map(|v| decode_shipment(&v))
         .transpose()
 }
 
-fn read_unit(tree: &sled::Tree, serial: &str) -> Result<Option<Unit>, StoreError> {
+fn read_unit(tree: &impl Get, serial: &str) -> Result<Option<Unit>, StoreError> {
     let Some(bytes) = tree.get(keys::unit(serial))? else {
         return Ok(None);
     };
@@ -655,7 +699,7 @@ fn read_unit(tree: &sled::Tree, serial: &str) -> Result<Option<Unit>, StoreError
     Ok(Some(unit))
 }
 
-fn read_sku_by_gtin(tree: &sled::Tree, gtin: &str) -> Result<Option<String>, StoreError> {
+fn read_sku_by_gtin(tree: &impl Get, gtin: &str) -> Result<Option<String>, StoreError> {
     tree.get(keys::gtin(gtin))?
         .map(|v| {
             String::from_utf8(v.to_vec())
@@ -665,8 +709,11 @@ fn read_sku_by_gtin(tree: &sled::Tree, gtin: &str) -> Result<Option<String>, Sto
 }
 
 struct Writer {
-    tree: sled::Tree,
-    db: sled::Db,
+    /// The database and its tree; `None` after a failed write until the reopen succeeds.
+    open: Option<(sled::Db, sled::Tree)>,
+    /// The readers' handle, emptied and refilled with `open`.
+    slot: Arc<TreeSlot>,
+    dir: PathBuf,
     next_seq: u64,
     recalls: Recalls,
 }
@@ -760,13 +807,82 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit_group(group);
+            if let Err(why) = self.reopen_if_failed() {
+                for command in group {
+                    command.refuse(&why);
+                }
+                continue;
+            }
+            if self.commit_group(group).is_err() {
+                // Done now rather than at the next command, so that readers see the data on
+                // disk again as soon as it can be read.
+                let _ = self.reopen_if_failed();
+            }
         }
     }
 
-    fn commit_group(&mut self, commands: Vec<Command>) {
+    /// After a failed `apply_batch` or `flush`: sled keeps the failed group in memory and
+    /// refuses every later write, so readers stop reading this database at once and every
+    /// handle to it is dropped, ready for [`Writer::reopen_if_failed`].
+    fn close_after_failure(&mut self, failure: &str) {
+        tracing::error!("{failure}");
+        self.slot.fail(format!(
+            "the store is reopening the data dir {} after a failed write ({failure})",
+            self.dir.display()
+        ));
+        self.open = None;
+    }
+
+    /// Opens the database again from disk when a failed write closed it, with the sequence
+    /// number and recalls found there. Returns the message callers get while it cannot.
+    fn reopen_if_failed(&mut self) -> Result<(), String> {
+        if self.open.is_some() {
+            return Ok(());
+        }
+        // A reader may hold a handle to the old database for the moment its read takes.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let reopened = loop {
+            let attempt = open_sled(&self.dir).and_then(|db| {
+                let tree: sled::Tree = (*db).clone();
+                let state = read_writer_state(&tree)?;
+                Ok((db, tree, state))
+            });
+            match attempt {
+                Err(StoreError::Unavailable(e))
+                    if e.contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other,
+            }
+        };
+        match reopened {
+            Ok((db, tree, (next_seq, recalls))) => {
+                self.next_seq = next_seq;
+                if let Ok(mut shared) = self.recalls.write() {
+                    *shared = Arc::new(recalls);
+                }
+                self.slot.put(db.clone());
+                self.open = Some((db, tree));
+                tracing::info!(next_seq, "store reopened from disk after a failed write");
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "the store cannot reopen the data dir {} after a failed write ({e}); {RETRY_HINT}",
+                self.dir.display()
+            )),
+        }
+    }
+
+    /// Decides, writes and flushes one group and answers its callers. Returns the failure
+    /// when the write or the flush failed (the database is then closed and must be reopened).
+    fn commit_group(&mut self, commands: Vec<Command>) -> Result<(), String> {
+        let Some((db, tree)) = self.open.clone() else {
+            return Err("the store has no open database".to_owned());
+        };
         let mut group = Group {
-            tree: &self.tree,
+            tree: &tree,
             batch: sled::Batch::default(),
             next_seq: self.next_seq,
             now_ms: time::now_ms(),
@@ -824,25 +940,34 @@ impl Writer {
             recalls_changed,
             ..
         } = group;
+        let mut write_failure = None;
         let written = match read_failure {
             // The decisions of the whole group may rest on the failed read: write none of it.
             Some(e) => Err(StoreError::Unavailable(format!(
                 "a read failed while deciding: {e}"
             ))),
-            None => match self.tree.apply_batch(batch) {
+            None => match tree
+                .apply_batch(batch)
+                .and_then(|()| db.flush().map(|_| ()))
+            {
                 Ok(()) => {
-                    // The batch is applied in memory: its sequence numbers are taken even if
-                    // the flush fails, so a later group never reuses them.
                     self.next_seq = next_seq;
-                    let flushed = self.db.flush().map(|_| ()).map_err(StoreError::from);
-                    // Applied recalls take effect for readers only once on disk; a failed
-                    // flush keeps them in sled's memory, so later groups see them too.
+                    // Applied recalls take effect for readers only once on disk.
                     if recalls_changed && let Ok(mut shared) = self.recalls.write() {
                         *shared = recalls;
                     }
-                    flushed
+                    Ok(())
                 }
-                Err(e) => Err(e.into()),
+                // Nothing of the group is answered as done, and the database is reopened from
+                // disk before the next group: the sequence numbers and recalls come from there.
+                Err(e) => {
+                    let failure = format!("cannot write the data dir {}: {e}", self.dir.display());
+                    // Readers stop seeing the failed group before any caller hears of it.
+                    self.close_after_failure(&failure);
+                    let answer = StoreError::Unavailable(format!("{failure}; {RETRY_HINT}"));
+                    write_failure = Some(failure);
+                    Err(answer)
+                }
             },
         };
         tracing::trace!(
@@ -853,9 +978,13 @@ impl Writer {
         for (reply, decided) in pending {
             match &written {
                 Ok(()) => reply.send(Ok(decided)),
+                Err(StoreError::Unavailable(e)) => {
+                    reply.send(Err(StoreError::Unavailable(e.clone())));
+                }
                 Err(e) => reply.send(Err(StoreError::Unavailable(e.to_string()))),
             }
         }
+        write_failure.map_or(Ok(()), Err)
     }
 }
 
