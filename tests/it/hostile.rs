@@ -108,6 +108,9 @@ enum Call {
     GetReceipt(pb::GetReceiptRequest),
     CloseReceipt(pb::CloseReceiptRequest),
     ReceiptReport(pb::ReceiptReportRequest),
+    Trace(pb::TraceRequest),
+    NextPick(pb::NextPickRequest),
+    Kpi(pb::KpiRequest),
     /// Bytes sent to a unary method whose answer is decoded as `GetUnitResponse` (any answer
     /// type will do: only errors are expected).
     Raw(&'static str, Vec<u8>),
@@ -131,6 +134,9 @@ async fn call(server: &TestServer, call: Call) -> Result<(), tonic::Status> {
             Ok(())
         }
         Call::GetUnit(r) => server.units().get_unit(r).await.map(|_| ()),
+        Call::Trace(r) => server.units().trace(r).await.map(|_| ()),
+        Call::NextPick(r) => w().next_pick(r).await.map(|_| ()),
+        Call::Kpi(r) => w().kpi(r).await.map(|_| ()),
         Call::History(r) => server.units().history(r).await.map(|_| ()),
         Call::ListEvents(r) => server.units().list_events(r).await.map(|_| ()),
         Call::ListUnits(r) => server.units().list_units(r).await.map(|_| ()),
@@ -598,6 +604,16 @@ fn cases() -> Vec<(&'static str, Call, Code, &'static str)> {
             "hold_reason has 257 bytes",
         ),
         (
+            "Scan to aggregate into a 65-byte parent",
+            Call::Scan(pb::ScanRequest {
+                action: pb::Action::Aggregate.into(),
+                parent: long(65),
+                ..scan(b"H-2")
+            }),
+            InvalidArgument,
+            "parent has 65 bytes",
+        ),
+        (
             "Scan with a negative client time",
             Call::Scan(pb::ScanRequest {
                 client_time_ms: -1,
@@ -713,6 +729,92 @@ fn cases() -> Vec<(&'static str, Call, Code, &'static str)> {
             Call::Raw("/serialtrack.v1.UnitService/GetUnit", non_utf8.clone()),
             Internal,
             "not UTF-8",
+        ),
+        (
+            "Trace with an empty id",
+            Call::Trace(pb::TraceRequest::default()),
+            InvalidArgument,
+            "serial is required",
+        ),
+        (
+            "Trace with a 65-character id",
+            Call::Trace(pb::TraceRequest { id: long(65) }),
+            InvalidArgument,
+            "serial is longer than 64 characters",
+        ),
+        (
+            "Trace of an id nobody has",
+            Call::Trace(pb::TraceRequest {
+                id: "H-NOBODY".into(),
+            }),
+            NotFound,
+            "no unit or set H-NOBODY",
+        ),
+        (
+            "Trace with a non-UTF-8 id",
+            Call::Raw("/serialtrack.v1.UnitService/Trace", non_utf8.clone()),
+            Internal,
+            "not UTF-8",
+        ),
+        (
+            "NextPick with an empty order id",
+            Call::NextPick(pb::NextPickRequest::default()),
+            InvalidArgument,
+            "order id",
+        ),
+        (
+            "NextPick with a 65-byte order id",
+            Call::NextPick(pb::NextPickRequest {
+                order_id: long(65),
+                line: 1,
+            }),
+            InvalidArgument,
+            "order id",
+        ),
+        (
+            "NextPick of an unknown order at line u32::MAX",
+            Call::NextPick(pb::NextPickRequest {
+                order_id: "H-NO-ORDER".into(),
+                line: u32::MAX,
+            }),
+            NotFound,
+            "no order H-NO-ORDER",
+        ),
+        (
+            "Kpi with a day that is no date",
+            Call::Kpi(pb::KpiRequest {
+                from_day: "2026-02-30".into(),
+                to_day: String::new(),
+            }),
+            InvalidArgument,
+            "is not a YYYY-MM-DD date",
+        ),
+        (
+            "Kpi with an absurd day",
+            Call::Kpi(pb::KpiRequest {
+                from_day: long(65),
+                to_day: "-1".into(),
+            }),
+            InvalidArgument,
+            "is not a YYYY-MM-DD date",
+        ),
+        (
+            "Kpi with the days backwards",
+            Call::Kpi(pb::KpiRequest {
+                from_day: "2026-11-02".into(),
+                to_day: "2026-11-01".into(),
+            }),
+            InvalidArgument,
+            "is before",
+        ),
+        (
+            "Kpi over ten years",
+            Call::Kpi(pb::KpiRequest {
+                from_day: "2016-01-01".into(),
+                to_day: "2026-01-01".into(),
+            }),
+            InvalidArgument,
+            "at most 366 days",
         ),
         (
             "History with an empty serial",
