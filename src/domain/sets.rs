@@ -290,9 +290,9 @@ pub(super) fn aggregate<V: View>(
         ..u
     });
     let message = format!(
-        "packed {child} into {parent_id} ({} children, {} units)",
-        sets[0].children.len(),
-        sets[0].units
+        "packed {child} into {parent_id} ({}, {})",
+        count(sets[0].children.len() as u64, "child", "children"),
+        count(u64::from(sets[0].units), "unit", "units")
     );
     Ok(Ok(set_change(child, unit, sets, message)))
 }
@@ -340,9 +340,9 @@ pub(super) fn disaggregate<V: View>(id: &str, view: &mut V, seq: u64) -> Decided
         }
     }
     let message = format!(
-        "unpacked {id}: {} children taken out ({} units)",
-        set.children.len(),
-        set.units
+        "unpacked {id}: {} taken out ({})",
+        count(set.children.len() as u64, "child", "children"),
+        count(u64::from(set.units), "unit", "units")
     );
     set.children.clear();
     set.units = 0;
@@ -525,9 +525,10 @@ pub(super) fn carry<V: View>(
         }
     }
     let message = format!(
-        "{} {} with the {n} units in it ({}{})",
+        "{} {} with the {} in it ({}{})",
         past(scan.action),
         set.id,
+        count(n as u64, "unit", "units"),
         first_message.unwrap_or_default(),
         if n > 1 { ", …" } else { "" }
     );
@@ -547,6 +548,11 @@ pub(super) fn carry<V: View>(
         reason,
         message,
     }))
+}
+
+/// `n` and the noun for that many.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn past(action: Action) -> &'static str {
