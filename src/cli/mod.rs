@@ -77,6 +77,23 @@ enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Follow the log live: events from a sequence number, then each new one as it is on
+    /// disk, until interrupted; only those matching every filter given.
+    Watch {
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        #[arg(long, default_value = "")]
+        serial: String,
+        #[arg(long, default_value = "")]
+        sku: String,
+        #[arg(long, default_value = "")]
+        lot: String,
+        #[arg(long, value_enum)]
+        action: Option<ActionArg>,
+        /// accepted, rejected or warning.
+        #[arg(long)]
+        outcome: Option<String>,
+    },
     /// Orders to pick against.
     #[command(subcommand)]
     Order(warehouse::OrderCommand),
@@ -193,6 +210,22 @@ enum ActionArg {
     Release,
     Aggregate,
     Disaggregate,
+}
+
+fn action_to_pb(action: ActionArg) -> pb::Action {
+    match action {
+        ActionArg::Receive => pb::Action::Receive,
+        ActionArg::Putaway => pb::Action::Putaway,
+        ActionArg::Pick => pb::Action::Pick,
+        ActionArg::Dispatch => pb::Action::Dispatch,
+        ActionArg::Return => pb::Action::Return,
+        ActionArg::Quarantine => pb::Action::Quarantine,
+        ActionArg::Scrap => pb::Action::Scrap,
+        ActionArg::Block => pb::Action::Block,
+        ActionArg::Release => pb::Action::Release,
+        ActionArg::Aggregate => pb::Action::Aggregate,
+        ActionArg::Disaggregate => pb::Action::Disaggregate,
+    }
 }
 
 #[derive(Args, Debug)]
@@ -397,6 +430,43 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Item(command) => item(&cli.server, cli.json, command).await,
         Command::Scan(args) => scan(&cli.server, cli.json, args).await,
         Command::Unit(command) => unit(&cli.server, cli.json, command).await,
+        Command::Watch {
+            from,
+            serial,
+            sku,
+            lot,
+            action,
+            outcome,
+        } => {
+            let outcome = match outcome {
+                None => pb::Outcome::Unspecified,
+                Some(name) => {
+                    let wire = format!("OUTCOME_{}", name.to_ascii_uppercase());
+                    match pb::Outcome::from_str_name(&wire) {
+                        Some(o) => o,
+                        None => bail!("--outcome {name:?} is not accepted, rejected or warning"),
+                    }
+                }
+            };
+            let request = pb::WatchEventsRequest {
+                from_seq: from,
+                serial,
+                sku,
+                lot,
+                action: action.map_or(pb::Action::Unspecified, action_to_pb).into(),
+                outcome: outcome.into(),
+            };
+            let mut events =
+                pb::unit_service_client::UnitServiceClient::new(connect(&cli.server).await?)
+                    .watch_events(request)
+                    .await
+                    .map_err(request_failed)?
+                    .into_inner();
+            while let Some(event) = events.message().await.map_err(request_failed)? {
+                output::print_event(&event, cli.json);
+            }
+            Ok(EXIT_OK)
+        }
         Command::Events {
             from,
             limit,
@@ -553,19 +623,7 @@ async fn item(server: &str, json: bool, command: ItemCommand) -> anyhow::Result<
 
 async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
     let mut client = pb::scan_service_client::ScanServiceClient::new(connect(server).await?);
-    let action = match args.action {
-        ActionArg::Receive => pb::Action::Receive,
-        ActionArg::Putaway => pb::Action::Putaway,
-        ActionArg::Pick => pb::Action::Pick,
-        ActionArg::Dispatch => pb::Action::Dispatch,
-        ActionArg::Return => pb::Action::Return,
-        ActionArg::Quarantine => pb::Action::Quarantine,
-        ActionArg::Scrap => pb::Action::Scrap,
-        ActionArg::Block => pb::Action::Block,
-        ActionArg::Release => pb::Action::Release,
-        ActionArg::Aggregate => pb::Action::Aggregate,
-        ActionArg::Disaggregate => pb::Action::Disaggregate,
-    };
+    let action = action_to_pb(args.action);
     let mut raws: Vec<Vec<u8>> = Vec::new();
     for raw in args.raw {
         if raw == "-" {

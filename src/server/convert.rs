@@ -17,7 +17,7 @@ fn invalid(message: impl Into<String>) -> Status {
     Status::invalid_argument(message)
 }
 
-fn bounded_text(field: &str, value: &str, max_bytes: usize) -> Result<(), Status> {
+pub fn bounded_text(field: &str, value: &str, max_bytes: usize) -> Result<(), Status> {
     if value.len() > max_bytes {
         return Err(invalid(format!(
             "{field} has {} bytes; at most {max_bytes} are allowed",

@@ -6,6 +6,7 @@ mod convert;
 mod health;
 mod kpi;
 mod trace;
+mod watch;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -89,14 +90,17 @@ pub async fn serve<S: Store>(
     })
     .max_decoding_message_size(MESSAGE_BYTES_MAX)
     .max_encoding_message_size(MESSAGE_BYTES_MAX);
-    let units = pb::unit_service_server::UnitServiceServer::new(Units { store })
-        .max_decoding_message_size(MESSAGE_BYTES_MAX)
-        .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    // grpc.health.v1: the whole server ("") and each service SERVING until shutdown begins.
+    let (serving, health_service) = health::health_service();
+    let units = pb::unit_service_server::UnitServiceServer::new(Units {
+        store,
+        serving: serving.subscribe(),
+    })
+    .max_decoding_message_size(MESSAGE_BYTES_MAX)
+    .max_encoding_message_size(MESSAGE_BYTES_MAX);
     let barcodes = pb::barcode_service_server::BarcodeServiceServer::new(Barcodes)
         .max_decoding_message_size(MESSAGE_BYTES_MAX)
         .max_encoding_message_size(MESSAGE_BYTES_MAX);
-    // grpc.health.v1: the whole server ("") and each service SERVING until shutdown begins.
-    let (serving, health_service) = health::health_service();
     let shutdown = async move {
         shutdown.await;
         let _ = serving.send(false);
@@ -798,6 +802,8 @@ impl<S: Store> pb::scan_service_server::ScanService for Scans<S> {
 
 struct Units<S> {
     store: S,
+    /// False once shutdown has begun: event watches end then.
+    serving: tokio::sync::watch::Receiver<bool>,
 }
 
 fn lookup_serial(serial: &str) -> Result<(), Status> {
@@ -888,6 +894,20 @@ impl<S: Store> pb::unit_service_server::UnitService for Units<S> {
             events: events.into_iter().map(convert::event_to_pb).collect(),
             next_after_seq,
         }))
+    }
+
+    type WatchEventsStream = watch::EventStream;
+
+    async fn watch_events(
+        &self,
+        request: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<watch::EventStream>, Status> {
+        watch::watch(
+            self.store.clone(),
+            self.serving.clone(),
+            &request.into_inner(),
+        )
+        .map(Response::new)
     }
 
     async fn trace(

@@ -200,6 +200,9 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
 
+    /// The highest sequence number on disk, and each later one as its group is flushed.
+    fn committed(&self) -> tokio::sync::watch::Receiver<u64>;
+
     /// Events with a sequence number of at least `from_seq`, in order.
     fn events(
         &self,

@@ -109,6 +109,8 @@ struct Inner {
     /// The database readers use; empty while the writer reopens it after a failed write.
     tree: Arc<TreeSlot>,
     recalls: Recalls,
+    /// The highest sequence number on disk, raised after each flush.
+    committed: tokio::sync::watch::Receiver<u64>,
     commands: Mutex<Option<mpsc::Sender<Command>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     dir: PathBuf,
@@ -195,12 +197,14 @@ impl SledStore {
         let recalls: Recalls = Arc::new(RwLock::new(Arc::new(recalls)));
         let slot = Arc::new(TreeSlot::new(db.clone()));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_LEN_MAX);
+        let (committed_tx, committed) = tokio::sync::watch::channel(next_seq - 1);
         let writer = Writer {
             open: Some((db, tree)),
             slot: slot.clone(),
             dir: dir.to_owned(),
             next_seq,
             recalls: recalls.clone(),
+            committed: committed_tx,
         };
         let handle = std::thread::Builder::new()
             .name("serialtrack-writer".to_owned())
@@ -213,6 +217,7 @@ impl SledStore {
             inner: Arc::new(Inner {
                 tree: slot,
                 recalls,
+                committed,
                 commands: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(handle)),
                 dir: dir.to_owned(),
@@ -600,6 +605,10 @@ impl Store for SledStore {
         Ok(events)
     }
 
+    fn committed(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.committed.clone()
+    }
+
     async fn events(&self, from_seq: u64, limit: usize) -> Result<Vec<Event>, StoreError> {
         let start = keys::event(from_seq.max(1));
         let end = keys::event(u64::MAX);
@@ -716,6 +725,8 @@ struct Writer {
     dir: PathBuf,
     next_seq: u64,
     recalls: Recalls,
+    /// Tells watchers the highest sequence number on disk.
+    committed: tokio::sync::watch::Sender<u64>,
 }
 
 /// What one group has decided so far: the writes, and the state they create, which later
@@ -952,6 +963,7 @@ impl Writer {
             {
                 Ok(()) => {
                     self.next_seq = next_seq;
+                    self.committed.send_replace(next_seq - 1);
                     // Applied recalls take effect for readers only once on disk.
                     if recalls_changed && let Ok(mut shared) = self.recalls.write() {
                         *shared = recalls;

@@ -22,3 +22,4 @@ mod restart;
 mod sets;
 mod soak;
 mod torture;
+mod watch;
