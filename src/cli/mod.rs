@@ -3,6 +3,7 @@
 //! scripts (`--json`, one object per line), and chooses the exit status.
 
 mod decode;
+mod export;
 mod gateway;
 mod output;
 mod report;
@@ -108,6 +109,9 @@ enum Command {
     /// reported at close.
     #[command(subcommand)]
     Receipt(warehouse::ReceiptCommand),
+    /// CSV of units or events on stdout.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Reports: `report kpi`.
     #[command(subcommand)]
     Report(report::ReportCommand),
@@ -351,6 +355,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Shipment(command) => {
             warehouse::shipment(connect(&cli.server).await?, cli.json, command).await
         }
+        Command::Export(command) => export::export(connect(&cli.server).await?, command).await,
         Command::Report(command) => {
             report::report(connect(&cli.server).await?, cli.json, command).await
         }

@@ -12,14 +12,14 @@ fn short(name: &str, prefix: &str) -> String {
     name.strip_prefix(prefix).unwrap_or(name).to_owned()
 }
 
-fn outcome(value: i32) -> String {
+pub(super) fn outcome(value: i32) -> String {
     pb::Outcome::try_from(value).map_or_else(
         |_| value.to_string(),
         |v| short(v.as_str_name(), "OUTCOME_"),
     )
 }
 
-fn reason(value: i32) -> String {
+pub(super) fn reason(value: i32) -> String {
     pb::Reason::try_from(value)
         .map_or_else(|_| value.to_string(), |v| short(v.as_str_name(), "REASON_"))
 }
@@ -31,19 +31,19 @@ fn feedback(value: i32) -> String {
     )
 }
 
-fn state(value: i32) -> String {
+pub(super) fn state(value: i32) -> String {
     pb::UnitState::try_from(value).map_or_else(
         |_| value.to_string(),
         |v| short(v.as_str_name(), "UNIT_STATE_"),
     )
 }
 
-fn action(value: i32) -> String {
+pub(super) fn action(value: i32) -> String {
     pb::Action::try_from(value)
         .map_or_else(|_| value.to_string(), |v| short(v.as_str_name(), "ACTION_"))
 }
 
-fn entry_mode(value: i32) -> String {
+pub(super) fn entry_mode(value: i32) -> String {
     pb::EntryMode::try_from(value).map_or_else(
         |_| value.to_string(),
         |v| short(v.as_str_name(), "ENTRY_MODE_"),

@@ -32,6 +32,9 @@ pub struct UnitFilter {
     order: Option<String>,
     #[arg(long)]
     shipment: Option<String>,
+    /// Every unit.
+    #[arg(long)]
+    all: bool,
 }
 
 fn split_pair<'t>(
@@ -92,7 +95,12 @@ impl UnitFilter {
         if let Some(shipment) = &self.shipment {
             return Ok(Filter::ShipmentId(shipment.clone()));
         }
-        bail!("name the units: --lot, --serials, --received, --location, --order or --shipment")
+        if self.all {
+            return Ok(Filter::All(true));
+        }
+        bail!(
+            "name the units: --lot, --serials, --received, --location, --order, --shipment or --all"
+        )
     }
 
     /// A recall's scope: only lots, serial ranges and receive dates can be recalled.

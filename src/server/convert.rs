@@ -697,12 +697,14 @@ pub fn unit_query_from_pb(
     let query = match filter {
         None => {
             return Err(invalid(
-                "a filter is required: lot, location, order_id, shipment_id, serials or received",
+                "a filter is required: lot, location, order_id, shipment_id, serials, received or all",
             ));
         }
         Some(Filter::Lot(lot)) => UnitQuery::Scope(lot_scope(lot)),
         Some(Filter::Serials(range)) => UnitQuery::Scope(serials_scope(range)),
         Some(Filter::Received(range)) => UnitQuery::Scope(received_scope(range)),
+        Some(Filter::All(true)) => UnitQuery::All,
+        Some(Filter::All(false)) => return Err(invalid("the all filter must be true")),
         Some(Filter::Location(location)) => {
             reference("location", &location)?;
             UnitQuery::Location(location)

@@ -33,6 +33,8 @@ pub enum UnitQuery {
     Order(String),
     /// Units dispatched on a shipment.
     Shipment(String),
+    /// Every unit (a scan over all of them).
+    All,
 }
 
 /// The most scans one [`Store::scan`] call may carry. The server refuses a larger batch with

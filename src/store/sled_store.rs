@@ -557,6 +557,7 @@ impl Store for SledStore {
             UnitQuery::Scope(RecallScope::SerialRange { first, last }) => {
                 self.scanned_units(first, Some(last), after, limit, |_| true)?
             }
+            UnitQuery::All => self.scanned_units("", None, after, limit, |_| true)?,
             UnitQuery::Scope(scope @ RecallScope::ReceivedBetween { .. }) => {
                 self.scanned_units("", None, after, limit, |u| scope.covers(u))?
             }

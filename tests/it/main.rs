@@ -9,6 +9,7 @@ mod cli;
 mod connect;
 mod decode;
 mod disk;
+mod export;
 mod gateway;
 mod hostile;
 mod kpi;
