@@ -4,14 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{TestServer, run_cli};
-
-fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
-}
+use crate::support::{TestServer, json_lines, run_cli};
 
 #[tokio::test]
 async fn item_scan_unit_through_the_cli() {

@@ -7,7 +7,7 @@ use serialtrack::proto::v1 as pb;
 use tonic::Code;
 
 use crate::lifecycle::{at, dispatch, expect, pick, scan};
-use crate::support::{TestServer, item, receive};
+use crate::support::{TestServer, item, json_lines, receive};
 
 fn lot_item(sku: &str) -> pb::Item {
     pb::Item {
@@ -23,18 +23,6 @@ fn receive_lot(sku: &str, serial: &str, lot: &str) -> pb::ScanRequest {
     }
 }
 
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-async fn cli_ok(server: &TestServer, args: &[&str]) -> String {
-    let run = server.cli(args).await;
-    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
-    run.stdout
-}
-
 #[tokio::test]
 async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
     use pb::Reason as R;
@@ -47,9 +35,8 @@ async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
     expect(&server, receive_lot("TV", "U7", "L2"), R::Ok, "received").await;
     expect(&server, at("A-01", "U7"), R::Ok, "stored").await;
     expect(&server, at("B-02", "U6"), R::Ok, "moved U6").await;
-    cli_ok(
-        &server,
-        &[
+    server
+        .cli_ok(&[
             "order",
             "create",
             "--id",
@@ -58,22 +45,18 @@ async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
             "ACME",
             "--line",
             "TV:4",
-        ],
-    )
-    .await;
+        ])
+        .await;
     expect(&server, pick("O1", "U1"), R::Ok, "picked U1").await;
-    cli_ok(
-        &server,
-        &["shipment", "create", "--id", "S1", "--order", "O1"],
-    )
-    .await;
+    server
+        .cli_ok(&["shipment", "create", "--id", "S1", "--order", "O1"])
+        .await;
     expect(&server, dispatch("S1", "U1"), R::Ok, "dispatched U1").await;
     expect(&server, pick("O1", "U2"), R::Ok, "picked U2").await;
 
     // The recall, mid-pick: U1 is with the customer, U2 picked, U3-U6 stored.
-    let out = cli_ok(
-        &server,
-        &[
+    let out = server
+        .cli_ok(&[
             "--json",
             "recall",
             "create",
@@ -85,9 +68,8 @@ async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
             "supplier notice 44",
             "--operator",
             "sam",
-        ],
-    )
-    .await;
+        ])
+        .await;
     let recall: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(recall["affected"], 6);
     assert_eq!(
@@ -126,7 +108,7 @@ async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
     assert_eq!(server.unit("U8").await.unwrap().hold, "RECALLED");
 
     // The report: every unit with where it is now, in serial order.
-    let out = cli_ok(&server, &["--json", "recall", "report", "RC-1"]).await;
+    let out = server.cli_ok(&["--json", "recall", "report", "RC-1"]).await;
     let lines = json_lines(&out);
     let serials: Vec<&str> = lines
         .iter()
@@ -149,7 +131,7 @@ async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
     assert_eq!(lines[3]["location"], "Q-01");
     assert_eq!(lines[5]["location"], "B-02");
     assert!(lines.iter().all(|u| u["hold_reference"] == "RC-1"));
-    let text = cli_ok(&server, &["recall", "report", "RC-1"]).await;
+    let text = server.cli_ok(&["recall", "report", "RC-1"]).await;
     assert!(
         text.lines()
             .next()
@@ -226,7 +208,7 @@ async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
         .await
         .unwrap_err();
     assert_eq!(missing.code(), Code::NotFound);
-    let list = cli_ok(&server, &["--json", "recall", "list"]).await;
+    let list = server.cli_ok(&["--json", "recall", "list"]).await;
     assert_eq!(
         json_lines(&list).len(),
         1,
@@ -237,11 +219,9 @@ async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
     let (dir, _temp) = server.stop().await;
     let server = TestServer::start_in(&dir).await;
     expect(&server, pick("O1", "U3"), R::OnHold, "RC-1").await;
-    let out = cli_ok(
-        &server,
-        &["--json", "recall", "release", "RC-1", "--by", "lee"],
-    )
-    .await;
+    let out = server
+        .cli_ok(&["--json", "recall", "release", "RC-1", "--by", "lee"])
+        .await;
     let released: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(
         (
@@ -261,7 +241,7 @@ async fn a_recall_holds_its_lot_mid_pick_and_reports_where_every_unit_is() {
         "{}",
         again.stderr
     );
-    let shown = cli_ok(&server, &["recall", "show", "RC-1"]).await;
+    let shown = server.cli_ok(&["recall", "show", "RC-1"]).await;
     assert!(shown.contains("RELEASED by lee"), "{shown}");
 }
 
@@ -329,27 +309,31 @@ async fn serial_range_and_receive_date_recalls_and_unit_listings() {
     assert_eq!(server.unit("C07").await.unwrap().hold_reference, "RC-D");
 
     // Listings by location, lot and serial range, through the CLI and paged over gRPC.
-    let out = cli_ok(&server, &["--json", "unit", "list", "--location", "BIN-7"]).await;
+    let out = server
+        .cli_ok(&["--json", "unit", "list", "--location", "BIN-7"])
+        .await;
     let serials: Vec<String> = json_lines(&out)
         .iter()
         .map(|u| u["serial"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(serials, ["C02", "C04", "C06", "C08"]);
-    let out = cli_ok(&server, &["--json", "unit", "list", "--lot", "CAM:B"]).await;
+    let out = server
+        .cli_ok(&["--json", "unit", "list", "--lot", "CAM:B"])
+        .await;
     assert_eq!(json_lines(&out).len(), 4);
-    let out = cli_ok(&server, &["unit", "list", "--serials", "C08..C99"]).await;
+    let out = server
+        .cli_ok(&["unit", "list", "--serials", "C08..C99"])
+        .await;
     assert_eq!(out.lines().count(), 2, "{out}");
-    let out = cli_ok(
-        &server,
-        &[
+    let out = server
+        .cli_ok(&[
             "--json",
             "unit",
             "list",
             "--received",
             "2000-01-01..2000-01-02",
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_eq!(out, "");
     let mut units = server.units();
     let mut pages = Vec::new();
@@ -381,7 +365,9 @@ async fn serial_range_and_receive_date_recalls_and_unit_listings() {
     assert_eq!(pages, [vec!["C01", "C02"], vec!["C03", "C04"], vec!["C05"]]);
     // A move leaves the old location's listing.
     expect(&server, at("BIN-8", "C02"), R::Ok, "moved C02").await;
-    let out = cli_ok(&server, &["unit", "list", "--location", "BIN-7"]).await;
+    let out = server
+        .cli_ok(&["unit", "list", "--location", "BIN-7"])
+        .await;
     assert!(!out.contains("C02") && out.contains("C04"), "{out}");
     for (request, says) in [
         (
@@ -427,9 +413,8 @@ async fn a_supervisor_blocks_and_releases_a_unit() {
     server.add_item(item("TV")).await;
     expect(&server, receive("TV", "B1"), R::Ok, "received").await;
     expect(&server, at("A-01", "B1"), R::Ok, "stored").await;
-    cli_ok(
-        &server,
-        &[
+    server
+        .cli_ok(&[
             "order",
             "create",
             "--id",
@@ -438,9 +423,8 @@ async fn a_supervisor_blocks_and_releases_a_unit() {
             "ACME",
             "--line",
             "TV:1",
-        ],
-    )
-    .await;
+        ])
+        .await;
     let run = server
         .cli(&["scan", "--action", "block", "--station", "SUP-1", "B1"])
         .await;
@@ -516,7 +500,7 @@ async fn a_supervisor_blocks_and_releases_a_unit() {
     assert!(run.stdout.contains("not blocked"), "{}", run.stdout);
     expect(&server, pick("O1", "B1"), R::Ok, "picked B1").await;
     // The block is in the unit's history with its reason.
-    let out = cli_ok(&server, &["--json", "unit", "history", "B1"]).await;
+    let out = server.cli_ok(&["--json", "unit", "history", "B1"]).await;
     let events = json_lines(&out);
     let block = events
         .iter()

@@ -7,19 +7,13 @@ use serialtrack::proto::v1 as pb;
 use tonic::Code;
 
 use crate::lifecycle::expect;
-use crate::support::{TestServer, item, receive};
+use crate::support::{TestServer, item, json_lines, receive};
 
 fn against(receipt: &str, sku: &str, serial: &str) -> pb::ScanRequest {
     pb::ScanRequest {
         receipt_id: receipt.to_owned(),
         ..receive(sku, serial)
     }
-}
-
-fn json_lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 #[tokio::test]

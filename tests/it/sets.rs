@@ -25,12 +25,6 @@ fn label(sscc: &str) -> String {
     format!("]C100{sscc}")
 }
 
-async fn cli_ok(server: &TestServer, args: &[&str]) -> String {
-    let run = server.cli(args).await;
-    assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
-    run.stdout
-}
-
 #[tokio::test]
 async fn a_pallet_moves_picks_and_dispatches_as_one_and_traces_as_a_tree() {
     use pb::Reason as R;
@@ -41,9 +35,8 @@ async fn a_pallet_moves_picks_and_dispatches_as_one_and_traces_as_a_tree() {
         expect(&server, at("A-01", serial), R::Ok, "stored").await;
     }
     // Two units into a case from the CLI, the case and a third unit onto the pallet.
-    cli_ok(
-        &server,
-        &[
+    server
+        .cli_ok(&[
             "scan",
             "--station",
             "PACK-1",
@@ -53,9 +46,8 @@ async fn a_pallet_moves_picks_and_dispatches_as_one_and_traces_as_a_tree() {
             CASE,
             "U1",
             "U2",
-        ],
-    )
-    .await;
+        ])
+        .await;
     expect(&server, pack(CASE, PALLET), R::Ok, "packed").await;
     expect(&server, pack("U3", PALLET), R::Ok, "(2 children, 3 units)").await;
 
@@ -114,7 +106,7 @@ async fn a_pallet_moves_picks_and_dispatches_as_one_and_traces_as_a_tree() {
     assert_eq!(server.unit("U1").await.expect("U1").parent, CASE);
 
     // The trace of a unit deep in the pallet: where it is packed, the whole tree, its events.
-    let out = cli_ok(&server, &["--json", "unit", "trace", "U1"]).await;
+    let out = server.cli_ok(&["--json", "unit", "trace", "U1"]).await;
     let trace: Value = serde_json::from_str(&out).expect("json");
     assert_eq!(trace["ancestors"], serde_json::json!([CASE, PALLET]));
     let nodes: Vec<(String, u64, String)> = trace["nodes"]
@@ -158,7 +150,7 @@ async fn a_pallet_moves_picks_and_dispatches_as_one_and_traces_as_a_tree() {
             format!(r#""PUTAWAY" "OK" "{PALLET}""#),
         ]
     );
-    let text = cli_ok(&server, &["unit", "trace", "U1"]).await;
+    let text = server.cli_ok(&["unit", "trace", "U1"]).await;
     assert!(
         text.contains(&format!("U1: packed in {CASE} in {PALLET}")),
         "{text}"
@@ -178,9 +170,8 @@ async fn a_pallet_moves_picks_and_dispatches_as_one_and_traces_as_a_tree() {
     assert_eq!(missing.code(), Code::NotFound);
 
     // Picked and dispatched as one; a pallet too big for the order is refused whole.
-    cli_ok(
-        &server,
-        &[
+    server
+        .cli_ok(&[
             "order",
             "create",
             "--id",
@@ -189,17 +180,15 @@ async fn a_pallet_moves_picks_and_dispatches_as_one_and_traces_as_a_tree() {
             "ACME",
             "--line",
             "TV:2",
-        ],
-    )
-    .await;
+        ])
+        .await;
     expect(&server, pick("O1", PALLET), R::OverPick, "unit U3").await;
     for serial in ["U1", "U2", "U3"] {
         let unit = server.unit(serial).await.expect("unit");
         assert_eq!(unit.state(), pb::UnitState::Stored, "{serial}");
     }
-    cli_ok(
-        &server,
-        &[
+    server
+        .cli_ok(&[
             "order",
             "create",
             "--id",
@@ -208,17 +197,14 @@ async fn a_pallet_moves_picks_and_dispatches_as_one_and_traces_as_a_tree() {
             "ACME",
             "--line",
             "TV:3",
-        ],
-    )
-    .await;
+        ])
+        .await;
     expect(&server, pick("O2", PALLET), R::Ok, "picked").await;
-    cli_ok(
-        &server,
-        &["shipment", "create", "--id", "S2", "--order", "O2"],
-    )
-    .await;
+    server
+        .cli_ok(&["shipment", "create", "--id", "S2", "--order", "O2"])
+        .await;
     expect(&server, dispatch("S2", PALLET), R::Ok, "dispatched").await;
-    let out = cli_ok(&server, &["--json", "shipment", "close", "S2"]).await;
+    let out = server.cli_ok(&["--json", "shipment", "close", "S2"]).await;
     assert!(out.contains("\"verification_percent\":100"), "{out}");
     for serial in ["U1", "U2", "U3"] {
         let unit = server.unit(serial).await.expect("unit");

@@ -123,6 +123,13 @@ impl TestServer {
         self.cli_stdin(args, None).await
     }
 
+    /// Runs the CLI and returns its stdout, failing the test unless it exits 0.
+    pub async fn cli_ok(&self, args: &[&str]) -> String {
+        let run = self.cli(args).await;
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        run.stdout
+    }
+
     /// Runs the real CLI binary against this server, off the async runtime so that the
     /// in-process server keeps serving while the binary waits for it.
     pub async fn cli_stdin(&self, args: &[&str], stdin: Option<&str>) -> CliRun {
@@ -251,4 +258,11 @@ pub fn receive(sku: &str, raw: &str) -> pb::ScanRequest {
         client_time_ms: 1_795_400_000_000,
         ..Default::default()
     }
+}
+
+/// Parses one JSON value per line of a `--json` output.
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
