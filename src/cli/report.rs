@@ -117,6 +117,15 @@ fn kpi_json(report: &pb::KpiResponse) -> serde_json::Value {
     })
 }
 
+/// `75.0% (3/4)`, or `-` when nothing was expected.
+fn rate(percent: f64, part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "-".to_owned()
+    } else {
+        format!("{percent:.1}% ({part}/{whole})")
+    }
+}
+
 fn print_kpi(report: &pb::KpiResponse) {
     if report.days.is_empty() && report.receipts.is_empty() {
         println!("no scans, receipts or shipments in the range");
@@ -133,11 +142,8 @@ fn print_kpi(report: &pb::KpiResponse) {
             d.scans,
             d.scanned_percent,
             d.rejected,
-            format!("{:.1}% ({}/{})", d.capture_percent, d.captured, d.expected),
-            format!(
-                "{:.1}% ({}/{})",
-                d.verification_percent, d.verified, d.picked
-            ),
+            rate(d.capture_percent, d.captured, d.expected),
+            rate(d.verification_percent, d.verified, d.picked),
         );
         if !d.rejections.is_empty() {
             println!("  rejections: {}", reasons_text(&d.rejections));

@@ -80,6 +80,9 @@ pub async fn kpi<S: Store>(store: &S, request: pb::KpiRequest) -> Result<pb::Kpi
     }
     let mut days: BTreeMap<Date, DayTotals> = BTreeMap::new();
     let mut rows = Vec::with_capacity(stored.len());
+    // Keys sort by length-prefixed names; people read stations and operators alphabetically.
+    let mut stored = stored;
+    stored.sort_by(|(a, _), (b, _)| a.cmp(b));
     for (key, c) in stored {
         days.entry(key.day).or_default().counts.add(&c);
         rows.push(pb::KpiRow {
