@@ -766,3 +766,29 @@ fn a_kit_carries_its_components_and_one_scrapped_alone_leaves_it() {
     let sold = pack(&mut view, "SN01", "KIT1");
     assert!(sold.is_err());
 }
+
+#[test]
+fn a_set_is_full_at_its_bounds_and_not_before() {
+    use super::sets::{SET_CHILDREN_MAX, SET_UNITS_MAX};
+    // A pallet one child short of the bound takes one more; at the bound it is SET_FULL.
+    let mut view = stored_view(&["SN01", "SN02"]);
+    let mut full = pallet(&[]);
+    full.children = (0..SET_CHILDREN_MAX - 1).map(|i| format!("X{i}")).collect();
+    full.units = 1;
+    view.sets.insert(PALLET.to_owned(), full);
+    pack(&mut view, "SN01", PALLET).unwrap();
+    assert_eq!(view.sets[PALLET].children.len(), SET_CHILDREN_MAX);
+    let over = pack(&mut view, "SN02", PALLET).unwrap_err();
+    assert_eq!(over.reason, Reason::SetFull);
+
+    // The units of a whole tree: a pallet holding SET_UNITS_MAX - 1 units takes one more.
+    let mut view = stored_view(&["SN01", "SN02"]);
+    let mut heavy = pallet(&["C"]);
+    heavy.units = SET_UNITS_MAX - 1;
+    view.sets.insert(PALLET.to_owned(), heavy);
+    pack(&mut view, "SN01", PALLET).unwrap();
+    assert_eq!(view.sets[PALLET].units, SET_UNITS_MAX);
+    let over = pack(&mut view, "SN02", PALLET).unwrap_err();
+    assert_eq!(over.reason, Reason::SetFull);
+    assert!(over.message.contains("is full"), "{}", over.message);
+}

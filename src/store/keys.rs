@@ -41,7 +41,8 @@ pub const SET: u8 = b'c';
 pub const STOCK: u8 = b'f';
 pub const KPI: u8 = b'k';
 
-fn day_code(day: crate::barcode::Date) -> u32 {
+/// A date as the number YYYYMMDD, which sorts like the date.
+pub fn day_code(day: crate::barcode::Date) -> u32 {
     u32::try_from(day.year).unwrap_or(0) * 10_000 + u32::from(day.month) * 100 + u32::from(day.day)
 }
 

@@ -245,9 +245,7 @@ stable_codes!(policy_code, policy_from, UnexpectedPolicy {
 });
 
 fn date_code(date: Option<Date>) -> u32 {
-    date.map_or(0, |d| {
-        u32::try_from(d.year).unwrap_or(0) * 10_000 + u32::from(d.month) * 100 + u32::from(d.day)
-    })
+    date.map_or(0, super::keys::day_code)
 }
 
 fn date_from(code: u32) -> Result<Option<Date>, StoreError> {
