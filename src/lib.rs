@@ -4,11 +4,14 @@
 //! `barcode` and `domain` are pure; `store` persists decided changes; `server` is the tonic
 //! face; `cli` and `bench` are the faces for people and for measurement.
 
+pub mod auth;
 pub mod barcode;
 pub mod bench;
 pub mod cli;
+pub mod client;
 pub mod domain;
 pub mod gateway;
 pub mod proto;
 pub mod server;
 pub mod store;
+pub mod tls;

@@ -260,9 +260,14 @@ impl BenchServer {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stop_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(crate::server::serve(listener, store.clone(), async {
-            let _ = stop_rx.await;
-        }));
+        let task = tokio::spawn(crate::server::serve(
+            listener,
+            store.clone(),
+            crate::server::ServeOptions::open(),
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
         let channel = Channel::from_shared(url.clone())?.connect().await?;
         let mut catalog = pb::catalog_service_client::CatalogServiceClient::new(channel.clone());
         catalog

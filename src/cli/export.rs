@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use crate::client::Conn;
 use clap::Subcommand;
-use tonic::transport::Channel;
 
 use super::output::{action, entry_mode, outcome, reason, state};
 use super::warehouse::{UnitFilter, each_unit};
@@ -162,7 +162,7 @@ fn event_row(e: &pb::Event) -> Vec<String> {
     ]
 }
 
-pub async fn export(channel: Channel, command: ExportCommand) -> anyhow::Result<u8> {
+pub async fn export(channel: Conn, command: ExportCommand) -> anyhow::Result<u8> {
     let mut client = UnitServiceClient::new(channel);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -6,6 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use crate::client::Target;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
@@ -122,7 +123,7 @@ pub struct RunArgs {
     color: ColorArg,
 }
 
-pub async fn run(server: &str, json: bool, command: GatewayCommand) -> anyhow::Result<u8> {
+pub async fn run(server: &Target, json: bool, command: GatewayCommand) -> anyhow::Result<u8> {
     match command {
         GatewayCommand::Run(args) => run_gateway(server, json, *args).await,
         GatewayCommand::Status(args) => status(&args.outbox, json),
@@ -205,7 +206,7 @@ impl RunArgs {
     }
 }
 
-async fn run_gateway(server: &str, json: bool, args: RunArgs) -> anyhow::Result<u8> {
+async fn run_gateway(server: &Target, json: bool, args: RunArgs) -> anyhow::Result<u8> {
     if !(1..=OUTBOX_LEN_MAX).contains(&args.outbox_max) {
         bail!("--outbox-max must be 1 to {OUTBOX_LEN_MAX}");
     }
@@ -215,7 +216,9 @@ async fn run_gateway(server: &str, json: bool, args: RunArgs) -> anyhow::Result<
         outbox_max: args.outbox_max,
         forward: ForwardOptions {
             backoff_max: std::time::Duration::from_millis(args.retry_max_ms),
-            ..ForwardOptions::new(server)
+            token: server.token.clone(),
+            ca_file: server.ca_file.clone(),
+            ..ForwardOptions::new(&server.url)
         },
         inputs: vec![input],
         exit_when_drained: !args.keep_running,

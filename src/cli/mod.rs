@@ -7,16 +7,18 @@ mod export;
 mod gateway;
 mod output;
 mod report;
+mod token;
 mod warehouse;
 
 use std::io::BufRead;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::client::Target;
+use crate::server::{Access, ServeOptions};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tonic::transport::Channel;
 
 use crate::proto::v1 as pb;
 use crate::store::{SledStore, StoreError};
@@ -42,6 +44,16 @@ pub struct Cli {
     /// The server client commands talk to.
     #[arg(long, global = true, default_value = DEFAULT_SERVER, env = "SERIALTRACK_SERVER")]
     server: String,
+    /// The API token client commands send (see `token create`). Without it and without
+    /// --token-file, the ADMIN token `serve` wrote in the default data dir is used if present.
+    #[arg(long, global = true, env = "SERIALTRACK_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// A file whose first line is the API token.
+    #[arg(long, global = true, env = "SERIALTRACK_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the server's certificate, for an https:// --server.
+    #[arg(long, global = true, env = "SERIALTRACK_CA_FILE")]
+    ca_file: Option<PathBuf>,
     /// Print one JSON object per line instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -57,7 +69,19 @@ enum Command {
         listen: SocketAddr,
         #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
+        /// Let anyone call anything, with no token: for a local trial only.
+        #[arg(long)]
+        insecure_no_auth: bool,
+        /// PEM certificate chain: serve TLS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
+    /// API tokens and their roles (ADMIN).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Catalog items.
     #[command(subcommand)]
     Item(ItemCommand),
@@ -238,6 +262,8 @@ struct ScanArgs {
     action: ActionArg,
     #[arg(long)]
     station: String,
+    /// Who scans (with open access; a token's name is what the server records). Defaults to
+    /// $USER.
     #[arg(long, env = "USER", default_value = "")]
     operator: String,
     /// The item, when the barcode does not name it.
@@ -341,8 +367,36 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let default_token = Path::new(DEFAULT_DATA_DIR).join(crate::auth::ADMIN_TOKEN_FILE);
+    // Commands that talk to no server do not read token files.
+    let target = || {
+        Target::new(
+            &cli.server,
+            cli.token.clone(),
+            cli.token_file.as_deref(),
+            &default_token,
+            cli.ca_file.clone(),
+        )
+    };
     match cli.command {
-        Command::Serve { listen, data_dir } => serve(listen, data_dir).await,
+        Command::Serve {
+            listen,
+            data_dir,
+            insecure_no_auth,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(crate::tls::server_config(&cert, &key)?),
+                _ => None,
+            };
+            let access = if insecure_no_auth {
+                Access::Open
+            } else {
+                Access::Tokens
+            };
+            serve(listen, data_dir, ServeOptions { access, tls }).await
+        }
         Command::Bench(BenchCommand::Receive(options)) => {
             let report = crate::bench::receive(&options).await?;
             output::print_bench(&report, cli.json);
@@ -350,20 +404,23 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Decode(args) => decode::run(args, cli.json),
         Command::Order(command) => {
-            warehouse::order(connect(&cli.server).await?, cli.json, command).await
+            warehouse::order(target()?.connect().await?, cli.json, command).await
         }
         Command::Shipment(command) => {
-            warehouse::shipment(connect(&cli.server).await?, cli.json, command).await
+            warehouse::shipment(target()?.connect().await?, cli.json, command).await
         }
-        Command::Export(command) => export::export(connect(&cli.server).await?, command).await,
+        Command::Token(command) => {
+            token::token(target()?.connect().await?, cli.json, command).await
+        }
+        Command::Export(command) => export::export(target()?.connect().await?, command).await,
         Command::Report(command) => {
-            report::report(connect(&cli.server).await?, cli.json, command).await
+            report::report(target()?.connect().await?, cli.json, command).await
         }
         Command::Recall(command) => {
-            warehouse::recall(connect(&cli.server).await?, cli.json, command).await
+            warehouse::recall(target()?.connect().await?, cli.json, command).await
         }
         Command::Receipt(command) => {
-            warehouse::receipt(connect(&cli.server).await?, cli.json, command).await
+            warehouse::receipt(target()?.connect().await?, cli.json, command).await
         }
         Command::Bench(BenchCommand::Recall(options)) => {
             let report = crate::bench::warehouse::recall(&options).await?;
@@ -400,7 +457,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             output::print_decode_bench(&report, cli.json);
             Ok(EXIT_OK)
         }
-        Command::Gateway(command) => gateway::run(&cli.server, cli.json, command).await,
+        Command::Gateway(command) => gateway::run(&target()?, cli.json, command).await,
         Command::Bench(BenchCommand::Gateway(options)) => {
             gateway::print_bench(&crate::bench::gateway::gateway(&options).await?, cli.json);
             Ok(EXIT_OK)
@@ -432,9 +489,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(EXIT_OK)
         }
-        Command::Item(command) => item(&cli.server, cli.json, command).await,
-        Command::Scan(args) => scan(&cli.server, cli.json, args).await,
-        Command::Unit(command) => unit(&cli.server, cli.json, command).await,
+        Command::Item(command) => item(&target()?, cli.json, command).await,
+        Command::Scan(args) => scan(&target()?, cli.json, args).await,
+        Command::Unit(command) => unit(&target()?, cli.json, command).await,
         Command::Watch {
             from,
             serial,
@@ -462,7 +519,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                 outcome: outcome.into(),
             };
             let mut events =
-                pb::unit_service_client::UnitServiceClient::new(connect(&cli.server).await?)
+                pb::unit_service_client::UnitServiceClient::new(target()?.connect().await?)
                     .watch_events(request)
                     .await
                     .map_err(request_failed)?
@@ -487,12 +544,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
                     }
                 }
             };
-            events(&cli.server, cli.json, from, limit, reason).await
+            events(&target()?, cli.json, from, limit, reason).await
         }
     }
 }
 
-async fn serve(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<u8> {
+async fn serve(listen: SocketAddr, data_dir: PathBuf, options: ServeOptions) -> anyhow::Result<u8> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -510,6 +567,31 @@ async fn serve(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<u8> {
             format!("cannot listen on {listen}; is another server using it? pass --listen")
         })?;
     let addr = listener.local_addr()?;
+    match options.access {
+        Access::Open => {
+            let warning = "WARNING: --insecure-no-auth: anyone who can reach this port may scan, \
+                 create items, recalls and tokens, and name any operator. For a local trial only.";
+            tracing::warn!("{warning}");
+            eprintln!("{warning}");
+        }
+        Access::Tokens => {
+            if let Some(secret) = crate::server::auth::first_admin(&store).await? {
+                let path = data_dir.join(crate::auth::ADMIN_TOKEN_FILE);
+                write_owner_only(&path, &format!("{secret}\n")).with_context(|| {
+                    format!("cannot write the first ADMIN token to {}", path.display())
+                })?;
+                // On stderr: stdout's first line says where the server listens.
+                eprintln!(
+                    "first start: created the ADMIN token {:?} and wrote it to {} (readable by \
+                     its owner only); client commands use it from the default data dir, \
+                     otherwise pass --token-file {}",
+                    crate::auth::FIRST_ADMIN,
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
+    }
     // Tests and scripts read this line to find the port when --listen ends in :0.
     println!(
         "serialtrack listening on {addr} (data dir {})",
@@ -529,18 +611,27 @@ async fn serve(listen: SocketAddr, data_dir: PathBuf) -> anyhow::Result<u8> {
         }
         tracing::info!("shutting down");
     };
-    crate::server::serve(listener, store, shutdown)
+    crate::server::serve(listener, store, options, shutdown)
         .await
         .context("server failed")?;
     Ok(EXIT_OK)
 }
 
-async fn connect(server: &str) -> anyhow::Result<Channel> {
-    let endpoint = Channel::from_shared(server.to_owned())
-        .with_context(|| format!("--server {server:?} is not a URL like {DEFAULT_SERVER}"))?;
-    endpoint.connect().await.with_context(|| {
-        format!("cannot reach serialtrack at {server}; start it with `serialtrack serve` or pass --server")
-    })
+/// Writes `text` to a new file at `path` that only its owner may read or write (mode 0600),
+/// replacing any file there at once.
+fn write_owner_only(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let partial = path.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&partial)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&partial, path)
 }
 
 /// A failed request, said so that the operator knows what happened.
@@ -548,8 +639,8 @@ fn request_failed(status: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{} ({:?})", status.message(), status.code())
 }
 
-async fn item(server: &str, json: bool, command: ItemCommand) -> anyhow::Result<u8> {
-    let mut client = pb::catalog_service_client::CatalogServiceClient::new(connect(server).await?);
+async fn item(server: &Target, json: bool, command: ItemCommand) -> anyhow::Result<u8> {
+    let mut client = pb::catalog_service_client::CatalogServiceClient::new(server.connect().await?);
     match command {
         ItemCommand::Add(args) => {
             let item = pb::Item {
@@ -626,8 +717,8 @@ async fn item(server: &str, json: bool, command: ItemCommand) -> anyhow::Result<
     Ok(EXIT_OK)
 }
 
-async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
-    let mut client = pb::scan_service_client::ScanServiceClient::new(connect(server).await?);
+async fn scan(server: &Target, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
+    let mut client = pb::scan_service_client::ScanServiceClient::new(server.connect().await?);
     let action = action_to_pb(args.action);
     let mut raws: Vec<Vec<u8>> = Vec::new();
     for raw in args.raw {
@@ -683,8 +774,8 @@ async fn scan(server: &str, json: bool, args: ScanArgs) -> anyhow::Result<u8> {
     Ok(if any_rejected { EXIT_REJECTED } else { EXIT_OK })
 }
 
-async fn unit(server: &str, json: bool, command: UnitCommand) -> anyhow::Result<u8> {
-    let mut client = pb::unit_service_client::UnitServiceClient::new(connect(server).await?);
+async fn unit(server: &Target, json: bool, command: UnitCommand) -> anyhow::Result<u8> {
+    let mut client = pb::unit_service_client::UnitServiceClient::new(server.connect().await?);
     match command {
         UnitCommand::Show { serial, gtin } => {
             let response = client
@@ -737,13 +828,13 @@ async fn unit(server: &str, json: bool, command: UnitCommand) -> anyhow::Result<
 }
 
 async fn events(
-    server: &str,
+    server: &Target,
     json: bool,
     from: u64,
     limit: u64,
     reason: Option<pb::Reason>,
 ) -> anyhow::Result<u8> {
-    let mut client = pb::unit_service_client::UnitServiceClient::new(connect(server).await?);
+    let mut client = pb::unit_service_client::UnitServiceClient::new(server.connect().await?);
     let mut from_seq = from;
     let mut printed = 0u64;
     loop {

@@ -1,8 +1,8 @@
 //! `serialtrack report kpi`: the KPI report, as a table or JSON.
 
+use crate::client::Conn;
 use clap::Subcommand;
 use serde_json::json;
-use tonic::transport::Channel;
 
 use super::{EXIT_OK, request_failed};
 use crate::proto::v1 as pb;
@@ -22,7 +22,7 @@ pub enum ReportCommand {
     },
 }
 
-pub async fn report(channel: Channel, json: bool, command: ReportCommand) -> anyhow::Result<u8> {
+pub async fn report(channel: Conn, json: bool, command: ReportCommand) -> anyhow::Result<u8> {
     let ReportCommand::Kpi { from, to } = command;
     let report = WarehouseServiceClient::new(channel)
         .kpi(pb::KpiRequest {

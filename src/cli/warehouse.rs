@@ -1,9 +1,9 @@
 //! `order`, `shipment` and `recall`: the documents pick and dispatch scans are checked
 //! against; `unit list`'s filters.
 
+use crate::client::Conn;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use tonic::transport::Channel;
 
 use crate::domain::time::days_from_civil;
 use crate::proto::v1 as pb;
@@ -116,7 +116,7 @@ impl UnitFilter {
 
 /// Calls `each` with every unit `filter` selects, a page at a time.
 pub async fn each_unit(
-    client: &mut UnitServiceClient<Channel>,
+    client: &mut UnitServiceClient<Conn>,
     filter: Filter,
     mut each: impl FnMut(&pb::Unit),
 ) -> anyhow::Result<()> {
@@ -169,7 +169,7 @@ pub enum RecallCommand {
     },
 }
 
-pub async fn recall(channel: Channel, json: bool, command: RecallCommand) -> anyhow::Result<u8> {
+pub async fn recall(channel: Conn, json: bool, command: RecallCommand) -> anyhow::Result<u8> {
     let mut client = WarehouseServiceClient::new(channel);
     let response = match command {
         RecallCommand::Create {
@@ -296,7 +296,7 @@ pub fn parse_line(text: &str) -> anyhow::Result<pb::OrderLine> {
     })
 }
 
-pub async fn order(channel: Channel, json: bool, command: OrderCommand) -> anyhow::Result<u8> {
+pub async fn order(channel: Conn, json: bool, command: OrderCommand) -> anyhow::Result<u8> {
     let mut client = WarehouseServiceClient::new(channel);
     let response = match command {
         OrderCommand::Create {
@@ -339,11 +339,7 @@ pub async fn order(channel: Channel, json: bool, command: OrderCommand) -> anyho
     Ok(EXIT_OK)
 }
 
-pub async fn shipment(
-    channel: Channel,
-    json: bool,
-    command: ShipmentCommand,
-) -> anyhow::Result<u8> {
+pub async fn shipment(channel: Conn, json: bool, command: ShipmentCommand) -> anyhow::Result<u8> {
     let mut client = WarehouseServiceClient::new(channel);
     let response = match command {
         ShipmentCommand::Create { id, order } => {
@@ -437,7 +433,7 @@ pub fn parse_expected(text: &str) -> anyhow::Result<Vec<pb::ExpectedSerial>> {
 }
 
 async fn print_receipt_report(
-    client: &mut WarehouseServiceClient<Channel>,
+    client: &mut WarehouseServiceClient<Conn>,
     id: String,
     discrepancies_only: bool,
     json: bool,
@@ -458,7 +454,7 @@ async fn print_receipt_report(
     Ok(())
 }
 
-pub async fn receipt(channel: Channel, json: bool, command: ReceiptCommand) -> anyhow::Result<u8> {
+pub async fn receipt(channel: Conn, json: bool, command: ReceiptCommand) -> anyhow::Result<u8> {
     let mut client = WarehouseServiceClient::new(channel);
     let response = match command {
         ReceiptCommand::Create {

@@ -2,6 +2,7 @@
 //! shape of each request, converts it to domain types, lets the domain and the store decide,
 //! and converts the answer back. The only place that maps errors to `tonic::Status`.
 
+pub mod auth;
 mod convert;
 mod health;
 mod kpi;
@@ -24,6 +25,7 @@ use crate::store::{
     ItemConflict, PAGE_LEN_MAX, PreparedScan, SCAN_BATCH_LEN_MAX, Store, StoreError, UnitQuery,
 };
 
+pub use auth::Access;
 pub use convert::{DEFAULT_RESOLVER, check_resolver, decode_to_pb, item_from_pb, item_to_pb};
 
 /// The largest gRPC message accepted or sent, in bytes. A larger request is refused by tonic
@@ -51,7 +53,6 @@ fn conflict_status(conflict: ItemConflict) -> Status {
     Status::already_exists(conflict.to_string())
 }
 
-/// Serves every service on `listener` until `shutdown` completes.
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -62,7 +63,8 @@ pub enum ServeError {
 }
 
 /// Every service we serve, by its full gRPC name (health checking reports each).
-pub const SERVICE_NAMES: [&str; 5] = [
+pub const SERVICE_NAMES: [&str; 6] = [
+    pb::auth_service_server::SERVICE_NAME,
     pb::catalog_service_server::SERVICE_NAME,
     pb::scan_service_server::SERVICE_NAME,
     pb::unit_service_server::SERVICE_NAME,
@@ -70,11 +72,39 @@ pub const SERVICE_NAMES: [&str; 5] = [
     pb::warehouse_service_server::SERVICE_NAME,
 ];
 
+/// How a server runs: who may call it, and TLS.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub access: Access,
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
+}
+
+impl ServeOptions {
+    /// Plain TCP, no tokens: benchmarks and tests that are not about access.
+    pub fn open() -> ServeOptions {
+        ServeOptions {
+            access: Access::Open,
+            tls: None,
+        }
+    }
+}
+
+/// Serves every service on `listener` until `shutdown` completes.
 pub async fn serve<S: Store>(
     listener: TcpListener,
     store: S,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let guard = auth::GuardLayer {
+        store: store.clone(),
+        access: options.access,
+    };
+    let tokens = pb::auth_service_server::AuthServiceServer::new(auth::Tokens {
+        store: store.clone(),
+    })
+    .max_decoding_message_size(MESSAGE_BYTES_MAX)
+    .max_encoding_message_size(MESSAGE_BYTES_MAX);
     let catalog = pb::catalog_service_server::CatalogServiceServer::new(Catalog {
         store: store.clone(),
     })
@@ -113,7 +143,13 @@ pub async fn serve<S: Store>(
     // The builder's `tcp_nodelay` does not reach a listener we bound ourselves: set it on the
     // incoming stream, or small replies wait out the peer's delayed ACK (about 40 ms).
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = options.tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
+        .layer(guard)
+        .add_service(tokens)
         .add_service(catalog)
         .add_service(scans)
         .add_service(units)
@@ -467,13 +503,14 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         &self,
         request: Request<pb::CloseShipmentRequest>,
     ) -> Result<Response<pb::ShipmentResponse>, Status> {
+        let caller = auth::caller(&request);
         let request = request.into_inner();
         convert::reference("shipment id", &request.id)?;
         let override_by = match request.override_by.as_str() {
             "" => None,
             name => {
                 convert::reference("override_by", name)?;
-                Some(request.override_by)
+                Some(auth::acting_name(caller.as_ref(), name))
             }
         };
         shipment_response(
@@ -489,10 +526,12 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         &self,
         request: Request<pb::CreateRecallRequest>,
     ) -> Result<Response<pb::RecallResponse>, Status> {
-        let recall = request
+        let caller = auth::caller(&request);
+        let mut recall = request
             .into_inner()
             .recall
             .ok_or_else(|| Status::invalid_argument("recall is required"))?;
+        recall.created_by = auth::acting_name(caller.as_ref(), &recall.created_by);
         let recall = convert::recall_from_pb(recall)?;
         let recall = recall_answer(self.decide(DocumentOp::CreateRecall(recall)).await?)?;
         self.recall_response(recall).await
@@ -523,15 +562,15 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         &self,
         request: Request<pb::ReleaseRecallRequest>,
     ) -> Result<Response<pb::RecallResponse>, Status> {
+        let caller = auth::caller(&request);
         let request = request.into_inner();
         convert::reference("recall id", &request.id)?;
-        convert::reference("released_by", &request.released_by)?;
+        // With a token, an empty released_by is the token's name.
+        let by = auth::acting_name(caller.as_ref(), &request.released_by);
+        convert::reference("released_by", &by)?;
         let recall = recall_answer(
-            self.decide(DocumentOp::ReleaseRecall {
-                id: request.id,
-                by: request.released_by,
-            })
-            .await?,
+            self.decide(DocumentOp::ReleaseRecall { id: request.id, by })
+                .await?,
         )?;
         self.recall_response(recall).await
     }
@@ -567,15 +606,15 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         &self,
         request: Request<pb::CloseReceiptRequest>,
     ) -> Result<Response<pb::ReceiptResponse>, Status> {
+        let caller = auth::caller(&request);
         let request = request.into_inner();
         convert::reference("receipt id", &request.id)?;
-        convert::reference("closed_by", &request.closed_by)?;
+        // With a token, an empty closed_by is the token's name.
+        let by = auth::acting_name(caller.as_ref(), &request.closed_by);
+        convert::reference("closed_by", &by)?;
         receipt_response(
-            self.decide(DocumentOp::CloseReceipt {
-                id: request.id,
-                by: request.closed_by,
-            })
-            .await?,
+            self.decide(DocumentOp::CloseReceipt { id: request.id, by })
+                .await?,
         )
     }
 
@@ -697,7 +736,10 @@ impl<S: Store> pb::scan_service_server::ScanService for Scans<S> {
         &self,
         request: Request<pb::ScanRequest>,
     ) -> Result<Response<pb::ScanReply>, Status> {
-        let scan = convert::scan_from_pb(request.into_inner(), None)?;
+        let caller = auth::caller(&request);
+        let mut scan = request.into_inner();
+        auth::stamp_scan(caller.as_ref(), &mut scan)?;
+        let scan = convert::scan_from_pb(scan, None)?;
         let answers = self
             .store
             .scan(vec![prepare(scan)])
@@ -713,6 +755,7 @@ impl<S: Store> pb::scan_service_server::ScanService for Scans<S> {
         &self,
         request: Request<pb::ScanBatchRequest>,
     ) -> Result<Response<pb::ScanBatchResponse>, Status> {
+        let caller = auth::caller(&request);
         let scans = request.into_inner().scans;
         if scans.len() > SCAN_BATCH_LEN_MAX {
             return Err(Status::invalid_argument(format!(
@@ -724,7 +767,11 @@ impl<S: Store> pb::scan_service_server::ScanService for Scans<S> {
         let prepared = scans
             .into_iter()
             .enumerate()
-            .map(|(i, s)| convert::scan_from_pb(s, Some(i)).map(prepare))
+            .map(|(i, mut s)| {
+                auth::stamp_scan(caller.as_ref(), &mut s)
+                    .and_then(|()| convert::scan_from_pb(s, Some(i)))
+                    .map(prepare)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let answers = self.store.scan(prepared).await.map_err(store_status)?;
         Ok(Response::new(pb::ScanBatchResponse {
@@ -738,6 +785,7 @@ impl<S: Store> pb::scan_service_server::ScanService for Scans<S> {
         &self,
         request: Request<Streaming<pb::ScanRequest>>,
     ) -> Result<Response<ReplyStream>, Status> {
+        let caller = auth::caller(&request);
         let mut inbound = request.into_inner();
         let (checked_tx, mut checked_rx) =
             mpsc::channel::<Result<PreparedScan, Status>>(STREAM_IN_FLIGHT_MAX);
@@ -748,7 +796,10 @@ impl<S: Store> pb::scan_service_server::ScanService for Scans<S> {
             let mut index = 0usize;
             while let Some(message) = inbound.next().await {
                 let checked = message
-                    .and_then(|m| convert::scan_from_pb(m, Some(index)))
+                    .and_then(|mut m| {
+                        auth::stamp_scan(caller.as_ref(), &mut m)?;
+                        convert::scan_from_pb(m, Some(index))
+                    })
                     .map(prepare);
                 index += 1;
                 let stop = checked.is_err();

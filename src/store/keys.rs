@@ -21,6 +21,8 @@
 //! | `c` | parent id (kit serial or SSCC) | set record (children, unit count, its own parent) |
 //! | `k` | day (u32 YYYYMMDD), station length (u16), station, operator length (u16), operator | KPI counters of that day, station and operator |
 //! | `f` | sku length (u16), sku, expiry (u32 YYYYMMDD, max when unknown), received at (u64, sign-flipped ms), serial | empty: stored unpacked units in pick order |
+//! | `t` | token name | token record (role, SHA-256 of the text, creation, revocation); see `tokens.rs` |
+//! | `v` | SHA-256 of a token's text (32 bytes) | token name |
 
 use uuid::Uuid;
 

@@ -8,6 +8,7 @@ mod keys;
 mod records;
 mod sled_store;
 mod slot;
+mod tokens;
 
 use std::future::Future;
 
@@ -120,6 +121,23 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Result<DocumentAnswer, DocumentError>, StoreError>> + Send;
 
     fn item(&self, sku: &str) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;
+
+    /// Decides and records a token change (create, revoke), durably.
+    fn token_op(
+        &self,
+        op: crate::auth::TokenOp,
+    ) -> impl Future<
+        Output = Result<Result<crate::auth::Token, crate::auth::TokenError>, StoreError>,
+    > + Send;
+
+    /// The token whose text has SHA-256 `hash`, revoked or not.
+    fn token_by_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> impl Future<Output = Result<Option<crate::auth::Token>, StoreError>> + Send;
+
+    /// Every token, revoked ones included, by name.
+    fn tokens(&self) -> impl Future<Output = Result<Vec<crate::auth::Token>, StoreError>> + Send;
 
     fn order(&self, id: &str) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
 

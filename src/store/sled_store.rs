@@ -24,7 +24,9 @@ use super::records::{
     encode_shipment, encode_unit,
 };
 use super::slot::TreeSlot;
+use super::tokens;
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
+use crate::auth::{self, Token, TokenError, TokenOp};
 use crate::domain::kpi::{KpiCounts, KpiKey};
 use crate::domain::warehouse::recall_hold;
 use crate::domain::{self, Event, Hold, Item, Outcome, Unit, time};
@@ -50,6 +52,7 @@ const DB_DIR: &str = "db";
 type ScanReply = oneshot::Sender<Result<Vec<ScanAnswer>, StoreError>>;
 type ItemReply = oneshot::Sender<Result<Result<PutItemAnswer, ItemConflict>, StoreError>>;
 type DocumentReply = oneshot::Sender<Result<Result<DocumentAnswer, DocumentError>, StoreError>>;
+type TokenReply = oneshot::Sender<Result<Result<Token, TokenError>, StoreError>>;
 
 enum Command {
     Document {
@@ -63,6 +66,10 @@ enum Command {
     PutItem {
         item: Item,
         reply: ItemReply,
+    },
+    Token {
+        op: TokenOp,
+        reply: TokenReply,
     },
 }
 
@@ -83,13 +90,16 @@ impl Command {
             Command::Document { reply, .. } => {
                 let _ = reply.send(Err(error()));
             }
+            Command::Token { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
         }
     }
 
     fn n_scans(&self) -> usize {
         match self {
             Command::Scans { scans, .. } => scans.len(),
-            Command::PutItem { .. } | Command::Document { .. } => 1,
+            Command::PutItem { .. } | Command::Document { .. } | Command::Token { .. } => 1,
         }
     }
 }
@@ -398,6 +408,20 @@ impl Store for SledStore {
         read_item(&self.inner.tree, sku)
     }
 
+    async fn token_op(&self, op: TokenOp) -> Result<Result<Token, TokenError>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Token { op, reply }).await?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<Token>, StoreError> {
+        tokens::read_token_by_hash(&self.inner.tree, hash)
+    }
+
+    async fn tokens(&self) -> Result<Vec<Token>, StoreError> {
+        tokens::read_tokens(self.inner.tree.scan_prefix([tokens::TOKEN]))
+    }
+
     async fn order(&self, id: &str) -> Result<Option<Order>, StoreError> {
         read_order(&self.inner.tree, id)
     }
@@ -623,7 +647,7 @@ impl Store for SledStore {
 }
 
 /// The point lookup the read helpers need, on the writer's tree or the readers' slot.
-trait Get {
+pub(super) trait Get {
     fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError>;
 }
 
@@ -762,6 +786,9 @@ struct Group<'t> {
     dirty_sets: BTreeSet<String>,
     /// KPI counters the group's events added to, written with the group.
     kpis: HashMap<KpiKey, KpiCounts>,
+    /// Tokens read or changed by the group, by name, and how many are stored.
+    tokens: HashMap<String, Option<Token>>,
+    token_count: Option<usize>,
 }
 
 /// Where a command's answer goes.
@@ -769,6 +796,7 @@ enum Reply {
     Scans(ScanReply),
     Item(ItemReply),
     Document(DocumentReply),
+    Token(TokenReply),
 }
 
 /// A command's answer, decided but not yet on disk.
@@ -776,6 +804,7 @@ enum Decided {
     Scans(Vec<ScanAnswer>),
     Item(Result<PutItemAnswer, ItemConflict>),
     Document(Result<DocumentAnswer, DocumentError>),
+    Token(Result<Token, TokenError>),
 }
 
 impl Reply {
@@ -792,6 +821,9 @@ impl Reply {
             (Reply::Document(reply), Ok(Decided::Document(answer))) => {
                 let _ = reply.send(Ok(answer));
             }
+            (Reply::Token(reply), Ok(Decided::Token(answer))) => {
+                let _ = reply.send(Ok(answer));
+            }
             (Reply::Scans(reply), answer) => {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
@@ -799,6 +831,9 @@ impl Reply {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
             (Reply::Document(reply), answer) => {
+                let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
+            }
+            (Reply::Token(reply), answer) => {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
         }
@@ -918,6 +953,8 @@ impl Writer {
             sets: HashMap::new(),
             dirty_sets: BTreeSet::new(),
             kpis: HashMap::new(),
+            tokens: HashMap::new(),
+            token_count: None,
         };
         let mut pending = Vec::with_capacity(commands.len());
         let mut read_failure = None;
@@ -933,6 +970,9 @@ impl Writer {
                     Reply::Document(reply),
                     group.document(op).map(Decided::Document),
                 ),
+                Command::Token { op, reply } => {
+                    (Reply::Token(reply), group.token(op).map(Decided::Token))
+                }
             };
             match decided {
                 Ok(decided) => pending.push((reply, decided)),
@@ -1305,6 +1345,34 @@ impl Group<'_> {
                     .insert(keys::shipment(&id), encode_shipment(shipment));
             }
         }
+    }
+
+    /// Decides a token change; a created token is written with its hash index.
+    fn token(&mut self, op: TokenOp) -> Result<Result<Token, TokenError>, StoreError> {
+        let name = match &op {
+            TokenOp::Create { name, .. } | TokenOp::Revoke { name, .. } => name.clone(),
+        };
+        let current = match self.tokens.get(&name) {
+            Some(token) => token.clone(),
+            None => tokens::read_token(self.tree, &name)?,
+        };
+        let count = match self.token_count {
+            Some(n) => n,
+            None => self.tree.scan_prefix([tokens::TOKEN]).count(),
+        };
+        let created = current.is_none();
+        let decided = auth::decide(op, current, count, self.now_ms);
+        if let Ok(token) = &decided {
+            self.batch
+                .insert(tokens::token_key(&token.name), tokens::encode_token(token));
+            if created {
+                self.batch
+                    .insert(tokens::hash_key(&token.hash), token.name.as_bytes());
+            }
+            self.tokens.insert(name, Some(token.clone()));
+        }
+        self.token_count = Some(count + usize::from(created && decided.is_ok()));
+        Ok(decided)
     }
 
     fn document(

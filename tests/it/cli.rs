@@ -1,10 +1,6 @@
 //! The real `serialtrack` binary: serve, item, scan, unit, events; text and JSON output; exit
 //! statuses.
-
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
-use crate::support::{TestServer, json_lines, run_cli};
+use crate::support::{TestServer, json_lines, run_cli, spawn_serve};
 
 #[tokio::test]
 async fn item_scan_unit_through_the_cli() {
@@ -162,13 +158,30 @@ fn the_serve_binary_keeps_accepted_scans_across_a_kill() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
     let dir = dir.to_str().unwrap();
-    let (mut child, url) = spawn_serve(dir);
-    let add = run_cli(&["--server", &url, "item", "add", "--sku", "X"], None);
+    let (mut child, addr) = spawn_serve(&["--data-dir", dir]);
+    let url = format!("http://{addr}");
+    // `serve` created the first ADMIN token in the data dir; the CLI sends it.
+    let token_file = format!("{dir}/admin.token");
+    let add = run_cli(
+        &[
+            "--server",
+            &url,
+            "--token-file",
+            &token_file,
+            "item",
+            "add",
+            "--sku",
+            "X",
+        ],
+        None,
+    );
     assert_eq!(add.code, 0, "{}", add.stderr);
     let scan = run_cli(
         &[
             "--server",
             &url,
+            "--token-file",
+            &token_file,
             "scan",
             "--action",
             "receive",
@@ -184,30 +197,25 @@ fn the_serve_binary_keeps_accepted_scans_across_a_kill() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let (mut child, url) = spawn_serve(dir);
-    let show = run_cli(&["--server", &url, "--json", "unit", "show", "K1"], None);
+    let (mut child, addr) = spawn_serve(&["--data-dir", dir]);
+    let url = format!("http://{addr}");
+    let show = run_cli(
+        &[
+            "--server",
+            &url,
+            "--token-file",
+            &token_file,
+            "--json",
+            "unit",
+            "show",
+            "K1",
+        ],
+        None,
+    );
     assert_eq!(show.code, 0, "{}", show.stderr);
     assert_eq!(json_lines(&show.stdout)[0]["sku"], "X");
     child.kill().unwrap();
     child.wait().unwrap();
-}
-
-fn spawn_serve(dir: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_serialtrack"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", dir])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .strip_prefix("serialtrack listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    (child, format!("http://{addr}"))
 }
 
 /// The bench runs end to end through the binary (tiny sizes: this checks that it works and

@@ -111,9 +111,15 @@ enum Call {
     Trace(pb::TraceRequest),
     NextPick(pb::NextPickRequest),
     Kpi(pb::KpiRequest),
+    CreateToken(pb::CreateTokenRequest),
+    RevokeToken(pb::RevokeTokenRequest),
     /// Bytes sent to a unary method whose answer is decoded as `GetUnitResponse` (any answer
     /// type will do: only errors are expected).
     Raw(&'static str, Vec<u8>),
+}
+
+fn tokens(server: &TestServer) -> pb::auth_service_client::AuthServiceClient<Channel> {
+    pb::auth_service_client::AuthServiceClient::new(server.channel())
 }
 
 async fn call(server: &TestServer, call: Call) -> Result<(), tonic::Status> {
@@ -162,6 +168,8 @@ async fn call(server: &TestServer, call: Call) -> Result<(), tonic::Status> {
             while chunks.message().await?.is_some() {}
             Ok(())
         }
+        Call::CreateToken(r) => tokens(server).create_token(r).await.map(|_| ()),
+        Call::RevokeToken(r) => tokens(server).revoke_token(r).await.map(|_| ()),
         Call::Raw(path, bytes) => {
             let channel = Channel::from_shared(server.url.clone())
                 .expect("url")
@@ -184,6 +192,7 @@ struct Snapshot {
     shipment: pb::Shipment,
     receipt: pb::Receipt,
     hostile_ids_absent: bool,
+    tokens: Vec<pb::Token>,
 }
 
 async fn snapshot(server: &TestServer) -> Snapshot {
@@ -265,6 +274,12 @@ async fn snapshot(server: &TestServer) -> Snapshot {
         shipment,
         receipt,
         hostile_ids_absent,
+        tokens: tokens(server)
+            .list_tokens(pb::ListTokensRequest {})
+            .await
+            .expect("tokens")
+            .into_inner()
+            .tokens,
     }
 }
 
@@ -350,7 +365,66 @@ fn cases() -> Vec<(&'static str, Call, Code, &'static str)> {
     };
     let mut bad_last_in_batch = huge_batch.scans[..3].to_vec();
     bad_last_in_batch[2].action = 99;
+    let token = |name: &str, role: i32| {
+        Call::CreateToken(pb::CreateTokenRequest {
+            name: name.to_owned(),
+            role,
+        })
+    };
     vec![
+        // --- AuthService
+        (
+            "CreateToken with no name",
+            token("", 1),
+            InvalidArgument,
+            "1 to 64 characters",
+        ),
+        (
+            "CreateToken with a 65-character name",
+            token(&long(65), 1),
+            InvalidArgument,
+            "not 65",
+        ),
+        (
+            "CreateToken with a control character in the name",
+            token("a\u{7}b", 1),
+            InvalidArgument,
+            "not '\\u{7}'",
+        ),
+        (
+            "CreateToken with no role",
+            token("t1", 0),
+            InvalidArgument,
+            "role 0 is not",
+        ),
+        (
+            "CreateToken with an unknown role",
+            token("t1", 99),
+            InvalidArgument,
+            "role 99 is not",
+        ),
+        (
+            "CreateToken with a negative role",
+            token("t1", -1),
+            InvalidArgument,
+            "role -1 is not",
+        ),
+        (
+            "RevokeToken with no name",
+            Call::RevokeToken(pb::RevokeTokenRequest {
+                name: String::new(),
+            }),
+            InvalidArgument,
+            "1 to 64 characters",
+        ),
+        (
+            "RevokeToken of no such token",
+            Call::RevokeToken(pb::RevokeTokenRequest {
+                name: "nobody".to_owned(),
+            }),
+            NotFound,
+            "no token is named \"nobody\"",
+        ),
         // --- CatalogService
         (
             "PutItem without an item",

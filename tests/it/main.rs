@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod catalog;
 mod cli;
 mod connect;

@@ -1,9 +1,11 @@
 //! Starting and stopping a real server, clients for it, and running the real CLI binary.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serialtrack::proto::v1 as pb;
+use serialtrack::server::{Access, ServeOptions};
 use serialtrack::store::SledStore;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -45,12 +47,42 @@ impl TestServer {
     /// Starts a server over `dir` listening on `addr`: a restart on the address a client
     /// (the gateway) already has.
     pub async fn start_at(dir: &Path, addr: &str) -> TestServer {
-        let store = SledStore::open(dir).expect("open store");
+        TestServer::start_with(dir, addr, ServeOptions::open(), None).await
+    }
+
+    /// Starts a server that needs tokens over a new temp dir, with its first ADMIN token
+    /// created as `serve` creates it; answers the server and that token's text.
+    pub async fn start_secured() -> (TestServer, String) {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().join("data");
+        let store = SledStore::open(&dir).expect("open store");
+        let admin = serialtrack::server::auth::first_admin(&store)
+            .await
+            .expect("first admin")
+            .expect("a new store has no token");
+        let options = ServeOptions {
+            access: Access::Tokens,
+            tls: None,
+        };
+        let mut server = TestServer::start_with(&dir, "127.0.0.1:0", options, Some(store)).await;
+        server._temp = Some(temp);
+        (server, admin)
+    }
+
+    /// Starts a server over `dir` on `addr` as `options` say, with `store` when the caller
+    /// opened it already.
+    pub async fn start_with(
+        dir: &Path,
+        addr: &str,
+        options: ServeOptions,
+        store: Option<SledStore>,
+    ) -> TestServer {
+        let store = store.unwrap_or_else(|| SledStore::open(dir).expect("open store"));
         let listener = TcpListener::bind(addr).await.expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            serialtrack::server::serve(listener, store, async {
+            serialtrack::server::serve(listener, store, options, async {
                 let _ = stop_rx.await;
             })
             .await
@@ -200,6 +232,29 @@ pub struct CliRun {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+/// `serve` as its own process on a loopback port with `args`; answers it and the address it
+/// listens on (its stderr stays piped for the caller).
+pub fn spawn_serve(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_serialtrack"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .strip_prefix("serialtrack listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, addr)
 }
 
 pub fn run_cli(args: &[&str], stdin: Option<&str>) -> CliRun {
