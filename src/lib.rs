@@ -4,6 +4,7 @@
 //! `barcode` and `domain` are pure; `store` persists decided changes; `server` is the tonic
 //! face; `cli` and `bench` are the faces for people and for measurement.
 
+pub mod audit;
 pub mod auth;
 pub mod barcode;
 pub mod bench;

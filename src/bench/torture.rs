@@ -655,6 +655,18 @@ pub fn check_sequence(events: &[pb::Event]) -> anyhow::Result<u64> {
 async fn check(channel: &Channel, tallies: &[ClientTally]) -> anyhow::Result<TortureReport> {
     let events = all_events(channel).await?;
     let n_events = check_sequence(&events)?;
+    // The hash chain survived every kill and reopen: no event was written from a stale head.
+    let audit = pb::audit_service_client::AuditServiceClient::new(channel.clone())
+        .verify(pb::VerifyAuditRequest { expect_head: None })
+        .await?
+        .into_inner();
+    ensure!(
+        audit.intact && audit.events_checked == n_events,
+        "the event chain is broken after the rounds: {} (event {}, {} of {n_events} checked)",
+        audit.break_reason,
+        audit.break_seq,
+        audit.events_checked
+    );
     let by_id: HashMap<&str, &pb::Event> =
         events.iter().map(|e| (e.event_id.as_str(), e)).collect();
     let mut report = TortureReport {

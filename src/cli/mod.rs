@@ -2,6 +2,7 @@
 //! over gRPC, and `bench`. Parses arguments, calls the library, prints for people (text) or
 //! scripts (`--json`, one object per line), and chooses the exit status.
 
+mod audit;
 mod decode;
 mod export;
 mod gateway;
@@ -82,6 +83,9 @@ enum Command {
     /// API tokens and their roles (ADMIN).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The tamper-evident trail: the chain's head, and a walk for breaks (SUPERVISOR).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Catalog items.
     #[command(subcommand)]
     Item(ItemCommand),
@@ -408,6 +412,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Shipment(command) => {
             warehouse::shipment(target()?.connect().await?, cli.json, command).await
+        }
+        Command::Audit(command) => {
+            audit::audit(target()?.connect().await?, cli.json, command).await
         }
         Command::Token(command) => {
             token::token(target()?.connect().await?, cli.json, command).await

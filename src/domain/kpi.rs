@@ -184,6 +184,7 @@ mod tests {
             reason,
             message: String::new(),
             state_after: None,
+            prev_hash: None,
             location: None,
             reference: None,
         }

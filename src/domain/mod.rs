@@ -371,6 +371,9 @@ pub struct Event {
     pub location: Option<String>,
     /// The order (pick), shipment (dispatch) or RMA (return) the scan was made for.
     pub reference: Option<String>,
+    /// The hash of the event before it in the log (`crate::audit`); `None` in events written
+    /// before the chain existed.
+    pub prev_hash: Option<[u8; 32]>,
 }
 
 /// Reads the raw bytes of a scan. Pure: `today` (UTC) only resolves the century of two-digit

@@ -278,6 +278,7 @@ pub fn event_to_pb(event: Event) -> pb::Event {
         expiry: date_text(event.expiry),
         location: event.location.unwrap_or_default(),
         reference: event.reference.unwrap_or_default(),
+        prev_hash: event.prev_hash.map(|h| h.to_vec()).unwrap_or_default(),
     }
 }
 

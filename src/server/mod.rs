@@ -2,6 +2,7 @@
 //! shape of each request, converts it to domain types, lets the domain and the store decide,
 //! and converts the answer back. The only place that maps errors to `tonic::Status`.
 
+mod audit;
 pub mod auth;
 mod convert;
 mod health;
@@ -63,7 +64,8 @@ pub enum ServeError {
 }
 
 /// Every service we serve, by its full gRPC name (health checking reports each).
-pub const SERVICE_NAMES: [&str; 6] = [
+pub const SERVICE_NAMES: [&str; 7] = [
+    pb::audit_service_server::SERVICE_NAME,
     pb::auth_service_server::SERVICE_NAME,
     pb::catalog_service_server::SERVICE_NAME,
     pb::scan_service_server::SERVICE_NAME,
@@ -100,6 +102,10 @@ pub async fn serve<S: Store>(
         store: store.clone(),
         access: options.access,
     };
+    let audit = pb::audit_service_server::AuditServiceServer::new(audit::Audit {
+        store: store.clone(),
+    })
+    .max_encoding_message_size(MESSAGE_BYTES_MAX);
     let tokens = pb::auth_service_server::AuthServiceServer::new(auth::Tokens {
         store: store.clone(),
     })
@@ -150,6 +156,7 @@ pub async fn serve<S: Store>(
     builder
         .layer(guard)
         .add_service(tokens)
+        .add_service(audit)
         .add_service(catalog)
         .add_service(scans)
         .add_service(units)

@@ -12,6 +12,7 @@ mod tokens;
 
 use std::future::Future;
 
+pub use records::event_hash;
 pub use sled_store::{SledStore, raw_sled_ceiling};
 
 use crate::barcode::Date;

@@ -178,6 +178,10 @@ struct EventRecord {
     /// 0 when no unit exists.
     #[prost(uint32, tag = "16")]
     state_after: u32,
+    /// The hash of the event before (see `crate::audit`); empty in events written before the
+    /// chain existed.
+    #[prost(bytes = "vec", tag = "21")]
+    prev_hash: Vec<u8>,
 }
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
@@ -483,8 +487,15 @@ pub fn encode_event(event: &Event) -> Vec<u8> {
         reason: reason_code(event.reason),
         message: event.message.clone(),
         state_after: event.state_after.map_or(0, state_code),
+        prev_hash: event.prev_hash.map(|h| h.to_vec()).unwrap_or_default(),
     }
     .encode_to_vec()
+}
+
+/// The hash of an event as the chain uses it: SHA-256 of its record encoding (prost encodes a
+/// message's fields in tag order, so the same event always gives the same bytes).
+pub fn event_hash(event: &Event) -> [u8; 32] {
+    crate::audit::hash_record(&encode_event(event))
 }
 
 pub fn decode_event(bytes: &[u8]) -> Result<Event, StoreError> {
@@ -516,6 +527,13 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event, StoreError> {
         },
         location: opt(r.location),
         reference: opt(r.reference),
+        prev_hash: match r.prev_hash.len() {
+            0 => None,
+            _ => Some(
+                <[u8; 32]>::try_from(r.prev_hash.as_slice())
+                    .map_err(|_| corrupt("event record", "a chain hash that is not 32 bytes"))?,
+            ),
+        },
     })
 }
 

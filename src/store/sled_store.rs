@@ -21,7 +21,7 @@ use super::records::{
     decode_event, decode_item, decode_kpi, decode_order, decode_recall, decode_receipt,
     decode_receipt_entry, decode_set, decode_shipment, decode_unit, encode_event, encode_item,
     encode_kpi, encode_order, encode_recall, encode_receipt, encode_receipt_entry, encode_set,
-    encode_shipment, encode_unit,
+    encode_shipment, encode_unit, event_hash,
 };
 use super::slot::TreeSlot;
 use super::tokens;
@@ -203,7 +203,7 @@ impl SledStore {
         let lock = lock_data_dir(dir)?;
         let db = open_sled(dir)?;
         let tree: sled::Tree = (*db).clone();
-        let (next_seq, recalls) = read_writer_state(&tree)?;
+        let (next_seq, last_hash, recalls) = read_writer_state(&tree)?;
         let recalls: Recalls = Arc::new(RwLock::new(Arc::new(recalls)));
         let slot = Arc::new(TreeSlot::new(db.clone()));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_LEN_MAX);
@@ -213,6 +213,7 @@ impl SledStore {
             slot: slot.clone(),
             dir: dir.to_owned(),
             next_seq,
+            last_hash,
             recalls: recalls.clone(),
             committed: committed_tx,
         };
@@ -663,23 +664,24 @@ impl Get for Arc<TreeSlot> {
     }
 }
 
-/// What the writer needs to know at open: the next sequence number, and every recall.
-fn read_writer_state(tree: &sled::Tree) -> Result<(u64, Vec<Recall>), StoreError> {
-    let next_seq = match tree.scan_prefix([keys::EVENT]).next_back() {
+/// What the writer needs to know at open: the next sequence number, the hash of the last
+/// event (which the next one carries), and every recall.
+fn read_writer_state(tree: &sled::Tree) -> Result<(u64, [u8; 32], Vec<Recall>), StoreError> {
+    let (next_seq, last_hash) = match tree.scan_prefix([keys::EVENT]).next_back() {
         Some(entry) => {
-            let (key, _) = entry?;
+            let (key, value) = entry?;
             let last = keys::seq_from_event_key(&key)
                 .ok_or_else(|| StoreError::Corrupt("event key".to_owned()))?;
-            last + 1
+            (last + 1, event_hash(&decode_event(&value)?))
         }
-        None => 1,
+        None => (1, crate::audit::GENESIS),
     };
     let mut recalls = tree
         .scan_prefix([keys::RECALL])
         .map(|entry| decode_recall(&entry?.1))
         .collect::<Result<Vec<Recall>, StoreError>>()?;
     recalls.sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
-    Ok((next_seq, recalls))
+    Ok((next_seq, last_hash, recalls))
 }
 
 fn read_item(tree: &impl Get, sku: &str) -> Result<Option<Item>, StoreError> {
@@ -749,6 +751,9 @@ struct Writer {
     slot: Arc<TreeSlot>,
     dir: PathBuf,
     next_seq: u64,
+    /// The hash of the last event on disk (the chain's genesis value before the first), which
+    /// the next event carries.
+    last_hash: [u8; 32],
     recalls: Recalls,
     /// Tells watchers the highest sequence number on disk.
     committed: tokio::sync::watch::Sender<u64>,
@@ -760,6 +765,8 @@ struct Group<'t> {
     tree: &'t sled::Tree,
     batch: sled::Batch,
     next_seq: u64,
+    /// The hash of the group's last event so far (or of the last one on disk).
+    last_hash: [u8; 32],
     now_ms: i64,
     /// Units read or changed by the group (`None`: no such unit).
     units: HashMap<String, Option<Unit>>,
@@ -905,8 +912,9 @@ impl Writer {
             }
         };
         match reopened {
-            Ok((db, tree, (next_seq, recalls))) => {
+            Ok((db, tree, (next_seq, last_hash, recalls))) => {
                 self.next_seq = next_seq;
+                self.last_hash = last_hash;
                 if let Ok(mut shared) = self.recalls.write() {
                     *shared = Arc::new(recalls);
                 }
@@ -932,6 +940,7 @@ impl Writer {
             tree: &tree,
             batch: sled::Batch::default(),
             next_seq: self.next_seq,
+            last_hash: self.last_hash,
             now_ms: time::now_ms(),
             units: HashMap::new(),
             recalls: self
@@ -988,6 +997,7 @@ impl Writer {
         let Group {
             batch,
             next_seq,
+            last_hash,
             recalls,
             recalls_changed,
             ..
@@ -1004,6 +1014,7 @@ impl Writer {
             {
                 Ok(()) => {
                     self.next_seq = next_seq;
+                    self.last_hash = last_hash;
                     self.committed.send_replace(next_seq - 1);
                     // Applied recalls take effect for readers only once on disk.
                     if recalls_changed && let Ok(mut shared) = self.recalls.write() {
@@ -1524,8 +1535,11 @@ impl Group<'_> {
             reason,
             message,
             state_after,
+            prev_hash: Some(self.last_hash),
         };
-        self.batch.insert(&keys::event(seq), encode_event(&event));
+        let record = encode_event(&event);
+        self.last_hash = crate::audit::hash_record(&record);
+        self.batch.insert(&keys::event(seq), record);
         self.batch
             .insert(&keys::event_id(&event.event_id), &seq.to_be_bytes());
         for serial in std::iter::once(&event.serial).chain(&also) {
@@ -1558,6 +1572,7 @@ pub fn raw_sled_ceiling(
     let now_ms = time::now_ms();
     let started = std::time::Instant::now();
     let mut seq = 1u64;
+    let mut last_hash = crate::audit::GENESIS;
     let mut written = 0;
     while written < units {
         let mut batch = sled::Batch::default();
@@ -1606,9 +1621,13 @@ pub fn raw_sled_ceiling(
                 reason: domain::Reason::Ok,
                 message: format!("received {serial} (BENCH-1)"),
                 state_after: Some(domain::UnitState::Received),
+                prev_hash: Some(last_hash),
             };
             batch.insert(keys::unit(&serial), encode_unit(&unit));
-            batch.insert(&keys::event(seq), encode_event(&event));
+            // Chained like the writer's events, so the floor pays for the hash too.
+            let record = encode_event(&event);
+            last_hash = crate::audit::hash_record(&record);
+            batch.insert(&keys::event(seq), record);
             batch.insert(&keys::event_id(&event.event_id), &seq.to_be_bytes());
             if let Some(key) = keys::history(&serial, seq) {
                 batch.insert(key, &[]);

@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod audit;
 mod catalog;
 mod cli;
 mod connect;
