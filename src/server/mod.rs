@@ -3,6 +3,7 @@
 //! and converts the answer back. The only place that maps errors to `tonic::Status`.
 
 mod convert;
+mod epcis;
 mod health;
 mod kpi;
 mod trace;
@@ -25,6 +26,7 @@ use crate::store::{
 };
 
 pub use convert::{DEFAULT_RESOLVER, check_resolver, decode_to_pb, item_from_pb, item_to_pb};
+pub use epcis::{EPCIS_CHUNK_BYTES, EPCIS_EVENTS_MAX};
 
 /// The largest gRPC message accepted or sent, in bytes. A larger request is refused by tonic
 /// with OUT_OF_RANGE before it is decoded. Fits a full batch of typical scans
@@ -903,6 +905,20 @@ impl<S: Store> pb::unit_service_server::UnitService for Units<S> {
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<watch::EventStream>, Status> {
         watch::watch(
+            self.store.clone(),
+            self.serving.clone(),
+            &request.into_inner(),
+        )
+        .map(Response::new)
+    }
+
+    type ExportEpcisStream = epcis::ChunkStream;
+
+    async fn export_epcis(
+        &self,
+        request: Request<pb::ExportEpcisRequest>,
+    ) -> Result<Response<epcis::ChunkStream>, Status> {
+        epcis::export(
             self.store.clone(),
             self.serving.clone(),
             &request.into_inner(),

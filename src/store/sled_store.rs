@@ -1370,8 +1370,10 @@ impl Group<'_> {
         // event in their history.
         let mut also = Vec::new();
         let mut units_changed = 1u64;
+        let mut set = None;
         let (serial, sku, lot, outcome, reason, message, state_after) = match decision {
             Ok(change) => {
+                set.clone_from(&change.set);
                 // A set's scan names the SKU, lot and state its units share, if they share one.
                 let first = change.unit.as_ref().or(change.carried.first());
                 let all = change.unit.iter().chain(&change.carried);
@@ -1433,6 +1435,7 @@ impl Group<'_> {
             domain::Action::Return => scan.rma,
             domain::Action::Block => scan.hold_reason,
             domain::Action::Receive => scan.receipt_id,
+            domain::Action::Aggregate | domain::Action::Disaggregate => set,
             _ => None,
         };
         let event = Event {
