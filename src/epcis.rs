@@ -566,7 +566,7 @@ mod tests {
     fn each_action_maps_to_its_event_type_action_step_and_disposition() {
         use Action::*;
         // (action, created unit, type, action, bizStep, disposition)
-        let table: [(Action, bool, &str, &str, &str, Option<&str>); 12] = [
+        let table = [
             (
                 Receive,
                 true,
