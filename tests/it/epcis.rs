@@ -565,6 +565,11 @@ async fn a_units_life_exports_as_epcis_events_field_by_field() {
     drive_a_life(&server).await;
     let logged = server.all_events().await;
     assert_eq!(logged.len(), 17);
+    // The log keeps the set of a packing scan: the case packed into, left, or unpacked.
+    assert!(
+        logged[13..].iter().all(|e| e.reference == CASE),
+        "{logged:?}"
+    );
 
     let run = server.cli(&["export", "epcis"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
