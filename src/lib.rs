@@ -1,8 +1,9 @@
 //! serialtrack: track every physical unit by its own serial number.
 //!
 //! Layers, dependencies pointing downwards only (see ARCHITECTURE.md):
-//! `barcode` and `domain` are pure; `store` persists decided changes; `server` is the tonic
-//! face; `cli` and `bench` are the faces for people and for measurement.
+//! `barcode`, `domain` and `epcis` (the EPCIS 2.0 mapping) are pure; `store` persists decided
+//! changes; `server` is the tonic face; `cli` and `bench` are the faces for people and for
+//! measurement.
 
 pub mod audit;
 pub mod auth;
@@ -11,6 +12,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod domain;
+pub mod epcis;
 pub mod gateway;
 pub mod proto;
 pub mod server;

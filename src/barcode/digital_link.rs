@@ -335,7 +335,8 @@ pub fn parse_digital_link(
     Ok((elements, warnings))
 }
 
-fn percent_encode(value: &str, out: &mut String) {
+/// Appends `value` with every byte but ASCII letters, digits and `-._~` as `%XX`.
+pub(crate) fn percent_encode(value: &str, out: &mut String) {
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(b));

@@ -1,10 +1,14 @@
 //! `serialtrack export units|events`: CSV on stdout (RFC 4180: a header row, fields with a
-//! comma, quote or line break quoted, quotes doubled), paged from the server.
+//! comma, quote or line break quoted, quotes doubled), paged from the server; `export epcis`:
+//! the GS1 EPCIS 2.0 document the server streams, on stdout as it comes, with what it holds
+//! and where to go on from on stderr.
 
 use std::io::Write;
 
-use crate::client::Conn;
+use anyhow::bail;
 use clap::Subcommand;
+
+use crate::client::Conn;
 
 use super::output::{action, entry_mode, outcome, reason, state};
 use super::warehouse::{UnitFilter, each_unit};
@@ -22,6 +26,29 @@ pub enum ExportCommand {
         #[arg(long, default_value_t = 1)]
         from: u64,
     },
+    /// The log's business events as a GS1 EPCIS 2.0 JSON-LD document (rejected scans are left
+    /// out), in sequence order after `--since`.
+    Epcis {
+        /// Only events with a sequence number above this one (0: the whole log).
+        #[arg(long, default_value_t = 0, value_parser = whole::<u64>, allow_negative_numbers = true)]
+        since: u64,
+        /// Read at most this many events of the log (0: the server's maximum, 100,000).
+        #[arg(long, default_value_t = 0, value_parser = whole::<u32>, allow_negative_numbers = true)]
+        limit: u32,
+    },
+}
+
+/// A whole number of 0 or more; a negative one is named as such (clap would otherwise take
+/// `-1` for an unknown flag).
+fn whole<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    if text.starts_with('-') {
+        return Err(format!("{text} is negative; give 0 or more"));
+    }
+    text.parse().map_err(|e| format!("{text}: {e}"))
 }
 
 pub const UNIT_COLUMNS: &[&str] = &[
@@ -213,9 +240,69 @@ pub async fn export(channel: Conn, command: ExportCommand) -> anyhow::Result<u8>
                 from_seq = page.next_from_seq;
             }
         }
+        ExportCommand::Epcis { since, limit } => {
+            let mut chunks = client
+                .export_epcis(pb::ExportEpcisRequest {
+                    since_seq: since,
+                    limit,
+                })
+                .await
+                .map_err(request_failed)?
+                .into_inner();
+            loop {
+                let chunk = match chunks.message().await {
+                    Ok(Some(chunk)) => chunk,
+                    Ok(None) => bail!(
+                        "the server ended the export before the end of the document; the document on stdout is incomplete: export again"
+                    ),
+                    Err(status) => bail!(
+                        "{}; the document on stdout is incomplete: export again",
+                        request_failed(status)
+                    ),
+                };
+                out.write_all(chunk.text.as_bytes())?;
+                if chunk.last {
+                    out.flush()?;
+                    eprintln!("{}", epcis_summary(since, &chunk));
+                    break;
+                }
+            }
+        }
     }
     out.flush()?;
     Ok(EXIT_OK)
+}
+
+/// What an EPCIS export holds and where the next one starts.
+fn epcis_summary(since: u64, end: &pb::ExportEpcisChunk) -> String {
+    let through = end.through_seq;
+    let mut text = if end.events_read == 0 {
+        format!("no events after seq {since}: the document has none")
+    } else {
+        format!(
+            "{} EPCIS events from {} log events, seq {}..{through}; left out: {} rejected scans",
+            end.events_exported,
+            end.events_read,
+            since + 1,
+            end.rejected_left_out,
+        )
+    };
+    if end.without_set_left_out > 0 {
+        text.push_str(&format!(
+            ", {} aggregations logged without their set",
+            end.without_set_left_out
+        ));
+    }
+    if end.more {
+        text.push_str(&format!(
+            "\nmore events follow: export them with --since {through}"
+        ));
+    } else {
+        text.push_str(&format!(
+            "\nthat is the end of the log: export later events with --since {through}"
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

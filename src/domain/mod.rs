@@ -335,6 +335,10 @@ pub struct Change {
     pub carried: Vec<Unit>,
     /// Sets the scan created or changed; a set left with no children is removed.
     pub sets: Vec<UnitSet>,
+    /// AGGREGATE: the set the subject was packed into; DISAGGREGATE: the set it was taken out
+    /// of, or the subject itself when it was a parent that was unpacked. The log keeps it as
+    /// the event's reference.
+    pub set: Option<String>,
     pub order: Option<Order>,
     pub shipment: Option<Shipment>,
     /// The receipt a receive matched, and how the unit stands on it.

@@ -144,12 +144,21 @@ fn recount<V: View>(
     Ok(())
 }
 
-fn set_change(subject: &str, unit: Option<Unit>, sets: Vec<UnitSet>, message: String) -> Change {
+/// The change of an AGGREGATE or DISAGGREGATE: `set` is the set packed into, taken out of or
+/// unpacked.
+fn set_change(
+    subject: &str,
+    set: &str,
+    unit: Option<Unit>,
+    sets: Vec<UnitSet>,
+    message: String,
+) -> Change {
     Change {
         subject: subject.to_owned(),
         unit,
         carried: Vec::new(),
         sets,
+        set: Some(set.to_owned()),
         order: None,
         shipment: None,
         receipt: None,
@@ -294,7 +303,7 @@ pub(super) fn aggregate<V: View>(
         count(sets[0].children.len() as u64, "child", "children"),
         count(u64::from(sets[0].units), "unit", "units")
     );
-    Ok(Ok(set_change(child, unit, sets, message)))
+    Ok(Ok(set_change(child, parent_id, unit, sets, message)))
 }
 
 /// DISAGGREGATE: takes `id` out of the set it is packed in, or, when it is packed in none,
@@ -316,7 +325,7 @@ pub(super) fn disaggregate<V: View>(id: &str, view: &mut V, seq: u64) -> Decided
     if parent_of(view, id)?.is_some() {
         let (unit, sets, parent) = detach(view, id, unit, set, seq)?;
         let message = format!("took {id} out of {parent}");
-        return Ok(Ok(set_change(id, unit, sets, message)));
+        return Ok(Ok(set_change(id, &parent, unit, sets, message)));
     }
     let Some(mut set) = set.filter(|s| !s.children.is_empty()) else {
         return Ok(Err(Rejection {
@@ -349,7 +358,7 @@ pub(super) fn disaggregate<V: View>(id: &str, view: &mut V, seq: u64) -> Decided
     sets.insert(0, set);
     Ok(Ok(Change {
         carried,
-        ..set_change(id, unit, sets, message)
+        ..set_change(id, id, unit, sets, message)
     }))
 }
 
@@ -541,6 +550,7 @@ pub(super) fn carry<V: View>(
         unit: root_change,
         carried,
         sets: Vec::new(),
+        set: None,
         order: overlay.order,
         shipment: overlay.shipment,
         receipt: None,

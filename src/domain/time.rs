@@ -31,17 +31,24 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Unix milliseconds as (year, month, day, hour, minute, second, millisecond), UTC.
+fn civil_time(ms: i64) -> (i64, u32, u32, i64, i64, i64, i64) {
+    let (y, mo, d) = civil_from_days(ms.div_euclid(86_400_000));
+    let of_day = ms.rem_euclid(86_400_000);
+    let (h, mi) = (of_day / 3_600_000, of_day % 3_600_000 / 60_000);
+    (y, mo, d, h, mi, of_day % 60_000 / 1000, of_day % 1000)
+}
+
 /// `2026-11-23 08:30:05 UTC` for Unix milliseconds.
 pub fn format_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
+    let (y, mo, d, h, mi, s, _) = civil_time(ms);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
+}
+
+/// `2026-11-23T08:30:05.123Z` (RFC 3339, UTC, milliseconds) for Unix milliseconds.
+pub fn format_rfc3339_ms(ms: i64) -> String {
+    let (y, mo, d, h, mi, s, milli) = civil_time(ms);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
 /// The UTC calendar date of Unix milliseconds, as the barcode layer wants it.
@@ -89,6 +96,12 @@ mod tests {
             days_from_civil(2024, 3, 1)
         );
         assert_eq!(format_utc(1_795_422_605_000), "2026-11-23 08:30:05 UTC");
+        assert_eq!(
+            format_rfc3339_ms(1_795_422_605_042),
+            "2026-11-23T08:30:05.042Z"
+        );
+        assert_eq!(format_rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_rfc3339_ms(-1), "1969-12-31T23:59:59.999Z");
         use crate::barcode::Date;
         assert_eq!(
             add_months(Date::new(2026, 1, 31), 1),

@@ -5,6 +5,7 @@
 mod audit;
 pub mod auth;
 mod convert;
+mod epcis;
 mod health;
 mod kpi;
 mod trace;
@@ -28,6 +29,7 @@ use crate::store::{
 
 pub use auth::Access;
 pub use convert::{DEFAULT_RESOLVER, check_resolver, decode_to_pb, item_from_pb, item_to_pb};
+pub use epcis::{EPCIS_CHUNK_BYTES, EPCIS_EVENTS_MAX};
 
 /// The largest gRPC message accepted or sent, in bytes. A larger request is refused by tonic
 /// with OUT_OF_RANGE before it is decoded. Fits a full batch of typical scans
@@ -961,6 +963,20 @@ impl<S: Store> pb::unit_service_server::UnitService for Units<S> {
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<watch::EventStream>, Status> {
         watch::watch(
+            self.store.clone(),
+            self.serving.clone(),
+            &request.into_inner(),
+        )
+        .map(Response::new)
+    }
+
+    type ExportEpcisStream = epcis::ChunkStream;
+
+    async fn export_epcis(
+        &self,
+        request: Request<pb::ExportEpcisRequest>,
+    ) -> Result<Response<epcis::ChunkStream>, Status> {
+        epcis::export(
             self.store.clone(),
             self.serving.clone(),
             &request.into_inner(),

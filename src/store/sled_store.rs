@@ -197,11 +197,29 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
     Ok(db)
 }
 
+/// [`open_sled`], waiting up to [`LOCK_WAIT`] while sled's own lock on its files is still
+/// held. Whoever calls this holds the data-dir lock, so the holder is a handle of this process
+/// on its way out: sled writes its IO buffers from a thread pool, and a job still running
+/// keeps the files (and their lock) open for a moment after the last handle is dropped.
+fn open_sled_waiting(dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match open_sled(dir) {
+            Err(StoreError::Unavailable(e))
+                if e.contains("could not acquire lock") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `dir`, locking it against a second process.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let lock = lock_data_dir(dir)?;
-        let db = open_sled(dir)?;
+        let db = open_sled_waiting(dir)?;
         let tree: sled::Tree = (*db).clone();
         let (next_seq, last_hash, recalls) = read_writer_state(&tree)?;
         let recalls: Recalls = Arc::new(RwLock::new(Arc::new(recalls)));
@@ -894,23 +912,11 @@ impl Writer {
             return Ok(());
         }
         // A reader may hold a handle to the old database for the moment its read takes.
-        let deadline = std::time::Instant::now() + LOCK_WAIT;
-        let reopened = loop {
-            let attempt = open_sled(&self.dir).and_then(|db| {
-                let tree: sled::Tree = (*db).clone();
-                let state = read_writer_state(&tree)?;
-                Ok((db, tree, state))
-            });
-            match attempt {
-                Err(StoreError::Unavailable(e))
-                    if e.contains("could not acquire lock")
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                other => break other,
-            }
-        };
+        let reopened = open_sled_waiting(&self.dir).and_then(|db| {
+            let tree: sled::Tree = (*db).clone();
+            let state = read_writer_state(&tree)?;
+            Ok((db, tree, state))
+        });
         match reopened {
             Ok((db, tree, (next_seq, last_hash, recalls))) => {
                 self.next_seq = next_seq;
@@ -1449,8 +1455,10 @@ impl Group<'_> {
         // event in their history.
         let mut also = Vec::new();
         let mut units_changed = 1u64;
+        let mut set = None;
         let (serial, sku, lot, outcome, reason, message, state_after) = match decision {
             Ok(change) => {
+                set.clone_from(&change.set);
                 // A set's scan names the SKU, lot and state its units share, if they share one.
                 let first = change.unit.as_ref().or(change.carried.first());
                 let all = change.unit.iter().chain(&change.carried);
@@ -1512,6 +1520,7 @@ impl Group<'_> {
             domain::Action::Return => scan.rma,
             domain::Action::Block => scan.hold_reason,
             domain::Action::Receive => scan.receipt_id,
+            domain::Action::Aggregate | domain::Action::Disaggregate => set,
             _ => None,
         };
         let event = Event {

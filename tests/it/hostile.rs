@@ -93,6 +93,7 @@ enum Call {
     GetUnit(pb::GetUnitRequest),
     History(pb::HistoryRequest),
     ListEvents(pb::ListEventsRequest),
+    ExportEpcis(pb::ExportEpcisRequest),
     ListUnits(pb::ListUnitsRequest),
     Decode(pb::DecodeRequest),
     CreateOrder(pb::CreateOrderRequest),
@@ -145,6 +146,11 @@ async fn call(server: &TestServer, call: Call) -> Result<(), tonic::Status> {
         Call::Kpi(r) => w().kpi(r).await.map(|_| ()),
         Call::History(r) => server.units().history(r).await.map(|_| ()),
         Call::ListEvents(r) => server.units().list_events(r).await.map(|_| ()),
+        Call::ExportEpcis(r) => {
+            let mut chunks = server.units().export_epcis(r).await?.into_inner();
+            while chunks.message().await?.is_some() {}
+            Ok(())
+        }
         Call::ListUnits(r) => server.units().list_units(r).await.map(|_| ()),
         Call::Decode(r) => server.barcodes().decode(r).await.map(|_| ()),
         Call::CreateOrder(r) => w().create_order(r).await.map(|_| ()),
@@ -914,6 +920,24 @@ fn cases() -> Vec<(&'static str, Call, Code, &'static str)> {
             }),
             InvalidArgument,
             "limit 1001 is above the maximum page of 1000",
+        ),
+        (
+            "ExportEpcis with a limit of u32::MAX",
+            Call::ExportEpcis(pb::ExportEpcisRequest {
+                since_seq: 0,
+                limit: u32::MAX,
+            }),
+            InvalidArgument,
+            "limit 4294967295 is above the maximum of 100000 events per export",
+        ),
+        (
+            "ExportEpcis since u64::MAX",
+            Call::ExportEpcis(pb::ExportEpcisRequest {
+                since_seq: u64::MAX,
+                limit: 0,
+            }),
+            OutOfRange,
+            "since_seq 18446744073709551615 is past the end of the log",
         ),
         (
             "ListUnits without a filter",

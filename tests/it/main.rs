@@ -11,6 +11,7 @@ mod cli;
 mod connect;
 mod decode;
 mod disk;
+mod epcis;
 mod export;
 mod gateway;
 mod hostile;
