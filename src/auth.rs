@@ -223,7 +223,9 @@ pub fn required_role(path: &str) -> Option<Role> {
             | "RecallReport" | "GetReceipt" | "ReceiptReport" => Role::Operator,
             _ => Role::Supervisor,
         },
-        pb::audit_service_server::SERVICE_NAME => Role::Supervisor,
+        pb::audit_service_server::SERVICE_NAME | pb::webhook_service_server::SERVICE_NAME => {
+            Role::Supervisor
+        }
         pb::auth_service_server::SERVICE_NAME => match method {
             "WhoAmI" => Role::Operator,
             _ => Role::Admin,
@@ -353,6 +355,10 @@ pub(crate) mod tests {
             ("/serialtrack.v1.AuthService/CreateToken", Some(Admin)),
             ("/serialtrack.v1.AuthService/WhoAmI", Some(Operator)),
             ("/serialtrack.v1.AuditService/Verify", Some(Supervisor)),
+            (
+                "/serialtrack.v1.WebhookService/CreateWebhook",
+                Some(Supervisor),
+            ),
             ("/some.Unknown/Thing", Some(Admin)),
             ("", Some(Admin)),
         ];

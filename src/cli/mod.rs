@@ -10,6 +10,7 @@ mod output;
 mod report;
 mod token;
 mod warehouse;
+mod webhook;
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -79,10 +80,16 @@ enum Command {
         /// PEM private key of --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// The longest wait between two tries of a failing webhook delivery, ms.
+        #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+        webhook_retry_max_ms: u64,
     },
     /// API tokens and their roles (ADMIN).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Webhooks: POST matching events to a URL, signed, at least once (SUPERVISOR).
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// The tamper-evident trail: the chain's head, and a walk for breaks (SUPERVISOR).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -111,17 +118,8 @@ enum Command {
     Watch {
         #[arg(long, default_value_t = 1)]
         from: u64,
-        #[arg(long, default_value = "")]
-        serial: String,
-        #[arg(long, default_value = "")]
-        sku: String,
-        #[arg(long, default_value = "")]
-        lot: String,
-        #[arg(long, value_enum)]
-        action: Option<ActionArg>,
-        /// accepted, rejected or warning.
-        #[arg(long)]
-        outcome: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Orders to pick against.
     #[command(subcommand)]
@@ -329,6 +327,48 @@ enum UnitCommand {
     List(warehouse::UnitFilter),
 }
 
+/// The event filters of `watch` and `webhook add`; each given one must match.
+#[derive(clap::Args, Debug)]
+pub(crate) struct FilterArgs {
+    #[arg(long, default_value = "")]
+    serial: String,
+    #[arg(long, default_value = "")]
+    sku: String,
+    #[arg(long, default_value = "")]
+    lot: String,
+    #[arg(long, value_enum)]
+    action: Option<ActionArg>,
+    /// accepted, rejected or warning.
+    #[arg(long)]
+    outcome: Option<String>,
+}
+
+impl FilterArgs {
+    pub(crate) fn to_pb(&self, from_seq: u64) -> anyhow::Result<pb::WatchEventsRequest> {
+        let outcome = match &self.outcome {
+            None => pb::Outcome::Unspecified,
+            Some(name) => {
+                let wire = format!("OUTCOME_{}", name.to_ascii_uppercase());
+                match pb::Outcome::from_str_name(&wire) {
+                    Some(o) => o,
+                    None => bail!("--outcome {name:?} is not accepted, rejected or warning"),
+                }
+            }
+        };
+        Ok(pb::WatchEventsRequest {
+            from_seq,
+            serial: self.serial.clone(),
+            sku: self.sku.clone(),
+            lot: self.lot.clone(),
+            action: self
+                .action
+                .map_or(pb::Action::Unspecified, action_to_pb)
+                .into(),
+            outcome: outcome.into(),
+        })
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
     /// Receive throughput and latency against a server on loopback over a temp dir.
@@ -389,6 +429,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             insecure_no_auth,
             tls_cert,
             tls_key,
+            webhook_retry_max_ms,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(crate::tls::server_config(&cert, &key)?),
@@ -399,7 +440,16 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 Access::Tokens
             };
-            serve(listen, data_dir, ServeOptions { access, tls }).await
+            serve(
+                listen,
+                data_dir,
+                ServeOptions {
+                    access,
+                    tls,
+                    webhook_retry_max: std::time::Duration::from_millis(webhook_retry_max_ms),
+                },
+            )
+            .await
         }
         Command::Bench(BenchCommand::Receive(options)) => {
             let report = crate::bench::receive(&options).await?;
@@ -412,6 +462,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Shipment(command) => {
             warehouse::shipment(target()?.connect().await?, cli.json, command).await
+        }
+        Command::Webhook(command) => {
+            webhook::webhook(target()?.connect().await?, cli.json, command).await
         }
         Command::Audit(command) => {
             audit::audit(target()?.connect().await?, cli.json, command).await
@@ -499,32 +552,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Item(command) => item(&target()?, cli.json, command).await,
         Command::Scan(args) => scan(&target()?, cli.json, args).await,
         Command::Unit(command) => unit(&target()?, cli.json, command).await,
-        Command::Watch {
-            from,
-            serial,
-            sku,
-            lot,
-            action,
-            outcome,
-        } => {
-            let outcome = match outcome {
-                None => pb::Outcome::Unspecified,
-                Some(name) => {
-                    let wire = format!("OUTCOME_{}", name.to_ascii_uppercase());
-                    match pb::Outcome::from_str_name(&wire) {
-                        Some(o) => o,
-                        None => bail!("--outcome {name:?} is not accepted, rejected or warning"),
-                    }
-                }
-            };
-            let request = pb::WatchEventsRequest {
-                from_seq: from,
-                serial,
-                sku,
-                lot,
-                action: action.map_or(pb::Action::Unspecified, action_to_pb).into(),
-                outcome: outcome.into(),
-            };
+        Command::Watch { from, filter } => {
+            let request = filter.to_pb(from)?;
             let mut events =
                 pb::unit_service_client::UnitServiceClient::new(target()?.connect().await?)
                     .watch_events(request)

@@ -61,7 +61,7 @@ pub fn action_from_pb(value: i32) -> Result<Action, Status> {
     }
 }
 
-fn action_to_pb(action: Action) -> pb::Action {
+pub(super) fn action_to_pb(action: Action) -> pb::Action {
     match action {
         Action::Receive => pb::Action::Receive,
         Action::Putaway => pb::Action::Putaway,
@@ -108,7 +108,7 @@ pub fn state_to_pb(state: Option<UnitState>) -> pb::UnitState {
     }
 }
 
-fn outcome_to_pb(outcome: Outcome) -> pb::Outcome {
+pub(super) fn outcome_to_pb(outcome: Outcome) -> pb::Outcome {
     match outcome {
         Outcome::Accepted => pb::Outcome::Accepted,
         Outcome::Rejected => pb::Outcome::Rejected,

@@ -10,6 +10,7 @@ mod health;
 mod kpi;
 mod trace;
 mod watch;
+mod webhooks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -66,7 +67,8 @@ pub enum ServeError {
 }
 
 /// Every service we serve, by its full gRPC name (health checking reports each).
-pub const SERVICE_NAMES: [&str; 7] = [
+pub const SERVICE_NAMES: [&str; 8] = [
+    pb::webhook_service_server::SERVICE_NAME,
     pb::audit_service_server::SERVICE_NAME,
     pb::auth_service_server::SERVICE_NAME,
     pb::catalog_service_server::SERVICE_NAME,
@@ -81,6 +83,8 @@ pub const SERVICE_NAMES: [&str; 7] = [
 pub struct ServeOptions {
     pub access: Access,
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// The longest wait between two tries of a failing webhook delivery.
+    pub webhook_retry_max: std::time::Duration,
 }
 
 impl ServeOptions {
@@ -89,6 +93,7 @@ impl ServeOptions {
         ServeOptions {
             access: Access::Open,
             tls: None,
+            webhook_retry_max: webhooks::RETRY_MAX_DEFAULT,
         }
     }
 }
@@ -130,6 +135,18 @@ pub async fn serve<S: Store>(
     .max_encoding_message_size(MESSAGE_BYTES_MAX);
     // grpc.health.v1: the whole server ("") and each service SERVING until shutdown begins.
     let (serving, health_service) = health::health_service();
+    let deliveries = std::sync::Arc::new(webhooks::Deliveries::default());
+    let webhook_service =
+        pb::webhook_service_server::WebhookServiceServer::new(webhooks::Webhooks {
+            store: store.clone(),
+            deliveries: deliveries.clone(),
+        });
+    let delivering = tokio::spawn(webhooks::run(
+        store.clone(),
+        deliveries,
+        options.webhook_retry_max,
+        serving.subscribe(),
+    ));
     let units = pb::unit_service_server::UnitServiceServer::new(Units {
         store,
         serving: serving.subscribe(),
@@ -159,6 +176,7 @@ pub async fn serve<S: Store>(
         .layer(guard)
         .add_service(tokens)
         .add_service(audit)
+        .add_service(webhook_service)
         .add_service(catalog)
         .add_service(scans)
         .add_service(units)
@@ -168,6 +186,9 @@ pub async fn serve<S: Store>(
         .add_service(reflection)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
+    // The deliveries stop when serving turns false; wait for them, so that the store can
+    // close.
+    let _ = delivering.await;
     Ok(())
 }
 

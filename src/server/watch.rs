@@ -10,65 +10,45 @@ use tonic::Status;
 use super::{convert, store_status};
 use crate::barcode::SERIAL_LEN_MAX;
 use crate::domain::item::SKU_LEN_MAX;
-use crate::domain::{Action, Event, LOT_LEN_MAX, Outcome};
+use crate::domain::{LOT_LEN_MAX, Outcome};
 use crate::proto::v1 as pb;
 use crate::store::{PAGE_LEN_MAX, Store};
+use crate::webhook::EventFilter;
 
 /// Matching events a watcher may fall behind by before it is dropped.
 pub const WATCH_BUFFER: usize = 1024;
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
 
-/// What a watcher wants to see.
-struct Filter {
-    serial: Option<String>,
-    sku: Option<String>,
-    lot: Option<String>,
-    action: Option<Action>,
-    outcome: Option<Outcome>,
-}
-
-impl Filter {
-    fn from_pb(request: &pb::WatchEventsRequest) -> Result<Filter, Status> {
-        convert::bounded_text("serial", &request.serial, SERIAL_LEN_MAX)?;
-        convert::bounded_text("sku", &request.sku, SKU_LEN_MAX)?;
-        convert::bounded_text("lot", &request.lot, LOT_LEN_MAX)?;
-        let action = match request.action {
-            0 => None,
-            value => Some(convert::action_from_pb(value)?),
-        };
-        let outcome = match pb::Outcome::try_from(request.outcome) {
-            Ok(pb::Outcome::Unspecified) => None,
-            Ok(pb::Outcome::Accepted) => Some(Outcome::Accepted),
-            Ok(pb::Outcome::Rejected) => Some(Outcome::Rejected),
-            Ok(pb::Outcome::Warning) => Some(Outcome::Warning),
-            Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "outcome {} is not a known outcome",
-                    request.outcome
-                )));
-            }
-        };
-        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        Ok(Filter {
-            serial: some(&request.serial),
-            sku: some(&request.sku),
-            lot: some(&request.lot),
-            action,
-            outcome,
-        })
-    }
-
-    fn matches(&self, event: &Event) -> bool {
-        self.serial.as_ref().is_none_or(|s| &event.serial == s)
-            && self.sku.as_ref().is_none_or(|s| &event.sku == s)
-            && self
-                .lot
-                .as_ref()
-                .is_none_or(|l| event.lot.as_ref() == Some(l))
-            && self.action.is_none_or(|a| event.action == a)
-            && self.outcome.is_none_or(|o| event.outcome == o)
-    }
+/// The filters of a watch (or of a webhook subscription).
+pub(super) fn filter_from_pb(request: &pb::WatchEventsRequest) -> Result<EventFilter, Status> {
+    convert::bounded_text("serial", &request.serial, SERIAL_LEN_MAX)?;
+    convert::bounded_text("sku", &request.sku, SKU_LEN_MAX)?;
+    convert::bounded_text("lot", &request.lot, LOT_LEN_MAX)?;
+    let action = match request.action {
+        0 => None,
+        value => Some(convert::action_from_pb(value)?),
+    };
+    let outcome = match pb::Outcome::try_from(request.outcome) {
+        Ok(pb::Outcome::Unspecified) => None,
+        Ok(pb::Outcome::Accepted) => Some(Outcome::Accepted),
+        Ok(pb::Outcome::Rejected) => Some(Outcome::Rejected),
+        Ok(pb::Outcome::Warning) => Some(Outcome::Warning),
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "outcome {} is not a known outcome",
+                request.outcome
+            )));
+        }
+    };
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    Ok(EventFilter {
+        serial: some(&request.serial),
+        sku: some(&request.sku),
+        lot: some(&request.lot),
+        action,
+        outcome,
+    })
 }
 
 /// Starts a watch. `serving` turns false when the server begins to shut down: the watch then
@@ -78,7 +58,7 @@ pub fn watch<S: Store>(
     mut serving: tokio::sync::watch::Receiver<bool>,
     request: &pb::WatchEventsRequest,
 ) -> Result<EventStream, Status> {
-    let filter = Filter::from_pb(request)?;
+    let filter = filter_from_pb(request)?;
     // One slot more than the buffer: the last one carries the status that drops a watcher
     // who fell behind.
     let (tx, rx) = mpsc::channel(WATCH_BUFFER + 1);

@@ -23,6 +23,7 @@
 //! | `f` | sku length (u16), sku, expiry (u32 YYYYMMDD, max when unknown), received at (u64, sign-flipped ms), serial | empty: stored unpacked units in pick order |
 //! | `t` | token name | token record (role, SHA-256 of the text, creation, revocation); see `tokens.rs` |
 //! | `v` | SHA-256 of a token's text (32 bytes) | token name |
+//! | `w` | webhook id | subscription record (URL, secret, filters, delivered through); see `webhooks.rs` |
 
 use uuid::Uuid;
 

@@ -9,6 +9,7 @@ mod records;
 mod sled_store;
 mod slot;
 mod tokens;
+mod webhooks;
 
 use std::future::Future;
 
@@ -139,6 +140,23 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Every token, revoked ones included, by name.
     fn tokens(&self) -> impl Future<Output = Result<Vec<crate::auth::Token>, StoreError>> + Send;
+
+    /// Decides and records a change to a webhook subscription (create, delete, delivery
+    /// progress), durably. Answers the subscription after it (`None`: deleted).
+    fn webhook_op(
+        &self,
+        op: crate::webhook::WebhookOp,
+    ) -> impl Future<
+        Output = Result<
+            Result<Option<crate::webhook::Webhook>, crate::webhook::WebhookError>,
+            StoreError,
+        >,
+    > + Send;
+
+    /// Every webhook subscription, by id.
+    fn webhooks(
+        &self,
+    ) -> impl Future<Output = Result<Vec<crate::webhook::Webhook>, StoreError>> + Send;
 
     fn order(&self, id: &str) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
 

@@ -195,10 +195,10 @@ fn opt(text: String) -> Option<String> {
 /// Stable numbers of the stored enums. Changing one breaks every store on disk.
 macro_rules! stable_codes {
     ($to:ident, $from:ident, $ty:ty { $($variant:path = $code:literal),+ $(,)? }) => {
-        fn $to(value: $ty) -> u32 {
+        pub(super) fn $to(value: $ty) -> u32 {
             match value { $($variant => $code),+ }
         }
-        fn $from(code: u32) -> Result<$ty, StoreError> {
+        pub(super) fn $from(code: u32) -> Result<$ty, StoreError> {
             match code {
                 $($code => Ok($variant),)+
                 other => Err(corrupt(stringify!($ty), format!("unknown code {other}"))),

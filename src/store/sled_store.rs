@@ -25,6 +25,7 @@ use super::records::{
 };
 use super::slot::TreeSlot;
 use super::tokens;
+use super::webhooks;
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
 use crate::auth::{self, Token, TokenError, TokenOp};
 use crate::domain::kpi::{KpiCounts, KpiKey};
@@ -34,6 +35,7 @@ use crate::domain::{
     DocumentAnswer, DocumentError, DocumentOp, Mark, Order, Recall, Receipt, ReceiptEntry,
     Shipment, UnitSet,
 };
+use crate::webhook::{self, Webhook, WebhookError, WebhookOp};
 
 /// The most commands waiting for the writer. Callers beyond it wait for room (backpressure),
 /// they are never dropped.
@@ -53,6 +55,7 @@ type ScanReply = oneshot::Sender<Result<Vec<ScanAnswer>, StoreError>>;
 type ItemReply = oneshot::Sender<Result<Result<PutItemAnswer, ItemConflict>, StoreError>>;
 type DocumentReply = oneshot::Sender<Result<Result<DocumentAnswer, DocumentError>, StoreError>>;
 type TokenReply = oneshot::Sender<Result<Result<Token, TokenError>, StoreError>>;
+type WebhookReply = oneshot::Sender<Result<Result<Option<Webhook>, WebhookError>, StoreError>>;
 
 enum Command {
     Document {
@@ -70,6 +73,10 @@ enum Command {
     Token {
         op: TokenOp,
         reply: TokenReply,
+    },
+    Webhook {
+        op: WebhookOp,
+        reply: WebhookReply,
     },
 }
 
@@ -93,13 +100,19 @@ impl Command {
             Command::Token { reply, .. } => {
                 let _ = reply.send(Err(error()));
             }
+            Command::Webhook { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
         }
     }
 
     fn n_scans(&self) -> usize {
         match self {
             Command::Scans { scans, .. } => scans.len(),
-            Command::PutItem { .. } | Command::Document { .. } | Command::Token { .. } => 1,
+            Command::PutItem { .. }
+            | Command::Document { .. }
+            | Command::Token { .. }
+            | Command::Webhook { .. } => 1,
         }
     }
 }
@@ -435,6 +448,19 @@ impl Store for SledStore {
 
     async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<Token>, StoreError> {
         tokens::read_token_by_hash(&self.inner.tree, hash)
+    }
+
+    async fn webhook_op(
+        &self,
+        op: WebhookOp,
+    ) -> Result<Result<Option<Webhook>, WebhookError>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Webhook { op, reply }).await?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        webhooks::read_webhooks(self.inner.tree.scan_prefix([webhooks::WEBHOOK]))
     }
 
     async fn tokens(&self) -> Result<Vec<Token>, StoreError> {
@@ -814,6 +840,8 @@ struct Group<'t> {
     /// Tokens read or changed by the group, by name, and how many are stored.
     tokens: HashMap<String, Option<Token>>,
     token_count: Option<usize>,
+    /// Webhook subscriptions read or changed by the group, by id.
+    webhooks: HashMap<String, Option<Webhook>>,
 }
 
 /// Where a command's answer goes.
@@ -822,6 +850,7 @@ enum Reply {
     Item(ItemReply),
     Document(DocumentReply),
     Token(TokenReply),
+    Webhook(WebhookReply),
 }
 
 /// A command's answer, decided but not yet on disk.
@@ -830,6 +859,7 @@ enum Decided {
     Item(Result<PutItemAnswer, ItemConflict>),
     Document(Result<DocumentAnswer, DocumentError>),
     Token(Result<Token, TokenError>),
+    Webhook(Result<Option<Webhook>, WebhookError>),
 }
 
 impl Reply {
@@ -849,6 +879,9 @@ impl Reply {
             (Reply::Token(reply), Ok(Decided::Token(answer))) => {
                 let _ = reply.send(Ok(answer));
             }
+            (Reply::Webhook(reply), Ok(Decided::Webhook(answer))) => {
+                let _ = reply.send(Ok(answer));
+            }
             (Reply::Scans(reply), answer) => {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
@@ -859,6 +892,9 @@ impl Reply {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
             (Reply::Token(reply), answer) => {
+                let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
+            }
+            (Reply::Webhook(reply), answer) => {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
         }
@@ -970,6 +1006,7 @@ impl Writer {
             kpis: HashMap::new(),
             tokens: HashMap::new(),
             token_count: None,
+            webhooks: HashMap::new(),
         };
         let mut pending = Vec::with_capacity(commands.len());
         let mut read_failure = None;
@@ -988,6 +1025,10 @@ impl Writer {
                 Command::Token { op, reply } => {
                     (Reply::Token(reply), group.token(op).map(Decided::Token))
                 }
+                Command::Webhook { op, reply } => (
+                    Reply::Webhook(reply),
+                    group.webhook(op).map(Decided::Webhook),
+                ),
             };
             match decided {
                 Ok(decided) => pending.push((reply, decided)),
@@ -1389,6 +1430,51 @@ impl Group<'_> {
             self.tokens.insert(name, Some(token.clone()));
         }
         self.token_count = Some(count + usize::from(created && decided.is_ok()));
+        Ok(decided)
+    }
+
+    /// Decides a change to a webhook subscription.
+    fn webhook(
+        &mut self,
+        op: WebhookOp,
+    ) -> Result<Result<Option<Webhook>, WebhookError>, StoreError> {
+        let id = match &op {
+            WebhookOp::Create(w) => w.id.clone(),
+            WebhookOp::Delete { id } | WebhookOp::Advance { id, .. } => id.clone(),
+        };
+        let current = match self.webhooks.get(&id) {
+            Some(webhook) => webhook.clone(),
+            None => webhooks::read_webhook(self.tree, &id)?,
+        };
+        let count = match &op {
+            WebhookOp::Create(_) => {
+                // Those on disk, as the group has changed them.
+                let mut ids = BTreeSet::new();
+                for entry in self.tree.scan_prefix([webhooks::WEBHOOK]) {
+                    ids.insert(entry?.0.to_vec());
+                }
+                for (id, webhook) in &self.webhooks {
+                    let key = webhooks::webhook_key(id);
+                    if webhook.is_some() {
+                        ids.insert(key);
+                    } else {
+                        ids.remove(&key);
+                    }
+                }
+                ids.len()
+            }
+            _ => 0,
+        };
+        let decided = webhook::decide(op, current, count, self.now_ms);
+        if let Ok(after) = &decided {
+            match after {
+                Some(w) => self
+                    .batch
+                    .insert(webhooks::webhook_key(&id), webhooks::encode_webhook(w)),
+                None => self.batch.remove(webhooks::webhook_key(&id)),
+            }
+            self.webhooks.insert(id, after.clone());
+        }
         Ok(decided)
     }
 

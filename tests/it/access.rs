@@ -432,6 +432,7 @@ async fn revoking_takes_effect_at_once_and_tokens_survive_a_restart() {
     let options = serialtrack::server::ServeOptions {
         access: serialtrack::server::Access::Tokens,
         tls: None,
+        ..serialtrack::server::ServeOptions::open()
     };
     let server = TestServer::start_with(&dir, "127.0.0.1:0", options, Some(store)).await;
     let listed = pb::auth_service_client::AuthServiceClient::new(with(&server, Some(&admin)))

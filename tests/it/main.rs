@@ -27,3 +27,4 @@ mod sets;
 mod soak;
 mod torture;
 mod watch;
+mod webhook;

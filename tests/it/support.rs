@@ -63,6 +63,7 @@ impl TestServer {
         let options = ServeOptions {
             access: Access::Tokens,
             tls: None,
+            ..ServeOptions::open()
         };
         let mut server = TestServer::start_with(&dir, "127.0.0.1:0", options, Some(store)).await;
         server._temp = Some(temp);
