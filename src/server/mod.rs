@@ -105,6 +105,9 @@ pub async fn serve<S: Store>(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    // grpc.health.v1: the whole server ("") and each service SERVING until shutdown begins.
+    // Streams watch the same flag and end when it turns false.
+    let (serving, health_service) = health::health_service();
     let guard = auth::GuardLayer {
         store: store.clone(),
         access: options.access,
@@ -125,6 +128,7 @@ pub async fn serve<S: Store>(
     .max_encoding_message_size(MESSAGE_BYTES_MAX);
     let scans = pb::scan_service_server::ScanServiceServer::new(Scans {
         store: store.clone(),
+        serving: serving.subscribe(),
     })
     .max_decoding_message_size(MESSAGE_BYTES_MAX)
     .max_encoding_message_size(MESSAGE_BYTES_MAX);
@@ -133,8 +137,6 @@ pub async fn serve<S: Store>(
     })
     .max_decoding_message_size(MESSAGE_BYTES_MAX)
     .max_encoding_message_size(MESSAGE_BYTES_MAX);
-    // grpc.health.v1: the whole server ("") and each service SERVING until shutdown begins.
-    let (serving, health_service) = health::health_service();
     let deliveries = std::sync::Arc::new(webhooks::Deliveries::default());
     let webhook_service =
         pb::webhook_service_server::WebhookServiceServer::new(webhooks::Webhooks {
@@ -749,8 +751,15 @@ impl pb::barcode_service_server::BarcodeService for Barcodes {
     }
 }
 
+/// Resolves once shutdown has begun (or the flag's sender is gone).
+async fn shutting_down(serving: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = serving.wait_for(|serving| !serving).await;
+}
+
 struct Scans<S> {
     store: S,
+    /// Turns false when shutdown begins: open scan streams then stop taking scans.
+    serving: tokio::sync::watch::Receiver<bool>,
 }
 
 fn prepare(scan: domain::Scan) -> PreparedScan {
@@ -821,10 +830,29 @@ impl<S: Store> pb::scan_service_server::ScanService for Scans<S> {
             mpsc::channel::<Result<PreparedScan, Status>>(STREAM_IN_FLIGHT_MAX);
         let (out_tx, out_rx) = mpsc::channel(STREAM_IN_FLIGHT_MAX);
         // Reader: checks each scan's shape and queues it; it keeps reading while the store
-        // works on the scans before, so they arrive at the writer in large chunks.
+        // works on the scans before, so they arrive at the writer in large chunks. At
+        // shutdown it stops reading: what was queued is still decided and answered, then the
+        // stream ends with UNAVAILABLE, so an open stream never holds the shutdown up.
+        let mut serving = self.serving.clone();
         tokio::spawn(async move {
             let mut index = 0usize;
-            while let Some(message) = inbound.next().await {
+            loop {
+                let message = tokio::select! {
+                    message = inbound.next() => message,
+                    () = shutting_down(&mut serving) => {
+                        let _ = checked_tx
+                            .send(Err(Status::unavailable(format!(
+                                "the server is shutting down: the {index} scans sent were \
+                                 answered or are being answered; send the rest (same event_id) \
+                                 again once it is back"
+                            ))))
+                            .await;
+                        return;
+                    }
+                };
+                let Some(message) = message else {
+                    return;
+                };
                 let checked = message
                     .and_then(|mut m| {
                         auth::stamp_scan(caller.as_ref(), &mut m)?;

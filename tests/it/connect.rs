@@ -134,3 +134,28 @@ async fn reflection_lists_and_describes_our_services() {
         missing.message()
     );
 }
+
+/// A station gateway keeps its ScanStream open for good: shutdown must not wait for it. The
+/// scans it sent are answered, then the stream ends with UNAVAILABLE and the server stops.
+#[tokio::test]
+async fn an_open_scan_stream_ends_at_shutdown_after_its_answers() {
+    let server = TestServer::start().await;
+    server.add_item(crate::support::item("TV")).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let mut replies = server
+        .scans()
+        .scan_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    tx.send(crate::support::receive("TV", "K1")).await.unwrap();
+    let first = replies.message().await.unwrap().expect("an answer");
+    assert_eq!(first.serial, "K1");
+    // The client keeps sending side open; the server stops all the same.
+    let stopping = tokio::spawn(server.stop());
+    let end = replies.message().await.unwrap_err();
+    assert_eq!(end.code(), tonic::Code::Unavailable);
+    assert!(end.message().contains("shutting down"), "{}", end.message());
+    stopping.await.unwrap();
+    drop(tx);
+}
