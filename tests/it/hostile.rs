@@ -113,6 +113,9 @@ enum Call {
     NextPick(pb::NextPickRequest),
     Kpi(pb::KpiRequest),
     CreateToken(pb::CreateTokenRequest),
+    VerifyAudit(pb::VerifyAuditRequest),
+    CreateWebhook(pb::CreateWebhookRequest),
+    DeleteWebhook(pb::DeleteWebhookRequest),
     RevokeToken(pb::RevokeTokenRequest),
     /// Bytes sent to a unary method whose answer is decoded as `GetUnitResponse` (any answer
     /// type will do: only errors are expected).
@@ -175,6 +178,22 @@ async fn call(server: &TestServer, call: Call) -> Result<(), tonic::Status> {
             Ok(())
         }
         Call::CreateToken(r) => tokens(server).create_token(r).await.map(|_| ()),
+        Call::VerifyAudit(r) => pb::audit_service_client::AuditServiceClient::new(server.channel())
+            .verify(r)
+            .await
+            .map(|_| ()),
+        Call::CreateWebhook(r) => {
+            pb::webhook_service_client::WebhookServiceClient::new(server.channel())
+                .create_webhook(r)
+                .await
+                .map(|_| ())
+        }
+        Call::DeleteWebhook(r) => {
+            pb::webhook_service_client::WebhookServiceClient::new(server.channel())
+                .delete_webhook(r)
+                .await
+                .map(|_| ())
+        }
         Call::RevokeToken(r) => tokens(server).revoke_token(r).await.map(|_| ()),
         Call::Raw(path, bytes) => {
             let channel = Channel::from_shared(server.url.clone())
@@ -199,6 +218,7 @@ struct Snapshot {
     receipt: pb::Receipt,
     hostile_ids_absent: bool,
     tokens: Vec<pb::Token>,
+    webhooks: Vec<pb::Webhook>,
 }
 
 async fn snapshot(server: &TestServer) -> Snapshot {
@@ -286,6 +306,12 @@ async fn snapshot(server: &TestServer) -> Snapshot {
             .expect("tokens")
             .into_inner()
             .tokens,
+        webhooks: pb::webhook_service_client::WebhookServiceClient::new(server.channel())
+            .list_webhooks(pb::ListWebhooksRequest {})
+            .await
+            .expect("webhooks")
+            .into_inner()
+            .webhooks,
     }
 }
 
@@ -371,6 +397,17 @@ fn cases() -> Vec<(&'static str, Call, Code, &'static str)> {
     };
     let mut bad_last_in_batch = huge_batch.scans[..3].to_vec();
     bad_last_in_batch[2].action = 99;
+    let webhook = |id: &str, url: &str, secret: &str, action: i32| {
+        Call::CreateWebhook(pb::CreateWebhookRequest {
+            id: id.to_owned(),
+            url: url.to_owned(),
+            secret: secret.to_owned(),
+            filter: Some(pb::WatchEventsRequest {
+                action,
+                ..Default::default()
+            }),
+        })
+    };
     let token = |name: &str, role: i32| {
         Call::CreateToken(pb::CreateTokenRequest {
             name: name.to_owned(),
@@ -378,6 +415,67 @@ fn cases() -> Vec<(&'static str, Call, Code, &'static str)> {
         })
     };
     vec![
+        // --- AuditService and WebhookService
+        (
+            "Verify with a kept head of 3 bytes",
+            Call::VerifyAudit(pb::VerifyAuditRequest {
+                expect_head: Some(pb::AuditHead {
+                    seq: 1,
+                    hash: vec![1, 2, 3],
+                }),
+            }),
+            InvalidArgument,
+            "has 3 bytes; a SHA-256 has 32",
+        ),
+        (
+            "CreateWebhook with no id",
+            webhook("", "http://127.0.0.1:9/", "0123456789abcdef", 0),
+            InvalidArgument,
+            "1 to 64 characters",
+        ),
+        (
+            "CreateWebhook with a URL over 2,048 bytes",
+            webhook(
+                "w1",
+                &format!("http://127.0.0.1:9/{}", long(2048)),
+                "0123456789abcdef",
+                0,
+            ),
+            InvalidArgument,
+            "at most 2048",
+        ),
+        (
+            "CreateWebhook with a non-HTTP URL",
+            webhook("w1", "file:///etc/passwd", "0123456789abcdef", 0),
+            InvalidArgument,
+            "not an http:// or https:// URL",
+        ),
+        (
+            "CreateWebhook with a short secret",
+            webhook("w1", "http://127.0.0.1:9/", "short", 0),
+            InvalidArgument,
+            "16 to 256",
+        ),
+        (
+            "CreateWebhook with a control character in the secret",
+            webhook("w1", "http://127.0.0.1:9/", "0123456789abcde\u{0}", 0),
+            InvalidArgument,
+            "printable",
+        ),
+        (
+            "CreateWebhook with an unknown action filter",
+            webhook("w1", "http://127.0.0.1:9/", "0123456789abcdef", 99),
+            InvalidArgument,
+            "99",
+        ),
+        (
+            "DeleteWebhook of no such webhook",
+            Call::DeleteWebhook(pb::DeleteWebhookRequest {
+                id: "nope".to_owned(),
+            }),
+            NotFound,
+            "no webhook is named \"nope\"",
+        ),
         // --- AuthService
         (
             "CreateToken with no name",
