@@ -132,9 +132,22 @@ fn parse_sample(line: &str) -> Sample {
 /// `GET path` over a plain TCP connection: the status line, the headers (lower-case names)
 /// and the body.
 async fn http_get(addr: &str, path: &str) -> (String, BTreeMap<String, String>, String) {
+    http_request(addr, "GET", path).await
+}
+
+async fn http_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+) -> (String, BTreeMap<String, String>, String) {
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    exchange(addr, request.as_bytes()).await
+}
+
+/// Sends `request` as it is and reads the answer until the server closes.
+async fn exchange(addr: &str, request: &[u8]) -> (String, BTreeMap<String, String>, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
+    stream.write_all(request).await.expect("send");
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.expect("read");
     let response = String::from_utf8(response).expect("UTF-8 response");
@@ -363,10 +376,17 @@ async fn metrics_count_what_the_server_answered() {
         "a method never called has no series"
     );
 
-    // Anything but /metrics is not found.
+    // Anything but GET or HEAD /metrics is refused, and so is what is not HTTP.
     let (status, _, body) = http_get(&metrics_addr, "/").await;
     assert_eq!(status, "HTTP/1.1 404 Not Found");
     assert!(body.contains("/metrics"), "{body}");
+    let (status, headers, _) = http_request(&metrics_addr, "POST", "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    assert_eq!(headers.get("allow").map(String::as_str), Some("GET, HEAD"));
+    let (status, _, _) = exchange(&metrics_addr, b"\x16\x03\x01 not http at all\r\n\r\n").await;
+    assert_eq!(status, "HTTP/1.1 400 Bad Request");
+    let (status, _, body) = http_request(&metrics_addr, "HEAD", "/metrics").await;
+    assert_eq!((status.as_str(), body.as_str()), ("HTTP/1.1 200 OK", ""));
     drop(watch);
     stop(child);
 }
