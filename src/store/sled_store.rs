@@ -987,7 +987,7 @@ impl Writer {
             .iter()
             .map(|command| match command {
                 Command::Scans { scans, .. } => scans.len(),
-                _ => 0,
+                Command::PutItem { .. } | Command::Document { .. } | Command::Token { .. } => 0,
             })
             .sum();
         let mut pending = Vec::with_capacity(commands.len());
