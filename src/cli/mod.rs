@@ -3,6 +3,7 @@
 //! scripts (`--json`, one object per line), and chooses the exit status.
 
 mod audit;
+mod config;
 mod decode;
 mod export;
 mod gateway;
@@ -13,7 +14,6 @@ mod warehouse;
 mod webhook;
 
 use std::io::BufRead;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -65,25 +65,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the gRPC service.
-    Serve {
-        #[arg(long, default_value = DEFAULT_LISTEN)]
-        listen: SocketAddr,
-        #[arg(long, default_value = DEFAULT_DATA_DIR)]
-        data_dir: PathBuf,
-        /// Let anyone call anything, with no token: for a local trial only.
-        #[arg(long)]
-        insecure_no_auth: bool,
-        /// PEM certificate chain: serve TLS (with --tls-key).
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// PEM private key of --tls-cert.
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// The longest wait between two tries of a failing webhook delivery, ms.
-        #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
-        webhook_retry_max_ms: u64,
-    },
+    /// Run the gRPC service. Each setting comes from its flag, else its SERIALTRACK_*
+    /// variable, else the config file, else the default (`config check` shows which).
+    Serve(config::ServeArgs),
+    /// serve's settings: `config check` prints what serve would use and where it came from.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// API tokens and their roles (ADMIN).
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -423,34 +410,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         )
     };
     match cli.command {
-        Command::Serve {
-            listen,
-            data_dir,
-            insecure_no_auth,
-            tls_cert,
-            tls_key,
-            webhook_retry_max_ms,
-        } => {
-            let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => Some(crate::tls::server_config(&cert, &key)?),
-                _ => None,
-            };
-            let access = if insecure_no_auth {
-                Access::Open
-            } else {
-                Access::Tokens
-            };
-            serve(
-                listen,
-                data_dir,
-                ServeOptions {
-                    access,
-                    tls,
-                    webhook_retry_max: std::time::Duration::from_millis(webhook_retry_max_ms),
-                },
-            )
-            .await
+        Command::Serve(args) => {
+            let settings = config::resolve(&args, &|name| std::env::var_os(name))?;
+            serve(settings).await
         }
+        Command::Config(command) => config::check_command(command, cli.json),
         Command::Bench(BenchCommand::Receive(options)) => {
             let report = crate::bench::receive(&options).await?;
             output::print_bench(&report, cli.json);
@@ -585,7 +549,17 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-async fn serve(listen: SocketAddr, data_dir: PathBuf, options: ServeOptions) -> anyhow::Result<u8> {
+async fn serve(settings: config::Settings) -> anyhow::Result<u8> {
+    let options = ServeOptions {
+        access: if settings.insecure_no_auth.value {
+            Access::Open
+        } else {
+            Access::Tokens
+        },
+        tls: settings.tls()?,
+        webhook_retry_max: std::time::Duration::from_millis(settings.webhook_retry_max_ms.value),
+    };
+    let (listen, data_dir) = (settings.listen.value, settings.data_dir.value);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -603,6 +577,19 @@ async fn serve(listen: SocketAddr, data_dir: PathBuf, options: ServeOptions) -> 
             format!("cannot listen on {listen}; is another server using it? pass --listen")
         })?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match settings.metrics_listen.value {
+        None => None,
+        Some(metrics_addr) => Some(
+            tokio::net::TcpListener::bind(metrics_addr)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot listen for metrics on {metrics_addr}; is another server using \
+                         it? pass --metrics-listen"
+                    )
+                })?,
+        ),
+    };
     match options.access {
         Access::Open => {
             let warning = "WARNING: --insecure-no-auth: anyone who can reach this port may scan, \
@@ -633,6 +620,22 @@ async fn serve(listen: SocketAddr, data_dir: PathBuf, options: ServeOptions) -> 
         "serialtrack listening on {addr} (data dir {})",
         data_dir.display()
     );
+    // Started after the first line, which scripts read first; its own line follows.
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_task = match metrics_listener {
+        None => None,
+        Some(listener) => {
+            let metrics_addr = listener.local_addr()?;
+            println!("serialtrack metrics on http://{metrics_addr}/metrics");
+            Some(tokio::spawn(crate::server::serve_metrics(
+                listener,
+                crate::store::Store::metrics(&store).clone(),
+                async {
+                    let _ = metrics_stopped.await;
+                },
+            )))
+        }
+    };
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot watch for SIGTERM")?;
     // A file-size limit (`ulimit -f`) must fail the write, not kill the server: the write then
@@ -647,9 +650,12 @@ async fn serve(listen: SocketAddr, data_dir: PathBuf, options: ServeOptions) -> 
         }
         tracing::info!("shutting down");
     };
-    crate::server::serve(listener, store, options, shutdown)
-        .await
-        .context("server failed")?;
+    let served = crate::server::serve(listener, store, options, shutdown).await;
+    let _ = stop_metrics.send(());
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
+    served.context("server failed")?;
     Ok(EXIT_OK)
 }
 

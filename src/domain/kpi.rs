@@ -156,11 +156,12 @@ pub fn percent(part: u64, whole: u64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use uuid::Uuid;
 
-    fn event(action: Action, outcome: Outcome, reason: Reason, keyed: bool) -> Event {
+    /// An event of station DOCK-1 with these fields (the metrics' tests use it too).
+    pub(crate) fn event(action: Action, outcome: Outcome, reason: Reason, keyed: bool) -> Event {
         Event {
             seq: 1,
             event_id: Uuid::from_u128(1),

@@ -146,6 +146,8 @@ impl Outcome {
         }
     }
 
+    pub const ALL: [Outcome; 3] = [Outcome::Accepted, Outcome::Rejected, Outcome::Warning];
+
     /// The cue a handheld turns into a beep or a colour.
     pub fn feedback(self) -> Feedback {
         match self {
@@ -226,6 +228,37 @@ impl Reason {
             Reason::SetFull => "SET_FULL",
         }
     }
+
+    /// Every reason, in declaration order (a test checks it against the API's list).
+    pub const ALL: [Reason; 27] = [
+        Reason::Ok,
+        Reason::DuplicateSerial,
+        Reason::BadFormat,
+        Reason::UnknownItem,
+        Reason::MissingField,
+        Reason::ConflictingFields,
+        Reason::FieldIgnored,
+        Reason::UnsupportedAction,
+        Reason::WrongState,
+        Reason::OnHold,
+        Reason::WrongSku,
+        Reason::OverPick,
+        Reason::UnknownUnit,
+        Reason::UnknownOrder,
+        Reason::UnknownShipment,
+        Reason::WrongOrder,
+        Reason::Closed,
+        Reason::SuspectCounterfeit,
+        Reason::WrongCustomer,
+        Reason::AlreadyReturned,
+        Reason::OutOfWarranty,
+        Reason::UnknownReceipt,
+        Reason::Unexpected,
+        Reason::OverQuantity,
+        Reason::AlreadyInSet,
+        Reason::NotInSet,
+        Reason::SetFull,
+    ];
 }
 
 /// A serialized unit as the store keeps it.

@@ -820,3 +820,23 @@ pub fn receipt_entry_to_pb(entry: domain::ReceiptEntry) -> pb::ReceiptEntry {
         sku: entry.sku,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Reason::ALL` (which the metrics count rejections by) lists every reason: the API has
+    /// one value per domain reason, and every one of them is reached from the list.
+    #[test]
+    fn every_reason_is_in_the_domain_list() {
+        let listed: std::collections::BTreeSet<i32> = Reason::ALL
+            .into_iter()
+            .map(|r| reason_to_pb(r) as i32)
+            .collect();
+        assert_eq!(listed.len(), Reason::ALL.len(), "two reasons map to one");
+        let api: std::collections::BTreeSet<i32> = (1..1000)
+            .filter(|code| pb::Reason::try_from(*code).is_ok())
+            .collect();
+        assert_eq!(listed, api);
+    }
+}

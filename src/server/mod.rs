@@ -8,6 +8,7 @@ mod convert;
 mod epcis;
 mod health;
 mod kpi;
+mod metrics;
 mod trace;
 mod watch;
 mod webhooks;
@@ -31,6 +32,9 @@ use crate::store::{
 pub use auth::Access;
 pub use convert::{DEFAULT_RESOLVER, check_resolver, decode_to_pb, item_from_pb, item_to_pb};
 pub use epcis::{EPCIS_CHUNK_BYTES, EPCIS_EVENTS_MAX};
+pub use metrics::{
+    METRICS_CONNECTIONS_MAX, METRICS_CONTENT_TYPE, METRICS_HEADER_TIMEOUT, serve_metrics,
+};
 
 /// The largest gRPC message accepted or sent, in bytes. A larger request is refused by tonic
 /// with OUT_OF_RANGE before it is decoded. Fits a full batch of typical scans
@@ -108,6 +112,9 @@ pub async fn serve<S: Store>(
     // grpc.health.v1: the whole server ("") and each service SERVING until shutdown begins.
     // Streams watch the same flag and end when it turns false.
     let (serving, health_service) = health::health_service();
+    let latency = metrics::RpcLatencyLayer {
+        metrics: store.metrics().clone(),
+    };
     let guard = auth::GuardLayer {
         store: store.clone(),
         access: options.access,
@@ -174,7 +181,9 @@ pub async fn serve<S: Store>(
     if let Some(tls) = options.tls {
         builder = builder.tls_config(tls)?;
     }
+    // The first layer is the outermost: the latency includes the token check.
     builder
+        .layer(latency)
         .layer(guard)
         .add_service(tokens)
         .add_service(audit)

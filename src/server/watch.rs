@@ -64,6 +64,8 @@ pub fn watch<S: Store>(
     let (tx, rx) = mpsc::channel(WATCH_BUFFER + 1);
     let mut next = request.from_seq.max(1);
     tokio::spawn(async move {
+        // Counted as a subscriber for as long as this task feeds the stream.
+        let _subscriber = store.metrics().watcher();
         let mut committed = store.committed();
         loop {
             if !*serving.borrow_and_update() {

@@ -242,6 +242,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// The highest sequence number on disk, and each later one as its group is flushed.
     fn committed(&self) -> tokio::sync::watch::Receiver<u64>;
 
+    /// The counters the writer records scans and group commits into, which the server in
+    /// front of the store shares.
+    fn metrics(&self) -> &std::sync::Arc<crate::metrics::Metrics>;
+
     /// Events with a sequence number of at least `from_seq`, in order.
     fn events(
         &self,

@@ -35,6 +35,7 @@ use crate::domain::{
     DocumentAnswer, DocumentError, DocumentOp, Mark, Order, Recall, Receipt, ReceiptEntry,
     Shipment, UnitSet,
 };
+use crate::metrics::Metrics;
 use crate::webhook::{self, Webhook, WebhookError, WebhookOp};
 
 /// The most commands waiting for the writer. Callers beyond it wait for room (backpressure),
@@ -136,6 +137,7 @@ struct Inner {
     committed: tokio::sync::watch::Receiver<u64>,
     commands: Mutex<Option<mpsc::Sender<Command>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    metrics: Arc<Metrics>,
     dir: PathBuf,
     // Dropped last: the lock outlives the database handle.
     _lock: File,
@@ -239,6 +241,7 @@ impl SledStore {
         let slot = Arc::new(TreeSlot::new(db.clone()));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_LEN_MAX);
         let (committed_tx, committed) = tokio::sync::watch::channel(next_seq - 1);
+        let metrics = Arc::new(Metrics::new());
         let writer = Writer {
             open: Some((db, tree)),
             slot: slot.clone(),
@@ -247,6 +250,7 @@ impl SledStore {
             last_hash,
             recalls: recalls.clone(),
             committed: committed_tx,
+            metrics: metrics.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("serialtrack-writer".to_owned())
@@ -262,6 +266,7 @@ impl SledStore {
                 committed,
                 commands: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(handle)),
+                metrics,
                 dir: dir.to_owned(),
                 _lock: lock,
             }),
@@ -675,6 +680,10 @@ impl Store for SledStore {
         Ok(events)
     }
 
+    fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
     fn committed(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.committed.clone()
     }
@@ -801,6 +810,7 @@ struct Writer {
     recalls: Recalls,
     /// Tells watchers the highest sequence number on disk.
     committed: tokio::sync::watch::Sender<u64>,
+    metrics: Arc<Metrics>,
 }
 
 /// What one group has decided so far: the writes, and the state they create, which later
@@ -915,6 +925,7 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            self.metrics.writer_queue(commands.len());
             if let Err(why) = self.reopen_if_failed() {
                 for command in group {
                     command.refuse(&why);
@@ -926,6 +937,7 @@ impl Writer {
                 // disk again as soon as it can be read.
                 let _ = self.reopen_if_failed();
             }
+            self.metrics.writer_queue(commands.len());
         }
     }
 
@@ -1008,6 +1020,16 @@ impl Writer {
             token_count: None,
             webhooks: HashMap::new(),
         };
+        let n_scans: usize = commands
+            .iter()
+            .map(|command| match command {
+                Command::Scans { scans, .. } => scans.len(),
+                Command::PutItem { .. }
+                | Command::Document { .. }
+                | Command::Token { .. }
+                | Command::Webhook { .. } => 0,
+            })
+            .sum();
         let mut pending = Vec::with_capacity(commands.len());
         let mut read_failure = None;
         for command in commands {
@@ -1050,16 +1072,29 @@ impl Writer {
             ..
         } = group;
         let mut write_failure = None;
+        let mut flush_time = std::time::Duration::ZERO;
         let written = match read_failure {
             // The decisions of the whole group may rest on the failed read: write none of it.
             Some(e) => Err(StoreError::Unavailable(format!(
                 "a read failed while deciding: {e}"
             ))),
-            None => match tree
-                .apply_batch(batch)
-                .and_then(|()| db.flush().map(|_| ()))
-            {
+            None => match tree.apply_batch(batch).and_then(|()| {
+                let t_flush = std::time::Instant::now();
+                let flushed = db.flush();
+                flush_time = t_flush.elapsed();
+                flushed.map(|_| ())
+            }) {
                 Ok(()) => {
+                    // Counted before anyone is answered: a caller that has its answer finds
+                    // it in the metrics.
+                    self.metrics.group_committed(n_scans, flush_time);
+                    for (_, decided) in &pending {
+                        if let Decided::Scans(answers) = decided {
+                            for answer in answers {
+                                self.metrics.scan_answered(answer.replayed, &answer.event);
+                            }
+                        }
+                    }
                     self.next_seq = next_seq;
                     self.last_hash = last_hash;
                     self.committed.send_replace(next_seq - 1);
@@ -1075,6 +1110,7 @@ impl Writer {
                     let failure = format!("cannot write the data dir {}: {e}", self.dir.display());
                     // Readers stop seeing the failed group before any caller hears of it.
                     self.close_after_failure(&failure);
+                    self.metrics.write_failed();
                     let answer = StoreError::Unavailable(format!("{failure}; {RETRY_HINT}"));
                     write_failure = Some(failure);
                     Err(answer)

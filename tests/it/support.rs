@@ -238,6 +238,29 @@ pub struct CliRun {
 /// `serve` as its own process on a loopback port with `args`; answers it and the address it
 /// listens on (its stderr stays piped for the caller).
 pub fn spawn_serve(args: &[&str]) -> (Child, String) {
+    let (child, mut lines) = spawn_serve_reading(args, 1);
+    (child, lines.remove(0))
+}
+
+/// [`spawn_serve`] for a `serve` given `--metrics-listen` (a flag, a variable or its config
+/// file): answers it, the gRPC address and the metrics endpoint's address, read from the line
+/// it prints after the first.
+pub fn spawn_serve_with_metrics(args: &[&str]) -> (Child, String, String) {
+    let (child, mut lines) = spawn_serve_reading(args, 2);
+    let metrics = lines
+        .pop()
+        .and_then(|line| {
+            line.strip_prefix("serialtrack metrics on http://")
+                .and_then(|rest| rest.strip_suffix("/metrics\n"))
+                .map(str::to_owned)
+        })
+        .expect("the second line names the metrics address");
+    (child, lines.remove(0), metrics)
+}
+
+/// Starts `serve` and reads `n_lines` of its stdout; answers the child and, first, the address
+/// from the listening line, then the other lines as printed.
+fn spawn_serve_reading(args: &[&str], n_lines: usize) -> (Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_serialtrack"))
         .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
@@ -246,16 +269,20 @@ pub fn spawn_serve(args: &[&str]) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..n_lines {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    let first = &lines[0];
+    lines[0] = first
         .strip_prefix("serialtrack listening on ")
         .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_owned();
-    (child, addr)
+    (child, lines)
 }
 
 pub fn run_cli(args: &[&str], stdin: Option<&str>) -> CliRun {
