@@ -398,7 +398,12 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {
-    let default_token = Path::new(DEFAULT_DATA_DIR).join(crate::auth::ADMIN_TOKEN_FILE);
+    // The ADMIN token `serve` writes in its data dir: the one SERIALTRACK_DATA_DIR names, if
+    // set, as serve reads it too.
+    let data_dir = std::env::var_os("SERIALTRACK_DATA_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_DATA_DIR), PathBuf::from);
+    let default_token = data_dir.join(crate::auth::ADMIN_TOKEN_FILE);
     // Commands that talk to no server do not read token files.
     let target = || {
         Target::new(

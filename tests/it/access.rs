@@ -766,3 +766,43 @@ async fn the_gateway_sends_its_token() {
     assert_eq!(operators, [row("G1"), row("G2")]);
     server.stop().await;
 }
+
+/// With SERIALTRACK_DATA_DIR set for both, `serve` writes its first ADMIN token there and
+/// client commands find it with no token flag.
+#[test]
+fn clients_find_the_admin_token_in_the_data_dir_serve_uses() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_serialtrack"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SERIALTRACK_DATA_DIR", &dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .strip_prefix("serialtrack listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let whoami = Command::new(env!("CARGO_BIN_EXE_serialtrack"))
+        .args(["--server", &format!("http://{addr}"), "token", "whoami"])
+        .env("SERIALTRACK_DATA_DIR", &dir)
+        .env_remove("SERIALTRACK_TOKEN")
+        .env_remove("SERIALTRACK_TOKEN_FILE")
+        .output()
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&whoami.stdout);
+    assert!(
+        whoami.status.success() && stdout.starts_with("admin "),
+        "{stdout} {}",
+        String::from_utf8_lossy(&whoami.stderr)
+    );
+}
