@@ -16,8 +16,8 @@ pub use sled_store::{SledStore, raw_sled_ceiling};
 use crate::barcode::Date;
 use crate::domain::kpi::{KpiCounts, KpiKey};
 use crate::domain::{
-    DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, ReadScan, Recall, RecallScope,
-    Receipt, ReceiptEntry, Rejection, Scan, Shipment, Unit, UnitSet,
+    DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, Pick, ReadScan, Recall,
+    RecallScope, Receipt, ReceiptEntry, Rejection, Scan, Shipment, Unit, UnitSet,
 };
 
 /// Which units a listing returns. Every listing is in serial order and pages by the last
@@ -123,10 +123,19 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     fn order(&self, id: &str) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
 
+    /// The serials picked for an order, by line, then in pick order (empty for no order).
+    fn order_picks(&self, id: &str) -> impl Future<Output = Result<Vec<Pick>, StoreError>> + Send;
+
     fn shipment(
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<Shipment>, StoreError>> + Send;
+
+    /// The serials scanned at dispatch for a shipment, in scan order (empty for no shipment).
+    fn shipment_dispatched(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Items with a SKU strictly after `after_sku`, in SKU order.
     fn items(

@@ -15,6 +15,7 @@ mod hostile;
 mod kpi;
 mod lifecycle;
 mod model;
+mod orders;
 mod picking;
 mod recall;
 mod receipt;
