@@ -188,11 +188,29 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
     Ok(db)
 }
 
+/// [`open_sled`], waiting up to [`LOCK_WAIT`] while sled's own file lock is still held. Our
+/// data dir lock already keeps other processes out, so a held sled lock is a handle of this
+/// process that is going away: a reader's, or a sled background thread that finishes writing
+/// for a store just closed (a store reopened at once in the same process met it).
+fn open_sled_waiting(dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match open_sled(dir) {
+            Err(StoreError::Unavailable(e))
+                if e.contains("could not acquire lock") && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the store in `dir`, locking it against a second process.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let lock = lock_data_dir(dir)?;
-        let db = open_sled(dir)?;
+        let db = open_sled_waiting(dir)?;
         upgrade_layout(&db)?;
         let tree: sled::Tree = (*db).clone();
         let (next_seq, recalls) = read_writer_state(&tree)?;
@@ -1010,23 +1028,11 @@ impl Writer {
             return Ok(());
         }
         // A reader may hold a handle to the old database for the moment its read takes.
-        let deadline = std::time::Instant::now() + LOCK_WAIT;
-        let reopened = loop {
-            let attempt = open_sled(&self.dir).and_then(|db| {
-                let tree: sled::Tree = (*db).clone();
-                let state = read_writer_state(&tree)?;
-                Ok((db, tree, state))
-            });
-            match attempt {
-                Err(StoreError::Unavailable(e))
-                    if e.contains("could not acquire lock")
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                other => break other,
-            }
-        };
+        let reopened = open_sled_waiting(&self.dir).and_then(|db| {
+            let tree: sled::Tree = (*db).clone();
+            let state = read_writer_state(&tree)?;
+            Ok((db, tree, state))
+        });
         match reopened {
             Ok((db, tree, (next_seq, recalls))) => {
                 self.next_seq = next_seq;
