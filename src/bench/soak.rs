@@ -22,7 +22,7 @@ use super::torture::{ServeChild, connect};
 use crate::proto::v1 as pb;
 
 const SOAK_SKU: &str = "SOAK-1";
-/// Picks per order (an order's record holds its picks and is rewritten with each).
+/// Picks per order (each pick writes one key beside the order's constant-size record).
 const ORDER_PICKS: u32 = 500;
 /// The longest soak, in seconds (a day).
 pub const SOAK_SECONDS_MAX: u64 = 24 * 3600;
@@ -44,8 +44,8 @@ pub struct SoakOptions {
     /// Offered operations per second, all clients together (3 writes and 1 read per unit).
     #[arg(long, default_value_t = 1000)]
     pub rate: u32,
-    /// Leave the picks out (receive, putaway and read only): shows what rewriting an order's
-    /// record with every pick costs on disk.
+    /// Leave the picks out (receive, putaway and read only): shows what the picks cost on
+    /// disk and in memory.
     #[arg(long)]
     pub no_pick: bool,
 }

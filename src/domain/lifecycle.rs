@@ -4,8 +4,8 @@ use super::receipt::match_receipt;
 use super::sets;
 use super::warehouse::whereabouts;
 use super::{
-    Action, Change, Hold, HoldKind, Item, Outcome, ReadScan, Reason, Rejection, Scan, Shipment,
-    Unit, UnitState, View, time,
+    Action, Change, Dispatch, Hold, HoldKind, Item, Outcome, Pick, PickChange, ReadScan, Reason,
+    Rejection, Scan, Shipment, Unit, UnitState, View, time,
 };
 
 /// One row of [`TRANSITIONS`].
@@ -434,7 +434,9 @@ fn accepted(unit: Unit, message: String, notes: &[String]) -> Change {
         sets: Vec::new(),
         set: None,
         order: None,
+        picks: Vec::new(),
         shipment: None,
+        dispatches: Vec::new(),
         receipt: None,
         outcome: Outcome::Accepted,
         reason: Reason::Ok,
@@ -528,7 +530,9 @@ fn receive(
         sets: Vec::new(),
         set: None,
         order: None,
+        picks: Vec::new(),
         shipment: None,
+        dispatches: Vec::new(),
         receipt: None,
         outcome,
         reason,
@@ -554,14 +558,23 @@ fn putaway<V: View>(
         )));
     };
     // A picked unit put back leaves its order line.
-    let order = match (&unit.order_id, unit.state) {
-        (Some(order_id), UnitState::Picked) => view.order(order_id)?.map(|mut order| {
-            for line in &mut order.lines {
-                line.picked.retain(|s| s != &unit.serial);
+    let (order, picks) = match (&unit.order_id, unit.state) {
+        (Some(order_id), UnitState::Picked) => match view.order(order_id)? {
+            Some(mut order) => {
+                let picks = view.picks_of(order_id, &unit.serial)?;
+                for pick in &picks {
+                    if let Some(line) = order.lines.get_mut(pick.line) {
+                        line.n_picked = line.n_picked.saturating_sub(1);
+                    }
+                }
+                (
+                    Some(order),
+                    picks.into_iter().map(PickChange::PutBack).collect(),
+                )
             }
-            order
-        }),
-        _ => None,
+            None => (None, Vec::new()),
+        },
+        _ => (None, Vec::new()),
     };
     let verb = match unit.state {
         UnitState::Stored => format!("moved {} from {} to {location}", unit.serial, unit.location),
@@ -581,6 +594,7 @@ fn putaway<V: View>(
     };
     Ok(Ok(Change {
         order,
+        picks,
         ..accepted(unit, verb, &notes)
     }))
 }
@@ -688,10 +702,10 @@ fn pick<V: View>(
             format!("no order {order_id}"),
         )));
     };
-    let Some(line) = order
+    let Some(line_index) = order
         .lines
-        .iter_mut()
-        .find(|l| l.accepts(&unit) && l.open())
+        .iter()
+        .position(|l| l.accepts(&unit) && l.open())
     else {
         let reason = if order.lines.iter().any(|l| l.accepts(&unit)) {
             (
@@ -731,8 +745,16 @@ fn pick<V: View>(
         };
         return Ok(Err(about(&unit, reason.0, reason.1)));
     };
-    line.picked.push(unit.serial.clone());
-    let progress = format!("{}/{}", line.picked.len(), line.quantity);
+    let pick = Pick {
+        order_id: order_id.clone(),
+        serial: unit.serial.clone(),
+        line: line_index,
+        ordinal: order.picks_made,
+    };
+    order.picks_made += 1;
+    let line = &mut order.lines[line_index];
+    line.n_picked += 1;
+    let progress = format!("{}/{}", line.n_picked, line.quantity);
     let message = format!(
         "picked {} ({}) for order {order_id}, line {progress}",
         unit.serial, unit.sku
@@ -746,6 +768,7 @@ fn pick<V: View>(
     };
     Ok(Ok(Change {
         order: Some(order),
+        picks: vec![PickChange::Picked(pick)],
         ..accepted(unit, message, &notes)
     }))
 }
@@ -797,7 +820,12 @@ fn dispatch<V: View>(
         )));
     }
     let mut shipment: Shipment = shipment;
-    shipment.dispatched.push(unit.serial.clone());
+    let dispatch = Dispatch {
+        shipment_id: shipment_id.clone(),
+        serial: unit.serial.clone(),
+        ordinal: shipment.n_dispatched,
+    };
+    shipment.n_dispatched += 1;
     let message = format!(
         "dispatched {} to {} on shipment {shipment_id}",
         unit.serial, shipment.customer
@@ -813,6 +841,7 @@ fn dispatch<V: View>(
     };
     Ok(Ok(Change {
         shipment: Some(shipment),
+        dispatches: vec![dispatch],
         ..accepted(unit, message, &notes)
     }))
 }

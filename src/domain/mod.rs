@@ -21,8 +21,8 @@ pub use receipt::{ExpectedSerial, Mark, Receipt, ReceiptEntry, ReceiptLine, Unex
 pub use sets::{SetKind, UnitSet};
 pub use view::{MemoryView, View};
 pub use warehouse::{
-    DocumentAnswer, DocumentChange, DocumentError, DocumentOp, Hold, HoldKind, Order, OrderLine,
-    Recall, RecallRelease, RecallScope, Shipment, ShipmentClosure,
+    Dispatch, DocumentAnswer, DocumentChange, DocumentError, DocumentOp, Hold, HoldKind, Order,
+    OrderLine, Pick, PickChange, Recall, RecallRelease, RecallScope, Shipment, ShipmentClosure,
 };
 
 use uuid::Uuid;
@@ -373,7 +373,11 @@ pub struct Change {
     /// the event's reference.
     pub set: Option<String>,
     pub order: Option<Order>,
+    /// Serials the scan added to or took off `order`'s picks, in the order they happened.
+    pub picks: Vec<PickChange>,
     pub shipment: Option<Shipment>,
+    /// Serials the scan dispatched on `shipment`.
+    pub dispatches: Vec<Dispatch>,
     /// The receipt a receive matched, and how the unit stands on it.
     pub receipt: Option<(Receipt, Mark)>,
     pub outcome: Outcome,

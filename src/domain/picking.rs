@@ -121,12 +121,11 @@ pub fn next_pick(
             expired += 1;
             continue;
         }
-        let picked = u32::try_from(wanted.picked.len()).unwrap_or(u32::MAX);
         return Ok(PickAdvice {
             line,
             sku: wanted.sku.clone(),
             lot: wanted.lot.clone(),
-            remaining: wanted.quantity.saturating_sub(picked),
+            remaining: wanted.quantity.saturating_sub(wanted.n_picked),
             unit: unit.clone(),
             strategy: if unit.expiry.is_some() {
                 PickStrategy::Fefo

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use super::lifecycle::{Decided, about, decide_unit, refused_transition, reject};
 use super::receipt::{Mark, Receipt};
+use super::warehouse::sort_picks;
 use super::{
-    Action, Change, Hold, Item, Order, Outcome, Reason, Recall, Rejection, Scan, Shipment, Unit,
-    View, next_state,
+    Action, Change, Dispatch, Hold, Item, Order, Outcome, Pick, PickChange, Reason, Recall,
+    Rejection, Scan, Shipment, Unit, View, next_state,
 };
 use crate::barcode::check::gs1_mod10_valid;
 
@@ -160,7 +161,9 @@ fn set_change(
         sets,
         set: Some(set.to_owned()),
         order: None,
+        picks: Vec::new(),
         shipment: None,
+        dispatches: Vec::new(),
         receipt: None,
         outcome: Outcome::Accepted,
         reason: Reason::Ok,
@@ -473,7 +476,9 @@ pub(super) fn carry<V: View>(
         view,
         units: HashMap::new(),
         order: None,
+        picks: Vec::new(),
         shipment: None,
+        dispatches: Vec::new(),
     };
     let n = below.len();
     let mut root_change = None;
@@ -521,9 +526,11 @@ pub(super) fn carry<V: View>(
         if let Some(order) = change.order {
             overlay.order = Some(order);
         }
+        overlay.picks.extend(change.picks);
         if let Some(shipment) = change.shipment {
             overlay.shipment = Some(shipment);
         }
+        overlay.dispatches.extend(change.dispatches);
         if let Some(unit) = change.unit {
             overlay.units.insert(unit.serial.clone(), unit.clone());
             if own {
@@ -552,7 +559,9 @@ pub(super) fn carry<V: View>(
         sets: Vec::new(),
         set: None,
         order: overlay.order,
+        picks: overlay.picks,
         shipment: overlay.shipment,
+        dispatches: overlay.dispatches,
         receipt: None,
         outcome,
         reason,
@@ -586,7 +595,34 @@ struct Overlay<'v, V> {
     view: &'v mut V,
     units: HashMap<String, Unit>,
     order: Option<Order>,
+    /// The picks and dispatches of the units decided so far, in order.
+    picks: Vec<PickChange>,
     shipment: Option<Shipment>,
+    dispatches: Vec<Dispatch>,
+}
+
+impl<V: View> Overlay<'_, V> {
+    /// `picks` (read from the view) of `order_id` with the overlay's own changes applied;
+    /// `serial` narrows them to one serial's.
+    fn with_own_picks(
+        &self,
+        order_id: &str,
+        serial: Option<&str>,
+        mut picks: Vec<Pick>,
+    ) -> Vec<Pick> {
+        for change in &self.picks {
+            match change {
+                PickChange::Picked(pick) => {
+                    if pick.order_id == order_id && serial.is_none_or(|s| s == pick.serial) {
+                        picks.push(pick.clone());
+                    }
+                }
+                PickChange::PutBack(pick) => picks.retain(|p| p != pick),
+            }
+        }
+        sort_picks(&mut picks);
+        picks
+    }
 }
 
 impl<V: View> View for Overlay<'_, V> {
@@ -610,11 +646,29 @@ impl<V: View> View for Overlay<'_, V> {
             None => self.view.order(id),
         }
     }
+    fn picks_of(&mut self, order_id: &str, serial: &str) -> Result<Vec<Pick>, V::Error> {
+        let picks = self.view.picks_of(order_id, serial)?;
+        Ok(self.with_own_picks(order_id, Some(serial), picks))
+    }
+    fn order_picks(&mut self, order_id: &str) -> Result<Vec<Pick>, V::Error> {
+        let picks = self.view.order_picks(order_id)?;
+        Ok(self.with_own_picks(order_id, None, picks))
+    }
     fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, V::Error> {
         match self.shipment.as_ref().filter(|s| s.id == id) {
             Some(shipment) => Ok(Some(shipment.clone())),
             None => self.view.shipment(id),
         }
+    }
+    fn shipment_dispatched(&mut self, shipment_id: &str) -> Result<Vec<String>, V::Error> {
+        let mut serials = self.view.shipment_dispatched(shipment_id)?;
+        serials.extend(
+            self.dispatches
+                .iter()
+                .filter(|d| d.shipment_id == shipment_id)
+                .map(|d| d.serial.clone()),
+        );
+        Ok(serials)
     }
     fn recall(&mut self, id: &str) -> Result<Option<Recall>, V::Error> {
         self.view.recall(id)

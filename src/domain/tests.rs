@@ -281,19 +281,26 @@ fn every_state_and_action_pair() {
                         sku: "A".to_owned(),
                         lot: None,
                         quantity: 5,
-                        picked: vec!["SN01".to_owned()],
+                        n_picked: 1,
                     }],
                     created_at_ms: 0,
                     shipment_id: Some("S1".to_owned()),
+                    picks_made: 1,
                 },
             );
+            view.picks.push(Pick {
+                order_id: "O1".to_owned(),
+                serial: "SN01".to_owned(),
+                line: 0,
+                ordinal: 0,
+            });
             view.shipments.insert(
                 "S1".to_owned(),
                 Shipment {
                     id: "S1".to_owned(),
                     order_id: "O1".to_owned(),
                     customer: "ACME".to_owned(),
-                    dispatched: Vec::new(),
+                    n_dispatched: 0,
                     created_at_ms: 0,
                     closed: None,
                 },
@@ -523,8 +530,20 @@ fn commit(view: &mut MemoryView, change: &Change) {
     if let Some(order) = &change.order {
         view.orders.insert(order.id.clone(), order.clone());
     }
+    for pick in &change.picks {
+        match pick {
+            PickChange::Picked(pick) => view.picks.push(pick.clone()),
+            PickChange::PutBack(pick) => view.picks.retain(|p| p != pick),
+        }
+    }
     if let Some(shipment) = &change.shipment {
         view.shipments.insert(shipment.id.clone(), shipment.clone());
+    }
+    for dispatch in &change.dispatches {
+        view.dispatched.insert(
+            (dispatch.shipment_id.clone(), dispatch.ordinal),
+            dispatch.serial.clone(),
+        );
     }
 }
 
@@ -644,17 +663,18 @@ fn a_carried_scan_is_all_or_nothing() {
                     sku: "A".to_owned(),
                     lot: None,
                     quantity: 2,
-                    picked: Vec::new(),
+                    n_picked: 0,
                 },
                 OrderLine {
                     sku: "B".to_owned(),
                     lot: None,
                     quantity: 1,
-                    picked: Vec::new(),
+                    n_picked: 0,
                 },
             ],
             created_at_ms: 0,
             shipment_id: None,
+            picks_made: 0,
         },
     );
     // One unit on hold stops the whole pallet, and nothing changes.
@@ -679,8 +699,19 @@ fn a_carried_scan_is_all_or_nothing() {
     })
     .unwrap();
     let order = picked.order.unwrap();
-    assert_eq!(order.lines[0].picked, ["SN01", "SN03"]);
-    assert_eq!(order.lines[1].picked, ["SN02"]);
+    assert_eq!((order.lines[0].n_picked, order.lines[1].n_picked), (2, 1));
+    let mut line_of = |serial: &str| view.picks_of("O1", serial).unwrap()[0].line;
+    assert_eq!(
+        (line_of("SN01"), line_of("SN03"), line_of("SN02")),
+        (0, 0, 1)
+    );
+    let picked: Vec<String> = view
+        .order_picks("O1")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.serial)
+        .collect();
+    assert_eq!(picked, ["SN01", "SN03", "SN02"]);
     assert!(view.units.values().all(|u| u.state == UnitState::Picked));
 
     // An order that has room for two units refuses a pallet of three: over-pick.
@@ -690,7 +721,7 @@ fn a_carried_scan_is_all_or_nothing() {
     }
     let mut order = view.orders["O1"].clone();
     order.lines.truncate(1);
-    order.lines[0].picked.clear();
+    order.lines[0].n_picked = 0;
     small.orders.insert("O1".to_owned(), order);
     let over = run_scan(&mut small, Action::Pick, PALLET, |s| {
         s.order_id = Some("O1".to_owned());

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 use super::receipt::{Mark, Receipt};
 use super::sets::UnitSet;
-use super::warehouse::{Recall, recall_hold};
+use super::warehouse::{Pick, Recall, recall_hold, sort_picks};
 use super::{Hold, Item, Order, Shipment, Unit};
 
 /// The state a decision reads: the store's, including what scans decided earlier in the same
@@ -17,7 +17,14 @@ pub trait View {
     fn item_by_gtin(&mut self, gtin: &str) -> Result<Option<Item>, Self::Error>;
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, Self::Error>;
     fn order(&mut self, id: &str) -> Result<Option<Order>, Self::Error>;
+    /// The picks of `serial` for order `order_id`: one, or more when a unit that came back
+    /// to stock was picked for the same order again.
+    fn picks_of(&mut self, order_id: &str, serial: &str) -> Result<Vec<Pick>, Self::Error>;
+    /// Every pick of an order, by line, then in pick order.
+    fn order_picks(&mut self, order_id: &str) -> Result<Vec<Pick>, Self::Error>;
     fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, Self::Error>;
+    /// The serials scanned at dispatch for a shipment, in scan order.
+    fn shipment_dispatched(&mut self, shipment_id: &str) -> Result<Vec<String>, Self::Error>;
     fn recall(&mut self, id: &str) -> Result<Option<Recall>, Self::Error>;
     /// The hold an active recall puts on `unit`, if any.
     fn recall_hold(&mut self, unit: &Unit) -> Result<Option<Hold>, Self::Error>;
@@ -40,7 +47,11 @@ pub struct MemoryView {
     pub items: BTreeMap<String, Item>,
     pub units: BTreeMap<String, Unit>,
     pub orders: BTreeMap<String, Order>,
+    /// Every order's picks, in no particular order.
+    pub picks: Vec<Pick>,
     pub shipments: BTreeMap<String, Shipment>,
+    /// (shipment id, ordinal) → serial.
+    pub dispatched: BTreeMap<(String, u32), String>,
     pub recalls: BTreeMap<String, Recall>,
     pub receipts: BTreeMap<String, Receipt>,
     /// (receipt id, serial) → mark and SKU.
@@ -80,8 +91,39 @@ impl View for MemoryView {
         Ok(self.orders.get(id).cloned())
     }
 
+    fn picks_of(&mut self, order_id: &str, serial: &str) -> Result<Vec<Pick>, Infallible> {
+        let mut picks: Vec<Pick> = self
+            .picks
+            .iter()
+            .filter(|p| p.order_id == order_id && p.serial == serial)
+            .cloned()
+            .collect();
+        sort_picks(&mut picks);
+        Ok(picks)
+    }
+
+    fn order_picks(&mut self, order_id: &str) -> Result<Vec<Pick>, Infallible> {
+        let mut picks: Vec<Pick> = self
+            .picks
+            .iter()
+            .filter(|p| p.order_id == order_id)
+            .cloned()
+            .collect();
+        sort_picks(&mut picks);
+        Ok(picks)
+    }
+
     fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, Infallible> {
         Ok(self.shipments.get(id).cloned())
+    }
+
+    fn shipment_dispatched(&mut self, shipment_id: &str) -> Result<Vec<String>, Infallible> {
+        Ok(self
+            .dispatched
+            .iter()
+            .filter(|((id, _), _)| id == shipment_id)
+            .map(|(_, serial)| serial.clone())
+            .collect())
     }
 
     fn recall(&mut self, id: &str) -> Result<Option<Recall>, Infallible> {

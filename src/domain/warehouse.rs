@@ -8,8 +8,8 @@ use super::{REF_LEN_MAX, Unit, UnitState, item::validate_sku};
 
 /// The most lines one order may have.
 pub const ORDER_LINES_MAX: usize = 1000;
-/// The most units one order may ask for, over all its lines. Picked serials are kept in the
-/// order, so this bounds its record.
+/// The most units one order may ask for, over all its lines. It bounds an order's pick list
+/// (each pick is a key of its own in the store, beside the order's small record).
 pub const ORDER_UNITS_MAX: u32 = 10_000;
 
 /// Why a unit may not be picked or dispatched.
@@ -47,13 +47,13 @@ pub struct OrderLine {
     /// When set, only units of this lot fill the line.
     pub lot: Option<String>,
     pub quantity: u32,
-    /// Serials picked for the line, in pick order.
-    pub picked: Vec<String>,
+    /// Picks on the line: the order's [`Pick`]s of this line, counted.
+    pub n_picked: u32,
 }
 
 impl OrderLine {
     pub fn open(&self) -> bool {
-        usize::try_from(self.quantity).map_or(true, |q| self.picked.len() < q)
+        self.n_picked < self.quantity
     }
 
     pub fn accepts(&self, unit: &Unit) -> bool {
@@ -73,12 +73,42 @@ pub struct Order {
     pub created_at_ms: i64,
     /// The order's shipment, once created (one per order).
     pub shipment_id: Option<String>,
+    /// Picks ever made for the order, put back or not: the next pick's place in pick order.
+    pub picks_made: u64,
 }
 
-impl Order {
-    pub fn picked(&self) -> impl Iterator<Item = &String> {
-        self.lines.iter().flat_map(|l| l.picked.iter())
-    }
+/// A serial picked for an order. The serials are kept apart from the order (the store keeps
+/// one key per pick), so that a pick changes the order by a count, not by its whole list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pick {
+    pub order_id: String,
+    pub serial: String,
+    /// The line it fills: an index into the order's lines.
+    pub line: usize,
+    /// Its place in the order's pick order ([`Order::picks_made`] when it was picked).
+    pub ordinal: u64,
+}
+
+/// A change a scan makes to an order's picks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PickChange {
+    Picked(Pick),
+    /// A picked unit put back: it leaves its order line.
+    PutBack(Pick),
+}
+
+/// Orders picks as an order lists them: by line, then in pick order.
+pub fn sort_picks(picks: &mut [Pick]) {
+    picks.sort_by(|a, b| (a.line, a.ordinal, &a.serial).cmp(&(b.line, b.ordinal, &b.serial)));
+}
+
+/// A serial scanned at dispatch for a shipment, kept apart from the shipment like a [`Pick`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dispatch {
+    pub shipment_id: String,
+    pub serial: String,
+    /// Its place in scan order ([`Shipment::n_dispatched`] before it was scanned).
+    pub ordinal: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,8 +126,8 @@ pub struct Shipment {
     pub id: String,
     pub order_id: String,
     pub customer: String,
-    /// Serials scanned at dispatch, in scan order.
-    pub dispatched: Vec<String>,
+    /// Serials scanned at dispatch: the shipment's [`Dispatch`]es, counted.
+    pub n_dispatched: u32,
     pub created_at_ms: i64,
     pub closed: Option<ShipmentClosure>,
 }
@@ -167,7 +197,7 @@ pub fn check_order(order: &Order) -> Result<(), DocumentError> {
         if let Some(lot) = &line.lot {
             check_reference("lot", lot).map_err(|e| bad(e.to_string()))?;
         }
-        if !line.picked.is_empty() {
+        if line.n_picked != 0 {
             return Err(bad("a new order has nothing picked".to_owned()));
         }
         total += u64::from(line.quantity);
@@ -178,19 +208,21 @@ pub fn check_order(order: &Order) -> Result<(), DocumentError> {
     Ok(())
 }
 
-/// Closes a shipment: every serial picked for its order must have been scanned at dispatch,
-/// unless a supervisor overrides (recorded in the closure).
+/// Closes a shipment: every serial picked for its order (`picks`, as [`sort_picks`] orders
+/// them) must have been scanned at dispatch (`dispatched`), unless a supervisor overrides
+/// (recorded in the closure).
 pub fn close_shipment(
     shipment: &Shipment,
-    order: &Order,
+    picks: &[Pick],
+    dispatched: &[String],
     override_by: Option<&str>,
     now_ms: i64,
 ) -> Result<Shipment, DocumentError> {
     if shipment.closed.is_some() {
         return Err(DocumentError::AlreadyClosed(shipment.id.clone()));
     }
-    let picked: Vec<&String> = order.picked().collect();
-    let dispatched: std::collections::HashSet<&String> = shipment.dispatched.iter().collect();
+    let picked: Vec<&String> = picks.iter().map(|p| &p.serial).collect();
+    let dispatched: std::collections::HashSet<&String> = dispatched.iter().collect();
     let missing: Vec<&str> = picked
         .iter()
         .filter(|s| !dispatched.contains(*s))
@@ -439,6 +471,7 @@ pub fn decide<V: super::View>(
                 let order = Order {
                     created_at_ms: now_ms,
                     shipment_id: None,
+                    picks_made: 0,
                     ..order
                 };
                 Ok(DocumentChange {
@@ -475,7 +508,7 @@ pub fn decide<V: super::View>(
                         id: id.clone(),
                         order_id,
                         customer: order.customer.clone(),
-                        dispatched: Vec::new(),
+                        n_dispatched: 0,
                         created_at_ms: now_ms,
                         closed: None,
                     };
@@ -500,21 +533,28 @@ pub fn decide<V: super::View>(
                     id,
                 }));
             };
-            let Some(order) = view.order(&shipment.order_id)? else {
+            if view.order(&shipment.order_id)?.is_none() {
                 return Ok(Err(DocumentError::NotFound {
                     what: "order",
                     id: shipment.order_id,
                 }));
-            };
-            close_shipment(&shipment, &order, override_by.as_deref(), now_ms).map(|closed| {
-                DocumentChange {
-                    order: None,
-                    shipment: Some(closed.clone()),
-                    recall: None,
-                    receipt: None,
-                    expected: Vec::new(),
-                    answer: DocumentAnswer::Shipment(closed),
-                }
+            }
+            let picks = view.order_picks(&shipment.order_id)?;
+            let dispatched = view.shipment_dispatched(&shipment.id)?;
+            let closing = close_shipment(
+                &shipment,
+                &picks,
+                &dispatched,
+                override_by.as_deref(),
+                now_ms,
+            );
+            closing.map(|closed| DocumentChange {
+                order: None,
+                shipment: Some(closed.clone()),
+                recall: None,
+                receipt: None,
+                expected: Vec::new(),
+                answer: DocumentAnswer::Shipment(closed),
             })
         }
         DocumentOp::CreateRecall(recall) => match view.recall(&recall.id)? {

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::barcode::{self, Charset, CheckScheme, Confusables, Pattern, SerialRule};
 use crate::domain::{
-    self, Action, EntryMode, Event, Feedback, Item, LOT_LEN_MAX, Order, OrderLine, Outcome,
+    self, Action, EntryMode, Event, Feedback, Item, LOT_LEN_MAX, Order, OrderLine, Outcome, Pick,
     REF_LEN_MAX, Reason, Recall, RecallRelease, RecallScope, STATION_LEN_MAX, Scan, Shipment, Unit,
     UnitState, item::SKU_LEN_MAX, warehouse::REASON_LEN_MAX,
 };
@@ -562,28 +562,38 @@ pub fn order_from_pb(order: pb::Order) -> Result<Order, Status> {
                 sku: l.sku,
                 lot: non_empty(l.lot),
                 quantity: l.quantity,
-                picked: l.picked,
+                // A new order has nothing picked: `check_order` refuses a count above 0.
+                n_picked: u32::try_from(l.picked.len()).unwrap_or(u32::MAX),
             })
             .collect(),
         created_at_ms: 0,
         shipment_id: None,
+        picks_made: 0,
     };
     domain::warehouse::check_order(&order).map_err(|e| invalid(e.to_string()))?;
     Ok(order)
 }
 
-pub fn order_to_pb(order: Order) -> pb::Order {
+/// An order with its picks (by line, then in pick order, as the store lists them).
+pub fn order_to_pb(order: Order, picks: Vec<Pick>) -> pb::Order {
+    let mut picked = vec![Vec::new(); order.lines.len()];
+    for pick in picks {
+        if let Some(line) = picked.get_mut(pick.line) {
+            line.push(pick.serial);
+        }
+    }
     pb::Order {
         id: order.id,
         customer: order.customer,
         lines: order
             .lines
             .into_iter()
-            .map(|l| pb::OrderLine {
+            .zip(picked)
+            .map(|(l, picked)| pb::OrderLine {
                 sku: l.sku,
                 lot: l.lot.unwrap_or_default(),
                 quantity: l.quantity,
-                picked: l.picked,
+                picked,
             })
             .collect(),
         created_at_ms: order.created_at_ms,
@@ -591,13 +601,14 @@ pub fn order_to_pb(order: Order) -> pb::Order {
     }
 }
 
-pub fn shipment_to_pb(shipment: Shipment) -> pb::Shipment {
+/// A shipment with the serials scanned at dispatch for it, in scan order.
+pub fn shipment_to_pb(shipment: Shipment, dispatched: Vec<String>) -> pb::Shipment {
     let closure = shipment.closed;
     pb::Shipment {
         id: shipment.id,
         order_id: shipment.order_id,
         customer: shipment.customer,
-        dispatched: shipment.dispatched,
+        dispatched,
         created_at_ms: shipment.created_at_ms,
         closed: closure.is_some(),
         closed_at_ms: closure.as_ref().map_or(0, |c| c.closed_at_ms),

@@ -302,23 +302,41 @@ impl<S: Store> Warehouse<S> {
             .map_err(store_status)?
             .map_err(document_status)
     }
-}
 
-fn order_response(answer: DocumentAnswer) -> Result<Response<pb::OrderResponse>, Status> {
-    match answer {
-        DocumentAnswer::Order(order) => Ok(Response::new(pb::OrderResponse {
-            order: Some(convert::order_to_pb(order)),
-        })),
-        _ => Err(Status::internal("store answered another document")),
+    /// An order as clients see it: with the serials picked for it.
+    async fn order_response(
+        &self,
+        answer: DocumentAnswer,
+    ) -> Result<Response<pb::OrderResponse>, Status> {
+        let DocumentAnswer::Order(order) = answer else {
+            return Err(Status::internal("store answered another document"));
+        };
+        let picks = self
+            .store
+            .order_picks(&order.id)
+            .await
+            .map_err(store_status)?;
+        Ok(Response::new(pb::OrderResponse {
+            order: Some(convert::order_to_pb(order, picks)),
+        }))
     }
-}
 
-fn shipment_response(answer: DocumentAnswer) -> Result<Response<pb::ShipmentResponse>, Status> {
-    match answer {
-        DocumentAnswer::Shipment(shipment) => Ok(Response::new(pb::ShipmentResponse {
-            shipment: Some(convert::shipment_to_pb(shipment)),
-        })),
-        _ => Err(Status::internal("store answered another document")),
+    /// A shipment as clients see it: with the serials scanned at dispatch for it.
+    async fn shipment_response(
+        &self,
+        answer: DocumentAnswer,
+    ) -> Result<Response<pb::ShipmentResponse>, Status> {
+        let DocumentAnswer::Shipment(shipment) = answer else {
+            return Err(Status::internal("store answered another document"));
+        };
+        let dispatched = self
+            .store
+            .shipment_dispatched(&shipment.id)
+            .await
+            .map_err(store_status)?;
+        Ok(Response::new(pb::ShipmentResponse {
+            shipment: Some(convert::shipment_to_pb(shipment, dispatched)),
+        }))
     }
 }
 
@@ -450,7 +468,8 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
             .order
             .ok_or_else(|| Status::invalid_argument("order is required"))?;
         let order = convert::order_from_pb(order)?;
-        order_response(self.decide(DocumentOp::CreateOrder(order)).await?)
+        self.order_response(self.decide(DocumentOp::CreateOrder(order)).await?)
+            .await
     }
 
     async fn get_order(
@@ -460,7 +479,7 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         let id = request.into_inner().id;
         convert::reference("order id", &id)?;
         match self.store.order(&id).await.map_err(store_status)? {
-            Some(order) => order_response(DocumentAnswer::Order(order)),
+            Some(order) => self.order_response(DocumentAnswer::Order(order)).await,
             None => Err(Status::not_found(format!("no order {id}"))),
         }
     }
@@ -519,13 +538,13 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         let request = request.into_inner();
         convert::reference("shipment id", &request.id)?;
         convert::reference("order id", &request.order_id)?;
-        shipment_response(
-            self.decide(DocumentOp::CreateShipment {
+        let answer = self
+            .decide(DocumentOp::CreateShipment {
                 id: request.id,
                 order_id: request.order_id,
             })
-            .await?,
-        )
+            .await?;
+        self.shipment_response(answer).await
     }
 
     async fn get_shipment(
@@ -535,7 +554,10 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
         let id = request.into_inner().id;
         convert::reference("shipment id", &id)?;
         match self.store.shipment(&id).await.map_err(store_status)? {
-            Some(shipment) => shipment_response(DocumentAnswer::Shipment(shipment)),
+            Some(shipment) => {
+                self.shipment_response(DocumentAnswer::Shipment(shipment))
+                    .await
+            }
             None => Err(Status::not_found(format!("no shipment {id}"))),
         }
     }
@@ -554,13 +576,13 @@ impl<S: Store> pb::warehouse_service_server::WarehouseService for Warehouse<S> {
                 Some(auth::acting_name(caller.as_ref(), name))
             }
         };
-        shipment_response(
-            self.decide(DocumentOp::CloseShipment {
+        let answer = self
+            .decide(DocumentOp::CloseShipment {
                 id: request.id,
                 override_by,
             })
-            .await?,
-        )
+            .await?;
+        self.shipment_response(answer).await
     }
 
     async fn create_recall(

@@ -10,8 +10,10 @@
 //! | `e` | seq (u64) | event record |
 //! | `x` | event_id (16 bytes) | seq (u64) |
 //! | `h` | serial length (u16), serial, seq (u64) | empty |
-//! | `o` | order id | order record (lines with their picked serials) |
-//! | `s` | shipment id | shipment record (dispatched serials, closure) |
+//! | `o` | order id | order record (lines with their pick counts; constant size) |
+//! | `q` | order id length (u16), order id, serial length (u16), serial, ordinal (u64) | line index (u32): one key per pick |
+//! | `s` | shipment id | shipment record (dispatch count, closure; constant size) |
+//! | `d` | shipment id length (u16), shipment id, ordinal (u32) | serial: one key per serial scanned at dispatch |
 //! | `r` | recall id | recall record (scope, reason, release) |
 //! | `l` | sku length (u16), sku, lot length (u16), lot, serial | empty: units by lot |
 //! | `p` | location length (u16), location, serial | empty: units by location |
@@ -24,6 +26,11 @@
 //! | `t` | token name | token record (role, SHA-256 of the text, creation, revocation); see `tokens.rs` |
 //! | `v` | SHA-256 of a token's text (32 bytes) | token name |
 //! | `w` | webhook id | subscription record (URL, secret, filters, delivered through); see `webhooks.rs` |
+//! | `y` | (nothing more) | the layout version (u32), [`LAYOUT_VERSION`] |
+//!
+//! A record that a write changes is rewritten whole, and sled keeps the old copy in its log
+//! until the segment is reclaimed: so no record may grow with use. A document's growing lists
+//! (an order's picks, a shipment's dispatched serials) are keys of their own.
 
 use uuid::Uuid;
 
@@ -43,6 +50,57 @@ pub const MFR: u8 = b'm';
 pub const SET: u8 = b'c';
 pub const STOCK: u8 = b'f';
 pub const KPI: u8 = b'k';
+pub const PICK: u8 = b'q';
+pub const DISPATCH: u8 = b'd';
+/// The one key that holds the layout version.
+pub const LAYOUT: &[u8] = b"y";
+
+/// The key layout this build writes. 1: an order's record held its picked serials and a
+/// shipment's its dispatched ones; 2: they are `q` and `d` keys. Opening a store upgrades it
+/// from 1; a store of a later version is refused.
+pub const LAYOUT_VERSION: u32 = 2;
+
+/// The prefix of every pick of one order.
+pub fn pick_prefix(order_id: &str) -> Option<Vec<u8>> {
+    let mut key = Vec::with_capacity(1 + 2 + order_id.len());
+    key.push(PICK);
+    push_part(&mut key, order_id)?;
+    Some(key)
+}
+
+/// The prefix of the picks of one serial for one order.
+pub fn pick_serial_prefix(order_id: &str, serial: &str) -> Option<Vec<u8>> {
+    let mut key = pick_prefix(order_id)?;
+    push_part(&mut key, serial)?;
+    Some(key)
+}
+
+pub fn pick(order_id: &str, serial: &str, ordinal: u64) -> Option<Vec<u8>> {
+    let mut key = pick_serial_prefix(order_id, serial)?;
+    key.extend_from_slice(&ordinal.to_be_bytes());
+    Some(key)
+}
+
+/// The serial and ordinal of a pick key, given the length of its order's [`pick_prefix`].
+pub fn pick_parts(key: &[u8], prefix_len: usize) -> Option<(String, u64)> {
+    let (serial, rest) = take_part(key.get(prefix_len..)?)?;
+    let ordinal = u64::from_be_bytes(rest.try_into().ok()?);
+    Some((serial, ordinal))
+}
+
+/// The prefix of every dispatched serial of one shipment.
+pub fn dispatch_prefix(shipment_id: &str) -> Option<Vec<u8>> {
+    let mut key = Vec::with_capacity(1 + 2 + shipment_id.len());
+    key.push(DISPATCH);
+    push_part(&mut key, shipment_id)?;
+    Some(key)
+}
+
+pub fn dispatch(shipment_id: &str, ordinal: u32) -> Option<Vec<u8>> {
+    let mut key = dispatch_prefix(shipment_id)?;
+    key.extend_from_slice(&ordinal.to_be_bytes());
+    Some(key)
+}
 
 /// A date as the number YYYYMMDD, which sorts like the date.
 pub fn day_code(day: crate::barcode::Date) -> u32 {
@@ -258,6 +316,25 @@ mod tests {
         assert!(a < b);
         assert_eq!(history_seq(&a), Some(u64::MAX));
         assert!(history(&"x".repeat(70_000), 1).is_none());
+    }
+
+    #[test]
+    fn pick_keys_of_one_order_never_interleave_with_another() {
+        let prefix = pick_prefix("O1").unwrap();
+        let key = pick("O1", "SN01", 7).unwrap();
+        assert!(key.starts_with(&prefix));
+        assert!(key.starts_with(&pick_serial_prefix("O1", "SN01").unwrap()));
+        assert!(!key.starts_with(&pick_serial_prefix("O1", "SN0").unwrap()));
+        assert!(!pick("O10", "SN01", 0).unwrap().starts_with(&prefix));
+        assert_eq!(pick_parts(&key, prefix.len()), Some(("SN01".to_owned(), 7)));
+        assert_eq!(pick_parts(&key[..key.len() - 1], prefix.len()), None);
+        // Dispatched serials sort in scan order.
+        assert!(dispatch("S1", 255).unwrap() < dispatch("S1", 256).unwrap());
+        assert!(
+            !dispatch("S10", 0)
+                .unwrap()
+                .starts_with(&dispatch_prefix("S1").unwrap())
+        );
     }
 
     #[test]

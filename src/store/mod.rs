@@ -19,8 +19,8 @@ pub use sled_store::{SledStore, raw_sled_ceiling};
 use crate::barcode::Date;
 use crate::domain::kpi::{KpiCounts, KpiKey};
 use crate::domain::{
-    DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, ReadScan, Recall, RecallScope,
-    Receipt, ReceiptEntry, Rejection, Scan, Shipment, Unit, UnitSet,
+    DocumentAnswer, DocumentError, DocumentOp, Event, Item, Order, Pick, ReadScan, Recall,
+    RecallScope, Receipt, ReceiptEntry, Rejection, Scan, Shipment, Unit, UnitSet,
 };
 
 /// Which units a listing returns. Every listing is in serial order and pages by the last
@@ -160,10 +160,19 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     fn order(&self, id: &str) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
 
+    /// The serials picked for an order, by line, then in pick order (empty for no order).
+    fn order_picks(&self, id: &str) -> impl Future<Output = Result<Vec<Pick>, StoreError>> + Send;
+
     fn shipment(
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<Shipment>, StoreError>> + Send;
+
+    /// The serials scanned at dispatch for a shipment, in scan order (empty for no shipment).
+    fn shipment_dispatched(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Items with a SKU strictly after `after_sku`, in SKU order.
     fn items(
@@ -252,4 +261,48 @@ pub trait Store: Clone + Send + Sync + 'static {
         from_seq: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{keys, tokens, webhooks};
+
+    /// Every record kind has a prefix byte of its own: two kinds sharing one would read each
+    /// other's keys in a prefix scan (the layout key once shared `v` with the token hashes).
+    #[test]
+    fn key_prefixes_are_distinct() {
+        let prefixes = [
+            keys::ITEM,
+            keys::GTIN,
+            keys::UNIT,
+            keys::EVENT,
+            keys::EVENT_ID,
+            keys::HISTORY,
+            keys::ORDER,
+            keys::SHIPMENT,
+            keys::RECALL,
+            keys::LOT,
+            keys::PLACE,
+            keys::RECEIPT,
+            keys::MFR,
+            keys::SET,
+            keys::STOCK,
+            keys::KPI,
+            keys::PICK,
+            keys::DISPATCH,
+            keys::RECEIPT_ENTRY,
+            keys::LAYOUT[0],
+            tokens::TOKEN,
+            tokens::TOKEN_HASH,
+            webhooks::WEBHOOK,
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for prefix in prefixes {
+            assert!(
+                seen.insert(prefix),
+                "prefix {:?} is used twice",
+                prefix as char
+            );
+        }
+    }
 }

@@ -545,8 +545,11 @@ struct OrderLineRecord {
     lot: String,
     #[prost(uint32, tag = "3")]
     quantity: u32,
+    /// Layout 1 only: the serials picked for the line (layout 2 keeps them as `q` keys).
     #[prost(string, repeated, tag = "4")]
-    picked: Vec<String>,
+    legacy_picked: Vec<String>,
+    #[prost(uint32, tag = "5")]
+    n_picked: u32,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -561,8 +564,12 @@ struct OrderRecord {
     created_at_ms: i64,
     #[prost(string, tag = "5")]
     shipment_id: String,
+    #[prost(uint64, tag = "6")]
+    picks_made: u64,
 }
 
+/// Encodes an order's record: its lines with their pick counts, never the picked serials, so
+/// that it keeps one size however many units are picked.
 pub fn encode_order(order: &Order) -> Vec<u8> {
     OrderRecord {
         id: order.id.clone(),
@@ -574,18 +581,36 @@ pub fn encode_order(order: &Order) -> Vec<u8> {
                 sku: l.sku.clone(),
                 lot: l.lot.clone().unwrap_or_default(),
                 quantity: l.quantity,
-                picked: l.picked.clone(),
+                legacy_picked: Vec::new(),
+                n_picked: l.n_picked,
             })
             .collect(),
         created_at_ms: order.created_at_ms,
         shipment_id: order.shipment_id.clone().unwrap_or_default(),
+        picks_made: order.picks_made,
     }
     .encode_to_vec()
 }
 
 pub fn decode_order(bytes: &[u8]) -> Result<Order, StoreError> {
     let r = OrderRecord::decode(bytes).map_err(|e| corrupt("order record", e))?;
-    if r.id.is_empty() || r.lines.is_empty() {
+    if r.lines.iter().any(|l| !l.legacy_picked.is_empty()) {
+        return Err(corrupt(
+            "order record",
+            format!(
+                "order {:?} still holds its picked serials (layout 1), which opening the store moves to keys of their own",
+                r.id
+            ),
+        ));
+    }
+    order_from_record(r)
+}
+
+fn order_from_record(r: OrderRecord) -> Result<Order, StoreError> {
+    // A line never holds more picks than it asks for, nor the order more than were made.
+    let over_picked = r.lines.iter().any(|l| l.n_picked > l.quantity);
+    let n_picked: u64 = r.lines.iter().map(|l| u64::from(l.n_picked)).sum();
+    if r.id.is_empty() || r.lines.is_empty() || over_picked || n_picked > r.picks_made {
         return Err(corrupt(
             "order record",
             format!("inconsistent order {:?}", r.id),
@@ -601,12 +626,48 @@ pub fn decode_order(bytes: &[u8]) -> Result<Order, StoreError> {
                 sku: l.sku,
                 lot: opt(l.lot),
                 quantity: l.quantity,
-                picked: l.picked,
+                n_picked: l.n_picked,
             })
             .collect(),
         created_at_ms: r.created_at_ms,
         shipment_id: opt(r.shipment_id),
+        picks_made: r.picks_made,
     })
+}
+
+/// Each line's picked serials, in pick order.
+pub type LinePicks = Vec<Vec<String>>;
+
+/// A layout-1 order record as layout 2 keeps it: the order, with each line's picked serials
+/// beside it. `None` when the record is layout 2 already.
+pub fn upgrade_order(bytes: &[u8]) -> Result<Option<(Order, LinePicks)>, StoreError> {
+    let mut r = OrderRecord::decode(bytes).map_err(|e| corrupt("order record", e))?;
+    if r.lines.iter().all(|l| l.legacy_picked.is_empty()) {
+        return Ok(None);
+    }
+    let picked: Vec<Vec<String>> = r
+        .lines
+        .iter_mut()
+        .map(|l| std::mem::take(&mut l.legacy_picked))
+        .collect();
+    for (line, serials) in r.lines.iter_mut().zip(&picked) {
+        line.n_picked = u32::try_from(serials.len()).map_err(|e| corrupt("order record", e))?;
+    }
+    r.picks_made = r.lines.iter().map(|l| u64::from(l.n_picked)).sum();
+    Ok(Some((order_from_record(r)?, picked)))
+}
+
+/// A pick key's value: the index of the line it fills.
+pub fn encode_pick_line(line: usize) -> Result<[u8; 4], StoreError> {
+    let line = u32::try_from(line).map_err(|e| corrupt("pick", e))?;
+    Ok(line.to_be_bytes())
+}
+
+pub fn decode_pick_line(value: &[u8]) -> Result<usize, StoreError> {
+    let line: [u8; 4] = value
+        .try_into()
+        .map_err(|_| corrupt("pick", format!("line of {} bytes", value.len())))?;
+    usize::try_from(u32::from_be_bytes(line)).map_err(|e| corrupt("pick", e))
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -617,8 +678,9 @@ struct ShipmentRecord {
     order_id: String,
     #[prost(string, tag = "3")]
     customer: String,
+    /// Layout 1 only: the serials scanned at dispatch (layout 2 keeps them as `d` keys).
     #[prost(string, repeated, tag = "4")]
-    dispatched: Vec<String>,
+    legacy_dispatched: Vec<String>,
     #[prost(int64, tag = "5")]
     created_at_ms: i64,
     #[prost(bool, tag = "6")]
@@ -631,15 +693,19 @@ struct ShipmentRecord {
     verified: u32,
     #[prost(string, tag = "10")]
     override_by: String,
+    #[prost(uint32, tag = "11")]
+    n_dispatched: u32,
 }
 
+/// Encodes a shipment's record: the count of serials scanned at dispatch, never the serials.
 pub fn encode_shipment(shipment: &Shipment) -> Vec<u8> {
     let closure = shipment.closed.as_ref();
     ShipmentRecord {
         id: shipment.id.clone(),
         order_id: shipment.order_id.clone(),
         customer: shipment.customer.clone(),
-        dispatched: shipment.dispatched.clone(),
+        legacy_dispatched: Vec::new(),
+        n_dispatched: shipment.n_dispatched,
         created_at_ms: shipment.created_at_ms,
         closed: closure.is_some(),
         closed_at_ms: closure.map_or(0, |c| c.closed_at_ms),
@@ -654,6 +720,19 @@ pub fn encode_shipment(shipment: &Shipment) -> Vec<u8> {
 
 pub fn decode_shipment(bytes: &[u8]) -> Result<Shipment, StoreError> {
     let r = ShipmentRecord::decode(bytes).map_err(|e| corrupt("shipment record", e))?;
+    if !r.legacy_dispatched.is_empty() {
+        return Err(corrupt(
+            "shipment record",
+            format!(
+                "shipment {:?} still holds its dispatched serials (layout 1), which opening the store moves to keys of their own",
+                r.id
+            ),
+        ));
+    }
+    shipment_from_record(r)
+}
+
+fn shipment_from_record(r: ShipmentRecord) -> Result<Shipment, StoreError> {
     if r.id.is_empty() || r.order_id.is_empty() {
         return Err(corrupt(
             "shipment record",
@@ -664,7 +743,7 @@ pub fn decode_shipment(bytes: &[u8]) -> Result<Shipment, StoreError> {
         id: r.id,
         order_id: r.order_id,
         customer: r.customer,
-        dispatched: r.dispatched,
+        n_dispatched: r.n_dispatched,
         created_at_ms: r.created_at_ms,
         closed: r.closed.then(|| ShipmentClosure {
             closed_at_ms: r.closed_at_ms,
@@ -673,6 +752,63 @@ pub fn decode_shipment(bytes: &[u8]) -> Result<Shipment, StoreError> {
             override_by: opt(r.override_by),
         }),
     })
+}
+
+/// A layout-1 shipment record as layout 2 keeps it: the shipment, with its dispatched
+/// serials in scan order beside it. `None` when the record is layout 2 already.
+pub fn upgrade_shipment(bytes: &[u8]) -> Result<Option<(Shipment, Vec<String>)>, StoreError> {
+    let mut r = ShipmentRecord::decode(bytes).map_err(|e| corrupt("shipment record", e))?;
+    if r.legacy_dispatched.is_empty() {
+        return Ok(None);
+    }
+    let dispatched = std::mem::take(&mut r.legacy_dispatched);
+    r.n_dispatched = u32::try_from(dispatched.len()).map_err(|e| corrupt("shipment record", e))?;
+    Ok(Some((shipment_from_record(r)?, dispatched)))
+}
+
+/// Layout-1 records, as an earlier serialtrack wrote them, for the upgrade's tests.
+#[cfg(test)]
+pub mod layout1 {
+    use prost::Message;
+
+    use super::{OrderLineRecord, OrderRecord, ShipmentRecord};
+    use crate::domain::{Order, Shipment};
+
+    /// `order` with `picked[i]` as line i's picked serials.
+    pub fn order(order: &Order, picked: &[&[&str]]) -> Vec<u8> {
+        OrderRecord {
+            id: order.id.clone(),
+            customer: order.customer.clone(),
+            lines: order
+                .lines
+                .iter()
+                .zip(picked)
+                .map(|(l, serials)| OrderLineRecord {
+                    sku: l.sku.clone(),
+                    lot: l.lot.clone().unwrap_or_default(),
+                    quantity: l.quantity,
+                    legacy_picked: serials.iter().map(|s| (*s).to_owned()).collect(),
+                    n_picked: 0,
+                })
+                .collect(),
+            created_at_ms: order.created_at_ms,
+            shipment_id: order.shipment_id.clone().unwrap_or_default(),
+            picks_made: 0,
+        }
+        .encode_to_vec()
+    }
+
+    pub fn shipment(shipment: &Shipment, dispatched: &[&str]) -> Vec<u8> {
+        ShipmentRecord {
+            id: shipment.id.clone(),
+            order_id: shipment.order_id.clone(),
+            customer: shipment.customer.clone(),
+            legacy_dispatched: dispatched.iter().map(|s| (*s).to_owned()).collect(),
+            created_at_ms: shipment.created_at_ms,
+            ..ShipmentRecord::default()
+        }
+        .encode_to_vec()
+    }
 }
 
 #[derive(Clone, PartialEq, Message)]

@@ -6,7 +6,7 @@
 //! `apply_batch`, flushes, and only then answers. sled acknowledges writes before they reach
 //! disk, so the flush per group is what makes "accepted" mean "on disk".
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -18,10 +18,11 @@ use uuid::Uuid;
 
 use super::keys;
 use super::records::{
-    decode_event, decode_item, decode_kpi, decode_order, decode_recall, decode_receipt,
-    decode_receipt_entry, decode_set, decode_shipment, decode_unit, encode_event, encode_item,
-    encode_kpi, encode_order, encode_recall, encode_receipt, encode_receipt_entry, encode_set,
-    encode_shipment, encode_unit, event_hash,
+    decode_event, decode_item, decode_kpi, decode_order, decode_pick_line, decode_recall,
+    decode_receipt, decode_receipt_entry, decode_set, decode_shipment, decode_unit, encode_event,
+    encode_item, encode_kpi, encode_order, encode_pick_line, encode_recall, encode_receipt,
+    encode_receipt_entry, encode_set, encode_shipment, encode_unit, event_hash, upgrade_order,
+    upgrade_shipment,
 };
 use super::slot::TreeSlot;
 use super::tokens;
@@ -29,11 +30,11 @@ use super::webhooks;
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
 use crate::auth::{self, Token, TokenError, TokenOp};
 use crate::domain::kpi::{KpiCounts, KpiKey};
-use crate::domain::warehouse::recall_hold;
+use crate::domain::warehouse::{recall_hold, sort_picks};
 use crate::domain::{self, Event, Hold, Item, Outcome, Unit, time};
 use crate::domain::{
-    DocumentAnswer, DocumentError, DocumentOp, Mark, Order, Recall, Receipt, ReceiptEntry,
-    Shipment, UnitSet,
+    Dispatch, DocumentAnswer, DocumentError, DocumentOp, Mark, Order, Pick, PickChange, Recall,
+    Receipt, ReceiptEntry, Shipment, UnitSet,
 };
 use crate::metrics::Metrics;
 use crate::webhook::{self, Webhook, WebhookError, WebhookOp};
@@ -44,7 +45,11 @@ pub const WRITER_QUEUE_LEN_MAX: usize = 4096;
 /// A group stops taking further commands once it holds this many scans (a single batch
 /// command is never split, so a group can exceed it by one batch).
 pub const GROUP_SCANS_MAX: usize = 4096;
-/// sled's page cache, in bytes.
+/// sled's page cache, in bytes. sled counts a cached page by its size in the log; held in
+/// memory it takes about three times that, so a full cache holds the server near 850 MiB of
+/// resident memory (the 30-minute soak: RSS levels off there once the cache is full).
+/// Beyond it sled keeps about 0.5 KB per unit stored for its page table and log bookkeeping,
+/// paged out or not (README, soak).
 pub const CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 const LOCK_FILE: &str = "serialtrack.lock";
@@ -235,6 +240,7 @@ impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let lock = lock_data_dir(dir)?;
         let db = open_sled_waiting(dir)?;
+        upgrade_layout(&db)?;
         let tree: sled::Tree = (*db).clone();
         let (next_seq, last_hash, recalls) = read_writer_state(&tree)?;
         let recalls: Recalls = Arc::new(RwLock::new(Arc::new(recalls)));
@@ -476,8 +482,16 @@ impl Store for SledStore {
         read_order(&self.inner.tree, id)
     }
 
+    async fn order_picks(&self, id: &str) -> Result<Vec<Pick>, StoreError> {
+        read_picks(&self.inner.tree, id)
+    }
+
     async fn shipment(&self, id: &str) -> Result<Option<Shipment>, StoreError> {
         read_shipment(&self.inner.tree, id)
+    }
+
+    async fn shipment_dispatched(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        read_dispatched(&self.inner.tree, id)
     }
 
     async fn items(&self, after_sku: &str, limit: usize) -> Result<Vec<Item>, StoreError> {
@@ -635,16 +649,13 @@ impl Store for SledStore {
             UnitQuery::Scope(scope @ RecallScope::ReceivedBetween { .. }) => {
                 self.scanned_units("", None, after, limit, |u| scope.covers(u))?
             }
-            UnitQuery::Order(id) => match read_order(&self.inner.tree, id)? {
-                Some(order) => {
-                    self.listed_units(order.picked().cloned().collect(), after, limit)?
-                }
-                None => Vec::new(),
-            },
-            UnitQuery::Shipment(id) => match read_shipment(&self.inner.tree, id)? {
-                Some(shipment) => self.listed_units(shipment.dispatched, after, limit)?,
-                None => Vec::new(),
-            },
+            UnitQuery::Order(id) => {
+                let picks = read_picks(&self.inner.tree, id)?;
+                self.listed_units(picks.into_iter().map(|p| p.serial).collect(), after, limit)?
+            }
+            UnitQuery::Shipment(id) => {
+                self.listed_units(read_dispatched(&self.inner.tree, id)?, after, limit)?
+            }
         };
         let recalls = self.recalls();
         Ok(units
@@ -700,14 +711,21 @@ impl Store for SledStore {
     }
 }
 
-/// The point lookup the read helpers need, on the writer's tree or the readers' slot.
+/// The point lookup and prefix scan the read helpers need, on the writer's tree or the
+/// readers' slot.
 pub(super) trait Get {
     fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError>;
+    /// Every key with `prefix` and its value, in key order.
+    fn prefix(&self, prefix: &[u8]) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError>;
 }
 
 impl Get for sled::Tree {
     fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError> {
         Ok(sled::Tree::get(self, key)?)
+    }
+
+    fn prefix(&self, prefix: &[u8]) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError> {
+        Ok(self.scan_prefix(prefix).collect::<Result<_, _>>()?)
     }
 }
 
@@ -715,6 +733,147 @@ impl Get for Arc<TreeSlot> {
     fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError> {
         TreeSlot::get(self, key)
     }
+
+    fn prefix(&self, prefix: &[u8]) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError> {
+        Ok(self.scan_prefix(prefix).collect::<Result<_, _>>()?)
+    }
+}
+
+/// Upgrades a store of an earlier key layout to [`keys::LAYOUT_VERSION`], or refuses one of a
+/// later layout. From layout 1, every order's picked serials and every shipment's dispatched
+/// serials move out of their record into keys of their own (`q`, `d`), a chunk of documents
+/// per batch; a document is upgraded with its keys atomically, so an upgrade cut short goes on
+/// at the next open.
+fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
+    /// Documents upgraded per `apply_batch`.
+    const UPGRADE_CHUNK_LEN: usize = 256;
+    let version = match db.get(keys::LAYOUT)? {
+        None => 1,
+        Some(v) => u32::from_be_bytes(
+            v.as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("layout version".to_owned()))?,
+        ),
+    };
+    if version > keys::LAYOUT_VERSION {
+        return Err(StoreError::Corrupt(format!(
+            "the data dir has key layout {version}, written by a later serialtrack; this one reads layout {} and older: run the later serialtrack",
+            keys::LAYOUT_VERSION
+        )));
+    }
+    if version == keys::LAYOUT_VERSION {
+        return Ok(());
+    }
+    let mut batch = sled::Batch::default();
+    let mut n_upgraded = 0usize;
+    let mut in_batch = 0usize;
+    let flush = |batch: &mut sled::Batch| -> Result<(), StoreError> {
+        db.apply_batch(std::mem::take(batch))?;
+        db.flush()?;
+        Ok(())
+    };
+    for entry in db.scan_prefix([keys::ORDER]) {
+        let (key, value) = entry?;
+        let Some((order, picked)) = upgrade_order(&value)? else {
+            continue;
+        };
+        let mut ordinal = 0u64;
+        for (line, serials) in picked.iter().enumerate() {
+            for serial in serials {
+                let pick = keys::pick(&order.id, serial, ordinal)
+                    .ok_or_else(|| StoreError::Corrupt(format!("order {} pick", order.id)))?;
+                batch.insert(pick, &encode_pick_line(line)?);
+                ordinal += 1;
+            }
+        }
+        batch.insert(key, encode_order(&order));
+        (n_upgraded, in_batch) = (n_upgraded + 1, in_batch + 1);
+        if in_batch == UPGRADE_CHUNK_LEN {
+            flush(&mut batch)?;
+            in_batch = 0;
+        }
+    }
+    for entry in db.scan_prefix([keys::SHIPMENT]) {
+        let (key, value) = entry?;
+        let Some((shipment, dispatched)) = upgrade_shipment(&value)? else {
+            continue;
+        };
+        for (ordinal, serial) in dispatched.iter().enumerate() {
+            let ordinal = u32::try_from(ordinal)
+                .map_err(|e| StoreError::Corrupt(format!("shipment {}: {e}", shipment.id)))?;
+            let dispatch = keys::dispatch(&shipment.id, ordinal)
+                .ok_or_else(|| StoreError::Corrupt(format!("shipment {} dispatch", shipment.id)))?;
+            batch.insert(dispatch, serial.as_bytes());
+        }
+        batch.insert(key, encode_shipment(&shipment));
+        (n_upgraded, in_batch) = (n_upgraded + 1, in_batch + 1);
+        if in_batch == UPGRADE_CHUNK_LEN {
+            flush(&mut batch)?;
+            in_batch = 0;
+        }
+    }
+    batch.insert(keys::LAYOUT, &keys::LAYOUT_VERSION.to_be_bytes());
+    flush(&mut batch)?;
+    if n_upgraded > 0 {
+        tracing::info!(
+            documents = n_upgraded,
+            "store upgraded to key layout {}",
+            keys::LAYOUT_VERSION
+        );
+    }
+    Ok(())
+}
+
+/// The picks of an order (or, with a longer `prefix`, of one serial for it) from its keys.
+fn picks_from(
+    order_id: &str,
+    order_prefix_len: usize,
+    entries: impl IntoIterator<Item = (impl AsRef<[u8]>, impl AsRef<[u8]>)>,
+) -> Result<Vec<Pick>, StoreError> {
+    let mut picks = entries
+        .into_iter()
+        .map(|(key, value)| {
+            let (serial, ordinal) = keys::pick_parts(key.as_ref(), order_prefix_len)
+                .ok_or_else(|| StoreError::Corrupt(format!("pick key of order {order_id}")))?;
+            Ok(Pick {
+                order_id: order_id.to_owned(),
+                serial,
+                line: decode_pick_line(value.as_ref())?,
+                ordinal,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    sort_picks(&mut picks);
+    Ok(picks)
+}
+
+/// The serials of a shipment's dispatch keys, in scan order.
+fn dispatched_from(
+    shipment_id: &str,
+    entries: impl IntoIterator<Item = (impl AsRef<[u8]>, impl AsRef<[u8]>)>,
+) -> Result<Vec<String>, StoreError> {
+    entries
+        .into_iter()
+        .map(|(_, value)| {
+            String::from_utf8(value.as_ref().to_vec()).map_err(|e| {
+                StoreError::Corrupt(format!("dispatched serial of shipment {shipment_id}: {e}"))
+            })
+        })
+        .collect()
+}
+
+fn read_picks(tree: &impl Get, order_id: &str) -> Result<Vec<Pick>, StoreError> {
+    let Some(prefix) = keys::pick_prefix(order_id) else {
+        return Ok(Vec::new());
+    };
+    picks_from(order_id, prefix.len(), tree.prefix(&prefix)?)
+}
+
+fn read_dispatched(tree: &impl Get, shipment_id: &str) -> Result<Vec<String>, StoreError> {
+    let Some(prefix) = keys::dispatch_prefix(shipment_id) else {
+        return Ok(Vec::new());
+    };
+    dispatched_from(shipment_id, tree.prefix(&prefix)?)
 }
 
 /// What the writer needs to know at open: the next sequence number, the hash of the last
@@ -852,6 +1011,9 @@ struct Group<'t> {
     token_count: Option<usize>,
     /// Webhook subscriptions read or changed by the group, by id.
     webhooks: HashMap<String, Option<Webhook>>,
+    /// Pick and dispatch keys the group wrote (`None`: removed), which later commands of the
+    /// group read over the tree's.
+    list_keys: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 /// Where a command's answer goes.
@@ -1019,6 +1181,7 @@ impl Writer {
             tokens: HashMap::new(),
             token_count: None,
             webhooks: HashMap::new(),
+            list_keys: BTreeMap::new(),
         };
         let n_scans: usize = commands
             .iter()
@@ -1162,6 +1325,23 @@ impl domain::View for Group<'_> {
         Ok(order)
     }
 
+    fn picks_of(&mut self, order_id: &str, serial: &str) -> Result<Vec<Pick>, StoreError> {
+        let (Some(order_prefix), Some(prefix)) = (
+            keys::pick_prefix(order_id),
+            keys::pick_serial_prefix(order_id, serial),
+        ) else {
+            return Ok(Vec::new());
+        };
+        picks_from(order_id, order_prefix.len(), self.list(&prefix)?)
+    }
+
+    fn order_picks(&mut self, order_id: &str) -> Result<Vec<Pick>, StoreError> {
+        let Some(prefix) = keys::pick_prefix(order_id) else {
+            return Ok(Vec::new());
+        };
+        picks_from(order_id, prefix.len(), self.list(&prefix)?)
+    }
+
     fn shipment(&mut self, id: &str) -> Result<Option<Shipment>, StoreError> {
         if let Some(shipment) = self.shipments.get(id) {
             return Ok(shipment.clone());
@@ -1169,6 +1349,13 @@ impl domain::View for Group<'_> {
         let shipment = read_shipment(self.tree, id)?;
         self.shipments.insert(id.to_owned(), shipment.clone());
         Ok(shipment)
+    }
+
+    fn shipment_dispatched(&mut self, shipment_id: &str) -> Result<Vec<String>, StoreError> {
+        let Some(prefix) = keys::dispatch_prefix(shipment_id) else {
+            return Ok(Vec::new());
+        };
+        dispatched_from(shipment_id, self.list(&prefix)?)
     }
 
     fn recall(&mut self, id: &str) -> Result<Option<Recall>, StoreError> {
@@ -1365,6 +1552,66 @@ impl Group<'_> {
     fn keep_shipment(&mut self, shipment: Shipment) {
         self.dirty_shipments.insert(shipment.id.clone());
         self.shipments.insert(shipment.id.clone(), Some(shipment));
+    }
+
+    /// Writes a pick or dispatch key (`None` removes it), seen by the rest of the group.
+    fn put_list_key(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) {
+        match &value {
+            Some(v) => self.batch.insert(key.as_slice(), v.as_slice()),
+            None => self.batch.remove(key.as_slice()),
+        }
+        self.list_keys.insert(key, value);
+    }
+
+    /// The pick or dispatch keys under `prefix` as the group has left them, in key order.
+    fn list(&self, prefix: &[u8]) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, StoreError> {
+        let mut entries: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .tree
+            .prefix(prefix)?
+            .into_iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        for (key, value) in self
+            .list_keys
+            .range::<[u8], _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(prefix))
+        {
+            match value {
+                Some(v) => entries.insert(key.clone(), v.clone()),
+                None => entries.remove(key),
+            };
+        }
+        Ok(entries)
+    }
+
+    /// Writes what a scan changed in orders' picks and shipments' dispatched serials.
+    fn put_lists(
+        &mut self,
+        picks: Vec<PickChange>,
+        dispatches: Vec<Dispatch>,
+    ) -> Result<(), StoreError> {
+        for change in picks {
+            let (pick, picked) = match change {
+                PickChange::Picked(pick) => (pick, true),
+                PickChange::PutBack(pick) => (pick, false),
+            };
+            let key = keys::pick(&pick.order_id, &pick.serial, pick.ordinal)
+                .ok_or_else(|| StoreError::Corrupt(format!("order {} pick key", pick.order_id)))?;
+            let value = picked
+                .then(|| encode_pick_line(pick.line).map(|l| l.to_vec()))
+                .transpose()?;
+            self.put_list_key(key, value);
+        }
+        for dispatch in dispatches {
+            let key = keys::dispatch(&dispatch.shipment_id, dispatch.ordinal).ok_or_else(|| {
+                StoreError::Corrupt(format!("shipment {} dispatch key", dispatch.shipment_id))
+            })?;
+            self.put_list_key(key, Some(dispatch.serial.into_bytes()));
+        }
+        Ok(())
     }
 
     fn keep_receipt(&mut self, receipt: Receipt) {
@@ -1624,6 +1871,7 @@ impl Group<'_> {
                 if let Some(shipment) = change.shipment {
                     self.keep_shipment(shipment);
                 }
+                self.put_lists(change.picks, change.dispatches)?;
                 fields
             }
             Err(rejection) => (
@@ -1776,3 +2024,6 @@ pub fn raw_sled_ceiling(
     drop(db);
     Ok((elapsed, dir_bytes(dir)))
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,7 @@ mod kpi;
 mod lifecycle;
 mod metrics;
 mod model;
+mod orders;
 mod picking;
 mod recall;
 mod receipt;
