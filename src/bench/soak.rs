@@ -20,6 +20,7 @@ use tonic::transport::Channel;
 
 use super::torture::{ServeChild, connect};
 use crate::proto::v1 as pb;
+use crate::store::dir_bytes;
 
 const SOAK_SKU: &str = "SOAK-1";
 /// Picks per order (each pick writes one key beside the order's constant-size record).
@@ -162,20 +163,6 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .context("no VmRSS line in /proc status")
-}
-
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|entry| match entry.metadata() {
-            Ok(m) if m.is_dir() => dir_bytes(&entry.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 struct Shared {

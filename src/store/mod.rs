@@ -14,7 +14,7 @@ mod webhooks;
 use std::future::Future;
 
 pub use records::event_hash;
-pub use sled_store::{SledStore, raw_sled_ceiling};
+pub use sled_store::{SledStore, dir_bytes, raw_sled_ceiling};
 
 use crate::barcode::Date;
 use crate::domain::kpi::{KpiCounts, KpiKey};
