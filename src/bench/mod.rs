@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+use crate::client::{Bearer, Conn};
 
 use crate::proto::v1 as pb;
 use crate::store::{self, SledStore};
@@ -66,6 +69,8 @@ pub struct ReceiveReport {
     pub raw_units_per_s: f64,
     pub raw_bytes_per_unit: f64,
     pub unary_units_per_s: f64,
+    /// The same unary phase against a server that checks an API token on every call.
+    pub unary_token_units_per_s: f64,
     pub stream_units_per_s: f64,
     pub batch_units_per_s: f64,
     pub offered_per_s: u32,
@@ -84,6 +89,7 @@ impl ReceiveReport {
             "receive bench, {units} units per phase\n\
              raw sled ceiling (apply_batch+flush) {raw:>10.0} units/s   1.00x   {rawb:.0} bytes/unit on disk\n\
              unary Scan, {clients:>3} clients        {unary:>10.0} units/s   {ru:.2}x\n\
+             unary Scan, {clients:>3} clients, tokens{token:>10.0} units/s   {rt:.2}x   ({tu:.2}x the unary phase without)\n\
              ScanStream                         {stream:>10.0} units/s   {rs:.2}x\n\
              ScanBatch, {senders:>2} senders            {batch:>10.0} units/s   {rb:.2}x\n\
              unary latency at {offered} scans/s offered ({n} scans): p50 {p50:.2} ms  p99 {p99:.2} ms  max {max:.2} ms\n\
@@ -94,6 +100,9 @@ impl ReceiveReport {
             clients = self.clients,
             unary = self.unary_units_per_s,
             ru = ratio(self.unary_units_per_s),
+            token = self.unary_token_units_per_s,
+            rt = ratio(self.unary_token_units_per_s),
+            tu = self.unary_token_units_per_s / self.unary_units_per_s.max(1e-9),
             stream = self.stream_units_per_s,
             rs = ratio(self.stream_units_per_s),
             senders = self.batch_senders,
@@ -118,6 +127,8 @@ impl ReceiveReport {
             "raw_bytes_per_unit": self.raw_bytes_per_unit,
             "unary_units_per_s": self.unary_units_per_s,
             "unary_ratio": self.unary_units_per_s / self.raw_units_per_s,
+            "unary_token_units_per_s": self.unary_token_units_per_s,
+            "unary_token_to_open": self.unary_token_units_per_s / self.unary_units_per_s.max(1e-9),
             "stream_units_per_s": self.stream_units_per_s,
             "stream_ratio": self.stream_units_per_s / self.raw_units_per_s,
             "batch_units_per_s": self.batch_units_per_s,
@@ -205,6 +216,17 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
         latency_phase(&url, options.clients, options.rate, options.latency_seconds).await?;
 
     let (store, dir) = server.stop().await?;
+    // The token check's cost: the unary phase again, on a server that needs tokens.
+    let secured = BenchServer::start_with(crate::server::Access::Tokens).await?;
+    let unary_token_elapsed = unary_phase_with(
+        &secured.url,
+        secured.token.as_deref(),
+        options.clients,
+        units,
+        "T",
+    )
+    .await?;
+    drop(secured.stop().await?);
     let store_units = 3 * units + latencies.len();
     let store_bytes = store.disk_bytes();
     drop(store);
@@ -231,6 +253,7 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
         raw_units_per_s: per_second(units, raw_elapsed),
         raw_bytes_per_unit: per_unit(raw_bytes, units),
         unary_units_per_s: per_second(units, unary_elapsed),
+        unary_token_units_per_s: per_second(units, unary_token_elapsed),
         stream_units_per_s: per_second(units, stream_elapsed),
         batch_units_per_s: per_second(units, batch_elapsed),
         offered_per_s: options.rate,
@@ -248,6 +271,8 @@ pub(crate) struct BenchServer {
     pub(crate) url: String,
     pub(crate) channel: Channel,
     pub(crate) store: SledStore,
+    /// The ADMIN token, when the server needs tokens.
+    pub(crate) token: Option<String>,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<(), crate::server::ServeError>>,
     _dir: tempfile::TempDir,
@@ -255,21 +280,36 @@ pub(crate) struct BenchServer {
 
 impl BenchServer {
     pub(crate) async fn start() -> anyhow::Result<BenchServer> {
+        BenchServer::start_with(crate::server::Access::Open).await
+    }
+
+    /// With [`crate::server::Access::Tokens`], the first ADMIN token is made as `serve`
+    /// makes it, and `channel` carries no token: use `token`.
+    pub(crate) async fn start_with(access: crate::server::Access) -> anyhow::Result<BenchServer> {
         let dir = tempfile::tempdir()?;
         let store = SledStore::open(dir.path())?;
+        let token = match access {
+            crate::server::Access::Tokens => crate::server::auth::first_admin(&store).await?,
+            crate::server::Access::Open => None,
+        };
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let (stop, stop_rx) = oneshot::channel::<()>();
         let task = tokio::spawn(crate::server::serve(
             listener,
             store.clone(),
-            crate::server::ServeOptions::open(),
+            crate::server::ServeOptions {
+                access,
+                ..crate::server::ServeOptions::open()
+            },
             async {
                 let _ = stop_rx.await;
             },
         ));
         let channel = Channel::from_shared(url.clone())?.connect().await?;
-        let mut catalog = pb::catalog_service_client::CatalogServiceClient::new(channel.clone());
+        let mut catalog = pb::catalog_service_client::CatalogServiceClient::new(
+            InterceptedService::new(channel.clone(), Bearer::new(token.as_deref())?),
+        );
         catalog
             .put_item(pb::PutItemRequest {
                 item: Some(pb::Item {
@@ -283,6 +323,7 @@ impl BenchServer {
             url,
             channel,
             store,
+            token,
             stop,
             task,
             _dir: dir,
@@ -297,14 +338,18 @@ impl BenchServer {
     }
 }
 
+/// `n` clients, each on its own connection, each call carrying `token` when there is one.
 async fn client_pool(
     url: &str,
+    token: Option<&str>,
     n: usize,
-) -> anyhow::Result<Vec<pb::scan_service_client::ScanServiceClient<Channel>>> {
+) -> anyhow::Result<Vec<pb::scan_service_client::ScanServiceClient<Conn>>> {
     let mut clients = Vec::with_capacity(n);
     for _ in 0..n {
         let channel = Channel::from_shared(url.to_owned())?.connect().await?;
-        clients.push(pb::scan_service_client::ScanServiceClient::new(channel));
+        clients.push(pb::scan_service_client::ScanServiceClient::new(
+            InterceptedService::new(channel, Bearer::new(token)?),
+        ));
     }
     Ok(clients)
 }
@@ -315,7 +360,17 @@ async fn unary_phase(
     units: usize,
     tag: &str,
 ) -> anyhow::Result<Duration> {
-    let clients = client_pool(url, n_clients).await?;
+    unary_phase_with(url, None, n_clients, units, tag).await
+}
+
+async fn unary_phase_with(
+    url: &str,
+    token: Option<&str>,
+    n_clients: usize,
+    units: usize,
+    tag: &str,
+) -> anyhow::Result<Duration> {
+    let clients = client_pool(url, token, n_clients).await?;
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(n_clients);
     for (c, mut client) in clients.into_iter().enumerate() {
@@ -425,7 +480,7 @@ async fn latency_phase(
     rate: u32,
     seconds: u32,
 ) -> anyhow::Result<Vec<Duration>> {
-    let clients = client_pool(url, n_clients).await?;
+    let clients = client_pool(url, None, n_clients).await?;
     let total = usize::try_from(u64::from(rate) * u64::from(seconds))?;
     let mut ticker = tokio::time::interval(Duration::from_secs(1) / rate);
     let mut tasks = Vec::with_capacity(total);

@@ -243,6 +243,8 @@ fn bench_receive_reports_every_figure() {
     for key in [
         "raw_units_per_s",
         "unary_units_per_s",
+        "unary_token_units_per_s",
+        "unary_token_to_open",
         "stream_units_per_s",
         "batch_units_per_s",
         "latency_ms_p99",
