@@ -213,6 +213,7 @@ mod tests {
             decide(WebhookOp::Create(webhook("w2")), None, WEBHOOKS_MAX, 8),
             Err(WebhookError::Full)
         );
+        assert!(decide(WebhookOp::Create(webhook("w2")), None, WEBHOOKS_MAX - 1, 8).is_ok());
         let advance = |through| WebhookOp::Advance {
             id: "w1".to_owned(),
             through,
@@ -254,6 +255,14 @@ mod tests {
                 secret
             )
             .is_err()
-        );
+        ); // At the bounds: a URL of exactly URL_LEN_MAX bytes and secrets of 16 and 256.
+        let url_at = format!("http://x/{}", "a".repeat(URL_LEN_MAX - "http://x/".len()));
+        assert_eq!(url_at.len(), URL_LEN_MAX);
+        assert!(check("w1", &url_at, secret).is_ok());
+        assert!(check("w1", &format!("{url_at}a"), secret).is_err());
+        assert!(check("w1", "http://x/", &"s".repeat(SECRET_LEN_MIN)).is_ok());
+        assert!(check("w1", "http://x/", &"s".repeat(SECRET_LEN_MIN - 1)).is_err());
+        assert!(check("w1", "http://x/", &"s".repeat(SECRET_LEN_MAX)).is_ok());
+        assert!(check("w1", "http://x/", &"s".repeat(SECRET_LEN_MAX + 1)).is_err());
     }
 }
