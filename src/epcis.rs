@@ -114,6 +114,8 @@ impl Disposition {
             UnitState::Returned => Disposition::Returned,
             UnitState::Quarantined => Disposition::NonSellableOther,
             UnitState::Scrapped => Disposition::Destroyed,
+            UnitState::Issued => Disposition::Active,
+            UnitState::Voided => Disposition::Destroyed,
         }
     }
 }
@@ -338,6 +340,9 @@ pub fn classify(
         Action::Release => (ObjectEvent, Observe, Inspecting, state.map(Disposition::of)),
         Action::Aggregate => (AggregationEvent, Add, Packing, None),
         Action::Disaggregate => (AggregationEvent, Delete, Unpacking, None),
+        // An issued serial is a commissioned EPC; a voided one's label was destroyed.
+        Action::Issue => (ObjectEvent, Add, Commissioning, Some(Active)),
+        Action::Void => (ObjectEvent, Delete, Destroying, Some(Destroyed)),
     }
 }
 
@@ -441,7 +446,14 @@ pub fn event(event: &Event, facts: &Facts) -> Result<EpcisEvent, LeftOut> {
             });
         }
         Action::Quarantine => e.biz_location = at_station,
-        Action::Scrap | Action::Block | Action::Release => {}
+        Action::Scrap | Action::Block | Action::Release | Action::Void => {}
+        // Commissioning carries the lot the serial was issued or imported with.
+        Action::Issue => {
+            e.ilmd = event.lot.as_ref().map(|lot| Ilmd {
+                lot_number: Some(lot.clone()),
+                item_expiration_date: None,
+            });
+        }
         Action::Aggregate | Action::Disaggregate => {
             let (Some(set), Some(parent)) = (reference, &facts.parent) else {
                 return Err(LeftOut::WithoutSet);

@@ -55,6 +55,26 @@ pub fn luhn_valid(code: &[u8]) -> bool {
     }
 }
 
+/// Crockford's base 32: digits and upper-case letters without I, L, O and U, so nothing reads
+/// as a digit or as another letter.
+pub const CROCKFORD32: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// The Luhn mod N check character (N = 32) over `chars` from [`CROCKFORD32`]: code points
+/// doubled from the rightmost one, the doubled value's base-32 digits summed.
+pub fn luhn_mod32_char(chars: &[u8]) -> Option<u8> {
+    const N: usize = CROCKFORD32.len();
+    let mut sum = 0usize;
+    for (i, &c) in chars.iter().rev().enumerate() {
+        let mut point = CROCKFORD32.iter().position(|&a| a == c)?;
+        if i % 2 == 0 {
+            point *= 2;
+            point = point / N + point % N;
+        }
+        sum += point;
+    }
+    CROCKFORD32.get((N - sum % N) % N).copied()
+}
+
 const MOD37_36_ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 fn mod37_36_value(c: u8) -> Option<u32> {
@@ -118,6 +138,42 @@ mod tests {
         assert!(!luhn_valid(b"79927398710"));
         assert_eq!(luhn_digit(b"7992739871"), Some(b'3'));
         assert_eq!(luhn_digit(b"12A"), None);
+    }
+
+    #[test]
+    fn luhn_mod32_sums_to_zero_and_catches_single_changes() {
+        // With the check character, the doubled-from-the-second-rightmost sum is 0 mod 32.
+        let valid = |code: &[u8]| {
+            let mut sum = 0usize;
+            for (i, c) in code.iter().rev().enumerate() {
+                let mut p = CROCKFORD32.iter().position(|a| a == c).unwrap();
+                if i % 2 == 1 {
+                    p *= 2;
+                    p = p / 32 + p % 32;
+                }
+                sum += p;
+            }
+            sum % 32 == 0
+        };
+        for body in [&b"7K3MZQ9X"[..], b"0", b"ZZZZZZZZZZ", b"ABCDEFGH1234"] {
+            let check = luhn_mod32_char(body).unwrap();
+            assert!(CROCKFORD32.contains(&check));
+            let mut code = body.to_vec();
+            code.push(check);
+            assert!(valid(&code), "{}", String::from_utf8_lossy(&code));
+            for i in 0..code.len() {
+                for &other in CROCKFORD32 {
+                    if other != code[i] {
+                        let mut changed = code.clone();
+                        changed[i] = other;
+                        assert!(!valid(&changed), "{}", String::from_utf8_lossy(&changed));
+                    }
+                }
+            }
+        }
+        for bad in [&b"ABCI"[..], b"abc", b"O0"] {
+            assert_eq!(luhn_mod32_char(bad), None);
+        }
     }
 
     #[test]

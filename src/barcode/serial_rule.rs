@@ -56,6 +56,8 @@ pub enum CheckScheme {
     Gs1Mod10,
     Luhn,
     Mod37_36,
+    /// Luhn mod N over [`check::CROCKFORD32`]: no check character reads as a digit.
+    LuhnMod32,
 }
 
 impl CheckScheme {
@@ -65,6 +67,7 @@ impl CheckScheme {
             CheckScheme::Gs1Mod10 => "GS1 mod-10",
             CheckScheme::Luhn => "Luhn",
             CheckScheme::Mod37_36 => "ISO 7064 MOD 37,36",
+            CheckScheme::LuhnMod32 => "Luhn mod 32 (Crockford base 32)",
         }
     }
 
@@ -75,6 +78,7 @@ impl CheckScheme {
             CheckScheme::Gs1Mod10 => check::gs1_mod10_digit(body),
             CheckScheme::Luhn => check::luhn_digit(body),
             CheckScheme::Mod37_36 => check::mod37_36_char(body),
+            CheckScheme::LuhnMod32 => check::luhn_mod32_char(body),
         }
     }
 }
@@ -269,7 +273,7 @@ impl SerialRule {
             CheckScheme::Gs1Mod10 | CheckScheme::Luhn => {
                 (self.charset != Charset::Numeric).then_some(Charset::Numeric)
             }
-            CheckScheme::Mod37_36 => {
+            CheckScheme::Mod37_36 | CheckScheme::LuhnMod32 => {
                 (self.charset != Charset::AlphanumericUpper).then_some(Charset::AlphanumericUpper)
             }
         };

@@ -7,6 +7,7 @@ mod config;
 mod decode;
 mod export;
 mod gateway;
+mod issue;
 mod output;
 mod report;
 mod token;
@@ -189,6 +190,8 @@ struct ItemArgs {
     /// Letters that look like digits (O o I l): allowed, rejected, or read as 0 and 1.
     #[arg(long, value_enum, default_value_t = ConfusablesArg::Allow)]
     confusables: ConfusablesArg,
+    #[command(flatten)]
+    issuing: issue::IssuePolicyArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -212,6 +215,7 @@ enum CheckArg {
     Gs1Mod10,
     Luhn,
     Mod37_36,
+    LuhnMod32,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -712,6 +716,7 @@ async fn item(server: &Target, json: bool, command: ItemCommand) -> anyhow::Resu
                         CheckArg::Gs1Mod10 => pb::CheckScheme::Gs1Mod10,
                         CheckArg::Luhn => pb::CheckScheme::Luhn,
                         CheckArg::Mod37_36 => pb::CheckScheme::Iso7064Mod3736,
+                        CheckArg::LuhnMod32 => pb::CheckScheme::LuhnMod32,
                     }
                     .into(),
                     pattern: args.pattern,
@@ -723,6 +728,7 @@ async fn item(server: &Target, json: bool, command: ItemCommand) -> anyhow::Resu
                     .into(),
                 }),
                 updated_at_ms: 0,
+                issuing: args.issuing.policy(),
             };
             let response = client
                 .put_item(pb::PutItemRequest { item: Some(item) })

@@ -21,6 +21,9 @@ pub struct Item {
     pub serial_rule: SerialRule,
     /// When the item was last written; set by the store.
     pub updated_at_ms: i64,
+    /// How its serials are issued before the units arrive; `None`: the units come with
+    /// serials of their own (a supplier's), first seen at goods-in.
+    pub issuing: Option<super::issue::Issuing>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +48,8 @@ pub enum ItemError {
     WarrantyTooLong(u32),
     #[error("serial rule: {0}")]
     Rule(#[from] RuleError),
+    #[error("issuing: {0}")]
+    Issuing(#[from] super::issue::IssueError),
 }
 
 /// Checks a SKU's length and characters.
@@ -107,6 +112,9 @@ impl Item {
             return Err(ItemError::WarrantyTooLong(self.warranty_months));
         }
         self.serial_rule.validate()?;
+        if let Some(issuing) = &self.issuing {
+            issuing.strategy.validate(&self)?;
+        }
         Ok(self)
     }
 }
@@ -124,6 +132,7 @@ mod tests {
             warranty_months: 24,
             serial_rule: SerialRule::default(),
             updated_at_ms: 0,
+            issuing: None,
         }
     }
 

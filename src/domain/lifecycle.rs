@@ -20,6 +20,7 @@ pub const TRANSITIONS: &[Transition] = &[
         Action::Receive,
         &[
             None,
+            Some(UnitState::Issued),
             Some(UnitState::Returned),
             Some(UnitState::Quarantined),
         ],
@@ -66,6 +67,8 @@ pub const TRANSITIONS: &[Transition] = &[
             Some(UnitState::Stored),
             Some(UnitState::Returned),
             Some(UnitState::Quarantined),
+            // An issued serial whose label was never applied (spoiled in production).
+            Some(UnitState::Issued),
         ],
         Some(UnitState::Scrapped),
     ),
@@ -211,6 +214,14 @@ fn decide_scan<V: View>(
             return sets::carry(scan, set, None, view, seq, now_ms);
         }
         return Ok(match (scan.action, named) {
+            // We issue this item's serials: one we never issued is not ours.
+            (Action::Receive, Some(item)) if item.issuing.is_some() => Err(reject(
+                Reason::NotIssued,
+                format!(
+                    "serial {serial} was never issued for SKU {}: not one of ours; keep the unit aside for review",
+                    item.sku
+                ),
+            )),
             (Action::Receive, Some(item)) => {
                 receive(scan, read, &item, serial, None, notes, seq, now_ms)
             }
@@ -311,6 +322,13 @@ pub(super) fn decide_unit<V: View>(
             Reason::UnsupportedAction,
             format!("{} is decided by the sets module", scan.action.name()),
         )),
+        Action::Issue | Action::Void => Err(reject(
+            Reason::UnsupportedAction,
+            format!(
+                "{} is logged by issuing and printing, not scanned",
+                scan.action.name()
+            ),
+        )),
     };
     Ok(decided.map(|mut change| {
         if !taken_out.is_empty() {
@@ -332,6 +350,18 @@ pub(super) fn decide_unit<V: View>(
 /// The answer to an action the table does not allow from the unit's state.
 pub(super) fn refused_transition(action: Action, unit: &Unit) -> Rejection {
     match (action, unit.state) {
+        (_, UnitState::Voided) => about(
+            unit,
+            Reason::Voided,
+            format!(
+                "serial {} was voided when its label was replaced{}; scan the new label",
+                unit.serial,
+                unit.replaced_by
+                    .as_ref()
+                    .map(|new| format!(": the unit is now {new}"))
+                    .unwrap_or_default()
+            ),
+        ),
         (Action::Receive, state) => about(
             unit,
             Reason::DuplicateSerial,
@@ -472,7 +502,34 @@ fn receive(
         }
         (lot, _) => lot.clone(),
     };
+    if let Some(issued) = returned.as_ref().filter(|u| u.state == UnitState::Issued)
+        && let (Some(issued_lot), Some(scanned_lot)) = (&issued.lot, &read.lot)
+        && issued_lot != scanned_lot
+    {
+        return Err(about(
+            issued,
+            Reason::ConflictingFields,
+            format!(
+                "serial {} was issued for lot {issued_lot}, but the scan says lot {scanned_lot}",
+                issued.serial
+            ),
+        ));
+    }
     let (unit, verb) = match returned {
+        // An issued serial arrives: the unit we issued it for is now in our hands.
+        Some(unit) if unit.state == UnitState::Issued => (
+            Unit {
+                state: UnitState::Received,
+                location: scan.station.clone(),
+                last_seq: seq,
+                received_at_ms: now_ms,
+                lot: unit.lot.clone().or(lot),
+                expiry: unit.expiry.or(read.expiry),
+                mfr_serial: unit.mfr_serial.clone().or_else(|| scan.mfr_serial.clone()),
+                ..unit
+            },
+            "received issued serial",
+        ),
         // A returned or quarantined unit is received back into stock: the same unit, its
         // history and sale kept, its hold (if any) too.
         Some(unit) => (
@@ -508,6 +565,8 @@ fn receive(
                 dispatched_at_ms: 0,
                 mfr_serial: scan.mfr_serial.clone(),
                 parent: None,
+                replaced_by: None,
+                replaces: None,
             },
             "received",
         ),

@@ -5,6 +5,7 @@
 //! touches the database, the network or the clock: the store lends its view and the time, and
 //! persists what comes back.
 
+pub mod issue;
 pub mod item;
 pub mod kpi;
 mod lifecycle;
@@ -55,6 +56,12 @@ pub enum Action {
     Aggregate,
     /// Takes the scanned unit (or SSCC) out of its set, or unpacks the set it is the parent of.
     Disaggregate,
+    /// A serial issued (generated or imported) before the unit exists: the unit starts ISSUED.
+    /// Logged by issuing, never sent as a scan.
+    Issue,
+    /// A serial voided because its label was replaced by a new serial. Logged by printing,
+    /// never sent as a scan.
+    Void,
 }
 
 impl Action {
@@ -71,9 +78,13 @@ impl Action {
             Action::Release => "RELEASE",
             Action::Aggregate => "AGGREGATE",
             Action::Disaggregate => "DISAGGREGATE",
+            Action::Issue => "ISSUE",
+            Action::Void => "VOID",
         }
     }
 
+    /// Every action a station may scan with (not ISSUE and VOID, which only the issuing and
+    /// printing paths log).
     pub const ALL: [Action; 11] = [
         Action::Receive,
         Action::Putaway,
@@ -97,6 +108,8 @@ pub enum EntryMode {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum UnitState {
+    /// Issued (generated or imported) and not yet received: ours, but not yet in our hands.
+    Issued,
     Received,
     Stored,
     Picked,
@@ -104,11 +117,14 @@ pub enum UnitState {
     Returned,
     Quarantined,
     Scrapped,
+    /// Its label was replaced by another serial (`Unit::replaced_by`); nothing more happens to it.
+    Voided,
 }
 
 impl UnitState {
     pub fn name(self) -> &'static str {
         match self {
+            UnitState::Issued => "ISSUED",
             UnitState::Received => "RECEIVED",
             UnitState::Stored => "STORED",
             UnitState::Picked => "PICKED",
@@ -116,10 +132,12 @@ impl UnitState {
             UnitState::Returned => "RETURNED",
             UnitState::Quarantined => "QUARANTINED",
             UnitState::Scrapped => "SCRAPPED",
+            UnitState::Voided => "VOIDED",
         }
     }
 
-    pub const ALL: [UnitState; 7] = [
+    pub const ALL: [UnitState; 9] = [
+        UnitState::Issued,
         UnitState::Received,
         UnitState::Stored,
         UnitState::Picked,
@@ -127,6 +145,7 @@ impl UnitState {
         UnitState::Returned,
         UnitState::Quarantined,
         UnitState::Scrapped,
+        UnitState::Voided,
     ];
 }
 
@@ -194,6 +213,8 @@ pub enum Reason {
     AlreadyInSet,
     NotInSet,
     SetFull,
+    NotIssued,
+    Voided,
 }
 
 impl Reason {
@@ -226,11 +247,13 @@ impl Reason {
             Reason::AlreadyInSet => "ALREADY_IN_SET",
             Reason::NotInSet => "NOT_IN_SET",
             Reason::SetFull => "SET_FULL",
+            Reason::NotIssued => "NOT_ISSUED",
+            Reason::Voided => "VOIDED",
         }
     }
 
     /// Every reason, in declaration order (a test checks it against the API's list).
-    pub const ALL: [Reason; 27] = [
+    pub const ALL: [Reason; 29] = [
         Reason::Ok,
         Reason::DuplicateSerial,
         Reason::BadFormat,
@@ -258,6 +281,8 @@ impl Reason {
         Reason::AlreadyInSet,
         Reason::NotInSet,
         Reason::SetFull,
+        Reason::NotIssued,
+        Reason::Voided,
     ];
 }
 
@@ -293,6 +318,10 @@ pub struct Unit {
     pub mfr_serial: Option<String>,
     /// The set (kit serial or SSCC) the unit is packed in.
     pub parent: Option<String>,
+    /// The serial that replaced this one when its label was reprinted under the REPLACE
+    /// policy (the unit is VOIDED), or the serial this one replaced (the unit is the new one).
+    pub replaced_by: Option<String>,
+    pub replaces: Option<String>,
 }
 
 /// A scan as a station sent it, already checked for shape (sizes, ids, enums).

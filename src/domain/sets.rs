@@ -587,6 +587,8 @@ fn past(action: Action) -> &'static str {
         Action::Release => "released",
         Action::Aggregate => "packed",
         Action::Disaggregate => "unpacked",
+        Action::Issue => "issued",
+        Action::Void => "voided",
     }
 }
 

@@ -81,6 +81,8 @@ fn unit(serial: &str) -> Unit {
         dispatched_at_ms: 0,
         mfr_serial: None,
         parent: None,
+        replaced_by: None,
+        replaces: None,
     }
 }
 

@@ -76,6 +76,11 @@ impl CachedRules {
                 Some(unit) => format!("serial {} fits {} (cached rules)", unit.serial, unit.sku),
                 None => format!("{} (cached rules)", change.message),
             }),
+            // The cache holds no units: only the server knows what was issued.
+            Ok(Err(rejection)) if rejection.reason == Reason::NotIssued => Precheck::Fits(format!(
+                "serial {} fits its SKU's format (cached rules); the server checks it was issued",
+                read.serial
+            )),
             Ok(Err(rejection)) => Precheck::LikelyRejected {
                 reason: rejection.reason,
                 message: format!("{} (cached rules)", rejection.message),

@@ -11,7 +11,11 @@ use crate::domain::{
     UnitState, item::SKU_LEN_MAX, warehouse::REASON_LEN_MAX,
 };
 use crate::proto::v1 as pb;
+use crate::domain::issue::{Issuing, ReprintPolicy, Strategy};
 use crate::store::{PAGE_LEN_DEFAULT, PAGE_LEN_MAX, ScanAnswer, UnitQuery};
+
+/// The longest QR strategy text of an item's issuing policy, in bytes.
+pub const QR_STRATEGY_LEN_MAX: usize = 256;
 
 fn invalid(message: impl Into<String>) -> Status {
     Status::invalid_argument(message)
@@ -57,6 +61,9 @@ pub fn action_from_pb(value: i32) -> Result<Action, Status> {
         Ok(pb::Action::Aggregate) => Ok(Action::Aggregate),
         Ok(pb::Action::Disaggregate) => Ok(Action::Disaggregate),
         Ok(pb::Action::Unspecified) => Err(invalid("action is required")),
+        Ok(pb::Action::Issue | pb::Action::Void) => Err(invalid(format!(
+            "action {value} is logged by issuing and printing, not scanned: use IssueService or LabelService"
+        ))),
         Err(_) => Err(invalid(format!("action {value} is not a known action"))),
     }
 }
@@ -74,6 +81,8 @@ pub(super) fn action_to_pb(action: Action) -> pb::Action {
         Action::Release => pb::Action::Release,
         Action::Aggregate => pb::Action::Aggregate,
         Action::Disaggregate => pb::Action::Disaggregate,
+        Action::Issue => pb::Action::Issue,
+        Action::Void => pb::Action::Void,
     }
 }
 
@@ -105,6 +114,8 @@ pub fn state_to_pb(state: Option<UnitState>) -> pb::UnitState {
         Some(UnitState::Returned) => pb::UnitState::Returned,
         Some(UnitState::Quarantined) => pb::UnitState::Quarantined,
         Some(UnitState::Scrapped) => pb::UnitState::Scrapped,
+        Some(UnitState::Issued) => pb::UnitState::Issued,
+        Some(UnitState::Voided) => pb::UnitState::Voided,
     }
 }
 
@@ -143,6 +154,8 @@ pub fn reason_to_pb(reason: Reason) -> pb::Reason {
         Reason::AlreadyInSet => pb::Reason::AlreadyInSet,
         Reason::NotInSet => pb::Reason::NotInSet,
         Reason::SetFull => pb::Reason::SetFull,
+        Reason::NotIssued => pb::Reason::NotIssued,
+        Reason::Voided => pb::Reason::Voided,
         Reason::AlreadyReturned => pb::Reason::AlreadyReturned,
         Reason::OutOfWarranty => pb::Reason::OutOfWarranty,
     }
@@ -308,6 +321,8 @@ pub fn unit_to_pb(unit: Unit) -> pb::Unit {
         dispatched_at_ms: unit.dispatched_at_ms,
         mfr_serial: unit.mfr_serial.unwrap_or_default(),
         parent: unit.parent.unwrap_or_default(),
+        replaced_by: unit.replaced_by.unwrap_or_default(),
+        replaces: unit.replaces.unwrap_or_default(),
     }
 }
 
@@ -339,6 +354,7 @@ fn check_from_pb(value: i32) -> Result<CheckScheme, Status> {
         Ok(pb::CheckScheme::Gs1Mod10) => Ok(CheckScheme::Gs1Mod10),
         Ok(pb::CheckScheme::Luhn) => Ok(CheckScheme::Luhn),
         Ok(pb::CheckScheme::Iso7064Mod3736) => Ok(CheckScheme::Mod37_36),
+        Ok(pb::CheckScheme::LuhnMod32) => Ok(CheckScheme::LuhnMod32),
         Err(_) => Err(invalid(format!(
             "serial_rule.check {value} is not a known check scheme"
         ))),
@@ -351,6 +367,7 @@ fn check_to_pb(check: CheckScheme) -> pb::CheckScheme {
         CheckScheme::Gs1Mod10 => pb::CheckScheme::Gs1Mod10,
         CheckScheme::Luhn => pb::CheckScheme::Luhn,
         CheckScheme::Mod37_36 => pb::CheckScheme::Iso7064Mod3736,
+        CheckScheme::LuhnMod32 => pb::CheckScheme::LuhnMod32,
     }
 }
 
@@ -414,8 +431,83 @@ pub fn item_from_pb(item: pb::Item) -> Result<Item, Status> {
         warranty_months: item.warranty_months,
         serial_rule: rule,
         updated_at_ms: 0,
+        issuing: item.issuing.map(issuing_from_pb).transpose()?,
     };
     item.validated().map_err(|e| invalid(e.to_string()))
+}
+
+fn issuing_from_pb(policy: pb::IssuePolicy) -> Result<Issuing, Status> {
+    let narrow = |field: &str, n: u32| {
+        u8::try_from(n).map_err(|_| invalid(format!("issuing.{field} {n} is out of range")))
+    };
+    bounded_text("issuing.prefix", &policy.prefix, domain::issue::PREFIX_LEN_MAX)?;
+    bounded_text("issuing.qr", &policy.qr, QR_STRATEGY_LEN_MAX)?;
+    let strategy = match pb::IssueStrategy::try_from(policy.strategy) {
+        Ok(pb::IssueStrategy::Sequential) => Strategy::Sequential {
+            prefix: policy.prefix,
+            width: narrow("width", policy.width)?,
+        },
+        Ok(pb::IssueStrategy::Dated) => Strategy::Dated {
+            prefix: policy.prefix,
+        },
+        Ok(pb::IssueStrategy::Plant) => Strategy::Plant {
+            width: narrow("width", policy.width)?,
+        },
+        Ok(pb::IssueStrategy::Random) => Strategy::Random {
+            length: narrow("random_length", policy.random_length)?,
+        },
+        Ok(pb::IssueStrategy::Sgtin) => Strategy::Sgtin,
+        Ok(pb::IssueStrategy::Unspecified) => {
+            return Err(invalid("issuing.strategy is required"));
+        }
+        Err(_) => {
+            return Err(invalid(format!(
+                "issuing.strategy {} is not a known strategy",
+                policy.strategy
+            )));
+        }
+    };
+    let reprint = match pb::ReprintPolicy::try_from(policy.reprint) {
+        Ok(pb::ReprintPolicy::Unspecified | pb::ReprintPolicy::Reuse) => ReprintPolicy::Reuse,
+        Ok(pb::ReprintPolicy::Replace) => ReprintPolicy::Replace,
+        Err(_) => {
+            return Err(invalid(format!(
+                "issuing.reprint {} is not a known policy",
+                policy.reprint
+            )));
+        }
+    };
+    Ok(Issuing {
+        strategy,
+        reprint,
+        qr: policy.qr,
+    })
+}
+
+fn issuing_to_pb(issuing: Issuing) -> pb::IssuePolicy {
+    let (strategy, prefix, width, random_length) = match issuing.strategy {
+        Strategy::Sequential { prefix, width } => {
+            (pb::IssueStrategy::Sequential, prefix, u32::from(width), 0)
+        }
+        Strategy::Dated { prefix } => (pb::IssueStrategy::Dated, prefix, 0, 0),
+        Strategy::Plant { width } => (pb::IssueStrategy::Plant, String::new(), u32::from(width), 0),
+        Strategy::Random { length } => {
+            (pb::IssueStrategy::Random, String::new(), 0, u32::from(length))
+        }
+        Strategy::Sgtin => (pb::IssueStrategy::Sgtin, String::new(), 0, 0),
+    };
+    pb::IssuePolicy {
+        strategy: strategy.into(),
+        prefix,
+        width,
+        random_length,
+        reprint: match issuing.reprint {
+            ReprintPolicy::Reuse => pb::ReprintPolicy::Reuse,
+            ReprintPolicy::Replace => pb::ReprintPolicy::Replace,
+        }
+        .into(),
+        qr: issuing.qr,
+    }
 }
 
 pub fn item_to_pb(item: Item) -> pb::Item {
@@ -437,6 +529,7 @@ pub fn item_to_pb(item: Item) -> pb::Item {
             confusables: confusables_to_pb(rule.confusables).into(),
         }),
         updated_at_ms: item.updated_at_ms,
+        issuing: item.issuing.map(issuing_to_pb),
     }
 }
 

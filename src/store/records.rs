@@ -9,6 +9,7 @@ use prost::Message;
 use uuid::Uuid;
 
 use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRule};
+use crate::domain::issue::{Issuing, ReprintPolicy, Strategy};
 use crate::domain::{
     Action, EntryMode, Event, Hold, HoldKind, Item, Mark, Order, OrderLine, Outcome, Reason,
     Recall, RecallRelease, RecallScope, Receipt, ReceiptLine, SetKind, Shipment, ShipmentClosure,
@@ -45,6 +46,17 @@ struct ItemRecord {
     pattern: String,
     #[prost(uint32, tag = "13")]
     confusables: u32,
+    /// 0: no issuing policy.
+    #[prost(uint32, tag = "14")]
+    issue_strategy: u32,
+    #[prost(string, tag = "15")]
+    issue_prefix: String,
+    #[prost(uint32, tag = "16")]
+    issue_width: u32,
+    #[prost(uint32, tag = "17")]
+    reprint: u32,
+    #[prost(string, tag = "18")]
+    qr: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -91,6 +103,10 @@ struct UnitRecord {
     mfr_serial: String,
     #[prost(string, tag = "20")]
     parent: String,
+    #[prost(string, tag = "21")]
+    replaced_by: String,
+    #[prost(string, tag = "22")]
+    replaces: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -212,6 +228,7 @@ stable_codes!(charset_code, charset_from, Charset {
 });
 stable_codes!(check_code, check_from, CheckScheme {
     CheckScheme::None = 1, CheckScheme::Gs1Mod10 = 2, CheckScheme::Luhn = 3, CheckScheme::Mod37_36 = 4,
+    CheckScheme::LuhnMod32 = 5,
 });
 stable_codes!(confusables_code, confusables_from, Confusables {
     Confusables::Allow = 1, Confusables::Reject = 2, Confusables::MapToDigits = 3,
@@ -219,12 +236,26 @@ stable_codes!(confusables_code, confusables_from, Confusables {
 stable_codes!(state_code, state_from, UnitState {
     UnitState::Received = 1, UnitState::Stored = 2, UnitState::Picked = 3, UnitState::Dispatched = 4,
     UnitState::Returned = 5, UnitState::Quarantined = 6, UnitState::Scrapped = 7,
+    UnitState::Issued = 8, UnitState::Voided = 9,
 });
+stable_codes!(reprint_code, reprint_from, ReprintPolicy {
+    ReprintPolicy::Reuse = 1, ReprintPolicy::Replace = 2,
+});
+
+fn strategy_code(strategy: &Strategy) -> u32 {
+    match strategy {
+        Strategy::Sequential { .. } => 1,
+        Strategy::Dated { .. } => 2,
+        Strategy::Plant { .. } => 3,
+        Strategy::Random { .. } => 4,
+        Strategy::Sgtin => 5,
+    }
+}
 stable_codes!(hold_code, hold_from, HoldKind { HoldKind::Recalled = 1, HoldKind::Blocked = 2 });
 stable_codes!(action_code, action_from, Action {
     Action::Receive = 1, Action::Putaway = 2, Action::Pick = 3, Action::Dispatch = 4, Action::Return = 5,
     Action::Quarantine = 6, Action::Scrap = 7, Action::Block = 8, Action::Release = 9,
-    Action::Aggregate = 10, Action::Disaggregate = 11,
+    Action::Aggregate = 10, Action::Disaggregate = 11, Action::Issue = 12, Action::Void = 13,
 });
 stable_codes!(set_kind_code, set_kind_from, SetKind { SetKind::Sscc = 1, SetKind::Kit = 2 });
 stable_codes!(entry_code, entry_from, EntryMode { EntryMode::Scanned = 1, EntryMode::Keyed = 2 });
@@ -240,6 +271,7 @@ stable_codes!(reason_code, reason_from, Reason {
     Reason::SuspectCounterfeit = 18, Reason::WrongCustomer = 19, Reason::AlreadyReturned = 20,
     Reason::OutOfWarranty = 21, Reason::UnknownReceipt = 22, Reason::Unexpected = 23,
     Reason::OverQuantity = 24, Reason::AlreadyInSet = 25, Reason::NotInSet = 26, Reason::SetFull = 27,
+    Reason::NotIssued = 28, Reason::Voided = 29,
 });
 stable_codes!(mark_code, mark_from, Mark {
     Mark::Expected = 1, Mark::Received = 2, Mark::OnLine = 3, Mark::Unexpected = 4, Mark::Over = 5,
@@ -292,6 +324,18 @@ pub fn encode_item(item: &Item) -> Vec<u8> {
             .unwrap_or_default(),
         confusables: confusables_code(item.serial_rule.confusables),
         updated_at_ms: item.updated_at_ms,
+        issue_strategy: item.issuing.as_ref().map_or(0, |i| strategy_code(&i.strategy)),
+        issue_prefix: match item.issuing.as_ref().map(|i| &i.strategy) {
+            Some(Strategy::Sequential { prefix, .. } | Strategy::Dated { prefix }) => prefix.clone(),
+            _ => String::new(),
+        },
+        issue_width: match item.issuing.as_ref().map(|i| &i.strategy) {
+            Some(Strategy::Sequential { width, .. } | Strategy::Plant { width }) => u32::from(*width),
+            Some(Strategy::Random { length }) => u32::from(*length),
+            _ => 0,
+        },
+        reprint: item.issuing.as_ref().map_or(0, |i| reprint_code(i.reprint)),
+        qr: item.issuing.as_ref().map(|i| i.qr.clone()).unwrap_or_default(),
     }
     .encode_to_vec()
 }
@@ -321,6 +365,24 @@ pub fn decode_item(bytes: &[u8]) -> Result<Item, StoreError> {
             },
         },
         updated_at_ms: r.updated_at_ms,
+        issuing: match r.issue_strategy {
+            0 => None,
+            code => {
+                let width = u8::try_from(r.issue_width).map_err(|e| corrupt("item issue_width", e))?;
+                Some(Issuing {
+                    strategy: match code {
+                        1 => Strategy::Sequential { prefix: r.issue_prefix, width },
+                        2 => Strategy::Dated { prefix: r.issue_prefix },
+                        3 => Strategy::Plant { width },
+                        4 => Strategy::Random { length: width },
+                        5 => Strategy::Sgtin,
+                        other => return Err(corrupt("item issue_strategy", format!("unknown code {other}"))),
+                    },
+                    reprint: reprint_from(r.reprint)?,
+                    qr: r.qr,
+                })
+            }
+        },
     };
     // The pair of the validation done before the write.
     item.clone()
@@ -354,6 +416,8 @@ pub fn encode_unit(unit: &Unit) -> Vec<u8> {
         dispatched_at_ms: unit.dispatched_at_ms,
         mfr_serial: unit.mfr_serial.clone().unwrap_or_default(),
         parent: unit.parent.clone().unwrap_or_default(),
+        replaced_by: unit.replaced_by.clone().unwrap_or_default(),
+        replaces: unit.replaces.clone().unwrap_or_default(),
     }
     .encode_to_vec()
 }
@@ -397,6 +461,8 @@ pub fn decode_unit(bytes: &[u8]) -> Result<Unit, StoreError> {
         dispatched_at_ms: r.dispatched_at_ms,
         mfr_serial: opt(r.mfr_serial),
         parent: opt(r.parent),
+        replaced_by: opt(r.replaced_by),
+        replaces: opt(r.replaces),
     })
 }
 

@@ -1972,6 +1972,8 @@ pub fn raw_sled_ceiling(
                 dispatched_at_ms: 0,
                 mfr_serial: None,
                 parent: None,
+                replaced_by: None,
+                replaces: None,
                 state: domain::UnitState::Received,
                 location: "BENCH-DOCK".to_owned(),
                 first_seen_station: "BENCH-DOCK".to_owned(),
