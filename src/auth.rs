@@ -230,6 +230,10 @@ pub fn required_role(path: &str) -> Option<Role> {
             "WhoAmI" => Role::Operator,
             _ => Role::Admin,
         },
+        pb::issue_service_server::SERVICE_NAME => match method {
+            "IssueSerials" | "ListRanges" | "Verify" => Role::Operator,
+            _ => Role::Supervisor,
+        },
         _ => Role::Admin,
     })
 }

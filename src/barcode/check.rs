@@ -153,7 +153,7 @@ mod tests {
                 }
                 sum += p;
             }
-            sum % 32 == 0
+            sum.is_multiple_of(32)
         };
         for body in [&b"7K3MZQ9X"[..], b"0", b"ZZZZZZZZZZ", b"ABCDEFGH1234"] {
             let check = luhn_mod32_char(body).unwrap();

@@ -84,6 +84,14 @@ enum Command {
     /// Catalog items.
     #[command(subcommand)]
     Item(ItemCommand),
+    /// Issue new serials of an item by its issuing policy: each an ISSUED unit, printed with
+    /// its QR payload.
+    Issue(issue::IssueArgs),
+    /// Vendor and plant ranges of an item's serials.
+    #[command(subcommand)]
+    Range(issue::RangeCommand),
+    /// Is this label genuine? Exit 0 genuine, 1 unknown, voided or a suspected clone.
+    Verify(issue::VerifyArgs),
     /// Send scans, one per RAW argument (or one per stdin line with `-`), and print each reply.
     Scan(ScanArgs),
     /// Look units up.
@@ -442,6 +450,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(command) => {
             audit::audit(target()?.connect().await?, cli.json, command).await
         }
+        Command::Issue(args) => issue::issue(target()?.connect().await?, cli.json, args).await,
+        Command::Range(command) => {
+            issue::range(target()?.connect().await?, cli.json, command).await
+        }
+        Command::Verify(args) => issue::verify(target()?.connect().await?, cli.json, args).await,
         Command::Token(command) => {
             token::token(target()?.connect().await?, cli.json, command).await
         }

@@ -8,7 +8,7 @@ use crate::domain::time::format_utc;
 use crate::proto::v1 as pb;
 
 /// `OUTCOME_ACCEPTED` → `ACCEPTED`.
-fn short(name: &str, prefix: &str) -> String {
+pub fn short(name: &str, prefix: &str) -> String {
     name.strip_prefix(prefix).unwrap_or(name).to_owned()
 }
 
@@ -128,6 +128,14 @@ pub fn print_item(item: &pb::Item, created: Option<bool>, as_json: bool) {
                 "confusables": confusables(rule.confusables),
             },
             "updated_at_ms": item.updated_at_ms,
+            "issuing": item.issuing.as_ref().map(|p| json!({
+                "strategy": short(p.strategy().as_str_name(), "ISSUE_STRATEGY_"),
+                "prefix": p.prefix,
+                "width": p.width,
+                "random_length": p.random_length,
+                "reprint": short(p.reprint().as_str_name(), "REPRINT_POLICY_"),
+                "qr": p.qr,
+            })),
         });
         if let (Some(created), Some(object)) = (created, value.as_object_mut()) {
             object.insert("created".to_owned(), json!(created));
@@ -169,7 +177,34 @@ pub fn print_item(item: &pb::Item, created: Option<bool>, as_json: bool) {
             format_args!(" check {}", check(rule.check)),
             item.description
         );
+        if let Some(policy) = &item.issuing {
+            println!("  issuing {}", issuing_text(policy));
+        }
     }
+}
+
+/// An issuing policy in a line: the strategy with its settings, the reprint policy, the QR.
+pub fn issuing_text(policy: &pb::IssuePolicy) -> String {
+    let strategy = policy.strategy();
+    let settings = match strategy {
+        pb::IssueStrategy::Sequential => {
+            format!(" prefix {:?} width {}", policy.prefix, policy.width)
+        }
+        pb::IssueStrategy::Dated => format!(" prefix {:?}", policy.prefix),
+        pb::IssueStrategy::Plant => format!(" width {}", policy.width),
+        pb::IssueStrategy::Random => format!(" length {} + check", policy.random_length),
+        pb::IssueStrategy::Sgtin | pb::IssueStrategy::Unspecified => String::new(),
+    };
+    format!(
+        "{}{settings}  reprint {}  qr {}",
+        short(strategy.as_str_name(), "ISSUE_STRATEGY_"),
+        short(policy.reprint().as_str_name(), "REPRINT_POLICY_"),
+        if policy.qr.is_empty() {
+            "default"
+        } else {
+            &policy.qr
+        }
+    )
 }
 
 fn unit_json(unit: &pb::Unit) -> serde_json::Value {

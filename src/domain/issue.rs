@@ -20,6 +20,9 @@ pub const WIDTH_MAX: u8 = 18;
 /// serial has at most 20 characters).
 pub const RANDOM_LEN_MIN: u8 = 8;
 pub const RANDOM_LEN_MAX: u8 = 19;
+/// The longest serial GS1 allows (AI 21), which every issued value keeps to so that it fits
+/// a GS1 label.
+pub const GS1_SERIAL_LEN_MAX: usize = 20;
 /// How many ranges one item may have.
 pub const RANGES_PER_ITEM_MAX: usize = 1_000;
 
@@ -144,8 +147,9 @@ impl UnitFacts {
             "colour" => self.colour.clone(),
             "po" => self.po.clone(),
             "mfg_unit" => self.mfg_unit.clone(),
-            "mfg_date" => (self.made_at_ms != 0)
-                .then(|| super::time::date_utc(self.made_at_ms).to_string()),
+            "mfg_date" => {
+                (self.made_at_ms != 0).then(|| super::time::date_utc(self.made_at_ms).to_string())
+            }
             _ => None,
         }
     }
@@ -153,6 +157,78 @@ impl UnitFacts {
     pub fn is_empty(&self) -> bool {
         *self == UnitFacts::default()
     }
+}
+
+/// A write to issuing's state, decided by the store's writer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IssueOp {
+    /// `count` new serials of `sku`: from the owner's ranges when `owner` is set, else from
+    /// the item's counter (for PLANT: the plant's), jumping over every range.
+    Issue {
+        sku: String,
+        count: u32,
+        plant: Option<String>,
+        owner: Option<String>,
+        operator: String,
+    },
+    /// Values `first..=last` (or, without `first`, the next free `count` values) to `owner`.
+    AllocateRange {
+        sku: String,
+        owner: String,
+        kind: OwnerKind,
+        first: Option<u64>,
+        count: u64,
+        operator: String,
+    },
+    /// Serials made elsewhere, one chunk of an import. `vendor`: every value must be inside
+    /// the vendor's ranges. `check_only`: decide every row, write nothing. Otherwise a chunk
+    /// with a bad row writes nothing unless `partial`, which writes the good rows.
+    Import {
+        rows: Vec<ImportUnit>,
+        vendor: Option<String>,
+        check_only: bool,
+        partial: bool,
+        operator: String,
+    },
+}
+
+impl IssueOp {
+    /// How many units the op may write, which the writer counts against its group bound.
+    pub fn len(&self) -> usize {
+        match self {
+            IssueOp::Issue { count, .. } => usize::try_from(*count).unwrap_or(usize::MAX),
+            IssueOp::AllocateRange { .. } => 1,
+            IssueOp::Import { rows, .. } => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One row of an import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportUnit {
+    /// Where the row came from (the file's line), echoed in its rejection.
+    pub line: u64,
+    pub sku: String,
+    pub serial: String,
+    pub lot: Option<String>,
+    pub facts: UnitFacts,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IssueAnswer {
+    /// The serials issued, in order.
+    Issued(Vec<super::Unit>),
+    Range(Range),
+    /// How many rows were (or, checking, would be) imported, and the rejected rows with why.
+    Imported {
+        accepted: u64,
+        written: bool,
+        rejected: Vec<(u64, String)>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -165,9 +241,7 @@ pub enum IssueError {
     Count(u64),
     #[error("the PLANT strategy needs the plant code")]
     PlantMissing,
-    #[error(
-        "plant code {0:?} must be 1 to {PLANT_LEN_MAX} characters of A-Z and 0-9"
-    )]
+    #[error("plant code {0:?} must be 1 to {PLANT_LEN_MAX} characters of A-Z and 0-9")]
     PlantShape(String),
     #[error("a plant code is only for items with the PLANT strategy")]
     PlantNotUsed,
@@ -185,7 +259,9 @@ pub enum IssueError {
         value: String,
         why: String,
     },
-    #[error("the strategy makes serials of {0} characters; a serial has at most 20")]
+    #[error(
+        "the strategy makes serials of {0} characters; a GS1 serial has at most {GS1_SERIAL_LEN_MAX}"
+    )]
     TooLong(usize),
     #[error("SKU {sku}'s counter {scope}is used up at {last}")]
     Exhausted {
@@ -254,7 +330,9 @@ fn check_width(width: u8) -> Result<(), IssueError> {
 
 fn check_prefix(prefix: &str) -> Result<(), IssueError> {
     let ok = prefix.chars().count() <= PREFIX_LEN_MAX
-        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
     if ok {
         Ok(())
     } else {
@@ -424,7 +502,7 @@ impl Strategy {
         };
         for value in samples {
             let len = value.chars().count();
-            if len > crate::barcode::SERIAL_LEN_MAX {
+            if len > GS1_SERIAL_LEN_MAX {
                 return Err(IssueError::TooLong(len));
             }
             // A plant code is chosen at issue time: only the counter part is checked here.
@@ -579,7 +657,10 @@ mod tests {
         assert_eq!(seq.scope(today, Some("P1")), Err(IssueError::PlantNotUsed));
         assert_eq!(Strategy::Sgtin.value("", 5).unwrap(), "5");
         assert_eq!(Strategy::Sgtin.number("05"), None);
-        assert_eq!(Strategy::Sgtin.number("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(
+            Strategy::Sgtin.number("18446744073709551615"),
+            Some(u64::MAX)
+        );
     }
 
     #[test]
@@ -664,7 +745,7 @@ mod tests {
                 other: "vendor A 1000-5000".into()
             })
         );
-        check_new_range(&range("B", 5001, 9000), &seq, &[a.clone()], 1).unwrap();
+        check_new_range(&range("B", 5001, 9000), &seq, std::slice::from_ref(&a), 1).unwrap();
         assert!(matches!(
             check_new_range(&range("C", 10, 20), &seq, &[], 50),
             Err(IssueError::BelowCounter { next: 50, .. })

@@ -354,7 +354,7 @@ pub(super) fn refused_transition(action: Action, unit: &Unit) -> Rejection {
             unit,
             Reason::Voided,
             format!(
-                "serial {} was voided when its label was replaced{}; scan the new label",
+                "serial {} is VOIDED: its label was replaced{}; scan the new label",
                 unit.serial,
                 unit.replaced_by
                     .as_ref()

@@ -57,6 +57,7 @@ fn item(sku: &str, lot_tracked: bool) -> Item {
             confusables: crate::barcode::Confusables::Allow,
         },
         updated_at_ms: 0,
+        issuing: None,
     }
 }
 
@@ -328,6 +329,7 @@ fn every_state_and_action_pair() {
                 (None, Ok(change)) => panic!("{pair}: not allowed but applied: {}", change.message),
                 (None, Err(r)) => {
                     let want = match (action, state) {
+                        (_, UnitState::Voided) => Reason::Voided,
                         (Action::Receive, _) => Reason::DuplicateSerial,
                         (Action::Return, UnitState::Returned) => Reason::AlreadyReturned,
                         _ => Reason::WrongState,

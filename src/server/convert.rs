@@ -5,13 +5,13 @@ use tonic::Status;
 use uuid::Uuid;
 
 use crate::barcode::{self, Charset, CheckScheme, Confusables, Pattern, SerialRule};
+use crate::domain::issue::{Issuing, ReprintPolicy, Strategy};
 use crate::domain::{
     self, Action, EntryMode, Event, Feedback, Item, LOT_LEN_MAX, Order, OrderLine, Outcome, Pick,
     REF_LEN_MAX, Reason, Recall, RecallRelease, RecallScope, STATION_LEN_MAX, Scan, Shipment, Unit,
     UnitState, item::SKU_LEN_MAX, warehouse::REASON_LEN_MAX,
 };
 use crate::proto::v1 as pb;
-use crate::domain::issue::{Issuing, ReprintPolicy, Strategy};
 use crate::store::{PAGE_LEN_DEFAULT, PAGE_LEN_MAX, ScanAnswer, UnitQuery};
 
 /// The longest QR strategy text of an item's issuing policy, in bytes.
@@ -440,7 +440,11 @@ fn issuing_from_pb(policy: pb::IssuePolicy) -> Result<Issuing, Status> {
     let narrow = |field: &str, n: u32| {
         u8::try_from(n).map_err(|_| invalid(format!("issuing.{field} {n} is out of range")))
     };
-    bounded_text("issuing.prefix", &policy.prefix, domain::issue::PREFIX_LEN_MAX)?;
+    bounded_text(
+        "issuing.prefix",
+        &policy.prefix,
+        domain::issue::PREFIX_LEN_MAX,
+    )?;
     bounded_text("issuing.qr", &policy.qr, QR_STRATEGY_LEN_MAX)?;
     let strategy = match pb::IssueStrategy::try_from(policy.strategy) {
         Ok(pb::IssueStrategy::Sequential) => Strategy::Sequential {
@@ -491,9 +495,12 @@ fn issuing_to_pb(issuing: Issuing) -> pb::IssuePolicy {
         }
         Strategy::Dated { prefix } => (pb::IssueStrategy::Dated, prefix, 0, 0),
         Strategy::Plant { width } => (pb::IssueStrategy::Plant, String::new(), u32::from(width), 0),
-        Strategy::Random { length } => {
-            (pb::IssueStrategy::Random, String::new(), 0, u32::from(length))
-        }
+        Strategy::Random { length } => (
+            pb::IssueStrategy::Random,
+            String::new(),
+            0,
+            u32::from(length),
+        ),
         Strategy::Sgtin => (pb::IssueStrategy::Sgtin, String::new(), 0, 0),
     };
     pb::IssuePolicy {

@@ -7,6 +7,7 @@ pub mod auth;
 mod convert;
 mod epcis;
 mod health;
+mod issue;
 mod kpi;
 mod metrics;
 mod trace;
@@ -71,7 +72,8 @@ pub enum ServeError {
 }
 
 /// Every service we serve, by its full gRPC name (health checking reports each).
-pub const SERVICE_NAMES: [&str; 8] = [
+pub const SERVICE_NAMES: [&str; 9] = [
+    pb::issue_service_server::SERVICE_NAME,
     pb::webhook_service_server::SERVICE_NAME,
     pb::audit_service_server::SERVICE_NAME,
     pb::auth_service_server::SERVICE_NAME,
@@ -156,6 +158,12 @@ pub async fn serve<S: Store>(
         options.webhook_retry_max,
         serving.subscribe(),
     ));
+    let issuing = pb::issue_service_server::IssueServiceServer::new(issue::Issuing {
+        store: store.clone(),
+        clones: std::sync::Arc::new(issue::CloneWatch::default()),
+    })
+    .max_decoding_message_size(MESSAGE_BYTES_MAX)
+    .max_encoding_message_size(MESSAGE_BYTES_MAX);
     let units = pb::unit_service_server::UnitServiceServer::new(Units {
         store,
         serving: serving.subscribe(),
@@ -193,6 +201,7 @@ pub async fn serve<S: Store>(
         .add_service(units)
         .add_service(barcodes)
         .add_service(warehouse)
+        .add_service(issuing)
         .add_service(health_service)
         .add_service(reflection)
         .serve_with_incoming_shutdown(incoming, shutdown)

@@ -26,6 +26,9 @@
 //! | `t` | token name | token record (role, SHA-256 of the text, creation, revocation); see `tokens.rs` |
 //! | `v` | SHA-256 of a token's text (32 bytes) | token name |
 //! | `w` | webhook id | subscription record (URL, secret, filters, delivered through); see `webhooks.rs` |
+//! | `b` | 1, sku length (u16), sku, scope | next counter value (u64): issuing's counters (scope: empty, the day YYYYMMDD, or the plant code) |
+//! | `b` | 2, sku length (u16), sku, first (u64) | range record (owner, kind, last, next) |
+//! | `z` | serial | facts a unit was issued or imported with (batch, size, colour, PO, manufacturing unit and date) and its label prints |
 //! | `y` | (nothing more) | the layout version (u32), [`LAYOUT_VERSION`] |
 //!
 //! A record that a write changes is rewritten whole, and sled keeps the old copy in its log
@@ -52,6 +55,33 @@ pub const STOCK: u8 = b'f';
 pub const KPI: u8 = b'k';
 pub const PICK: u8 = b'q';
 pub const DISPATCH: u8 = b'd';
+pub const ISSUING: u8 = b'b';
+pub const FACTS: u8 = b'z';
+
+/// An item's issuing counter for `scope`.
+pub fn counter(sku: &str, scope: &str) -> Option<Vec<u8>> {
+    let mut key = vec![ISSUING, 1];
+    push_part(&mut key, sku)?;
+    key.extend_from_slice(scope.as_bytes());
+    Some(key)
+}
+
+/// The prefix of every range of one item.
+pub fn range_prefix(sku: &str) -> Option<Vec<u8>> {
+    let mut key = vec![ISSUING, 2];
+    push_part(&mut key, sku)?;
+    Some(key)
+}
+
+pub fn range(sku: &str, first: u64) -> Option<Vec<u8>> {
+    let mut key = range_prefix(sku)?;
+    key.extend_from_slice(&first.to_be_bytes());
+    Some(key)
+}
+
+pub fn facts(serial: &str) -> Vec<u8> {
+    with_prefix(FACTS, serial.as_bytes())
+}
 /// The one key that holds the layout version.
 pub const LAYOUT: &[u8] = b"y";
 

@@ -153,6 +153,30 @@ pub trait Store: Clone + Send + Sync + 'static {
         >,
     > + Send;
 
+    /// Decides and records an issuing op (serials issued, a range allocated, a chunk of an
+    /// import), durably, each new unit with its ISSUE event.
+    fn issue(
+        &self,
+        op: crate::domain::issue::IssueOp,
+    ) -> impl Future<
+        Output = Result<
+            Result<crate::domain::issue::IssueAnswer, crate::domain::issue::IssueError>,
+            StoreError,
+        >,
+    > + Send;
+
+    /// Every range of an item, by first value.
+    fn ranges(
+        &self,
+        sku: &str,
+    ) -> impl Future<Output = Result<Vec<crate::domain::issue::Range>, StoreError>> + Send;
+
+    /// What a unit was issued or imported with (empty when nothing).
+    fn facts(
+        &self,
+        serial: &str,
+    ) -> impl Future<Output = Result<crate::domain::issue::UnitFacts, StoreError>> + Send;
+
     /// Every webhook subscription, by id.
     fn webhooks(
         &self,
@@ -291,6 +315,8 @@ mod tests {
             keys::PICK,
             keys::DISPATCH,
             keys::RECEIPT_ENTRY,
+            keys::ISSUING,
+            keys::FACTS,
             keys::LAYOUT[0],
             tokens::TOKEN,
             tokens::TOKEN_HASH,

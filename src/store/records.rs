@@ -9,7 +9,7 @@ use prost::Message;
 use uuid::Uuid;
 
 use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRule};
-use crate::domain::issue::{Issuing, ReprintPolicy, Strategy};
+use crate::domain::issue::{Issuing, OwnerKind, Range, ReprintPolicy, Strategy, UnitFacts};
 use crate::domain::{
     Action, EntryMode, Event, Hold, HoldKind, Item, Mark, Order, OrderLine, Outcome, Reason,
     Recall, RecallRelease, RecallScope, Receipt, ReceiptLine, SetKind, Shipment, ShipmentClosure,
@@ -324,18 +324,29 @@ pub fn encode_item(item: &Item) -> Vec<u8> {
             .unwrap_or_default(),
         confusables: confusables_code(item.serial_rule.confusables),
         updated_at_ms: item.updated_at_ms,
-        issue_strategy: item.issuing.as_ref().map_or(0, |i| strategy_code(&i.strategy)),
+        issue_strategy: item
+            .issuing
+            .as_ref()
+            .map_or(0, |i| strategy_code(&i.strategy)),
         issue_prefix: match item.issuing.as_ref().map(|i| &i.strategy) {
-            Some(Strategy::Sequential { prefix, .. } | Strategy::Dated { prefix }) => prefix.clone(),
+            Some(Strategy::Sequential { prefix, .. } | Strategy::Dated { prefix }) => {
+                prefix.clone()
+            }
             _ => String::new(),
         },
         issue_width: match item.issuing.as_ref().map(|i| &i.strategy) {
-            Some(Strategy::Sequential { width, .. } | Strategy::Plant { width }) => u32::from(*width),
+            Some(Strategy::Sequential { width, .. } | Strategy::Plant { width }) => {
+                u32::from(*width)
+            }
             Some(Strategy::Random { length }) => u32::from(*length),
             _ => 0,
         },
         reprint: item.issuing.as_ref().map_or(0, |i| reprint_code(i.reprint)),
-        qr: item.issuing.as_ref().map(|i| i.qr.clone()).unwrap_or_default(),
+        qr: item
+            .issuing
+            .as_ref()
+            .map(|i| i.qr.clone())
+            .unwrap_or_default(),
     }
     .encode_to_vec()
 }
@@ -368,15 +379,26 @@ pub fn decode_item(bytes: &[u8]) -> Result<Item, StoreError> {
         issuing: match r.issue_strategy {
             0 => None,
             code => {
-                let width = u8::try_from(r.issue_width).map_err(|e| corrupt("item issue_width", e))?;
+                let width =
+                    u8::try_from(r.issue_width).map_err(|e| corrupt("item issue_width", e))?;
                 Some(Issuing {
                     strategy: match code {
-                        1 => Strategy::Sequential { prefix: r.issue_prefix, width },
-                        2 => Strategy::Dated { prefix: r.issue_prefix },
+                        1 => Strategy::Sequential {
+                            prefix: r.issue_prefix,
+                            width,
+                        },
+                        2 => Strategy::Dated {
+                            prefix: r.issue_prefix,
+                        },
                         3 => Strategy::Plant { width },
                         4 => Strategy::Random { length: width },
                         5 => Strategy::Sgtin,
-                        other => return Err(corrupt("item issue_strategy", format!("unknown code {other}"))),
+                        other => {
+                            return Err(corrupt(
+                                "item issue_strategy",
+                                format!("unknown code {other}"),
+                            ));
+                        }
                     },
                     reprint: reprint_from(r.reprint)?,
                     qr: r.qr,
@@ -430,20 +452,22 @@ pub fn decode_unit(bytes: &[u8]) -> Result<Unit, StoreError> {
             format!("inconsistent unit {:?}", r.serial),
         ));
     }
+    let state = state_from(r.state)?;
     Ok(Unit {
         serial: r.serial,
         sku: r.sku,
         gtin: opt(r.gtin),
         lot: opt(r.lot),
         expiry: date_from(r.expiry)?,
-        state: state_from(r.state)?,
+        state,
         location: r.location,
         first_seen_station: r.first_seen_station,
         first_seen_at_ms: r.first_seen_at_ms,
         first_seen_seq: r.first_seen_seq,
         last_seq: r.last_seq,
-        // Units written before re-receipt existed were received once, when first seen.
-        received_at_ms: if r.received_at_ms == 0 {
+        // Units written before re-receipt existed were received once, when first seen; an
+        // issued one was not received yet.
+        received_at_ms: if r.received_at_ms == 0 && state != UnitState::Issued {
             r.first_seen_at_ms
         } else {
             r.received_at_ms
@@ -1080,4 +1104,111 @@ pub fn decode_receipt_entry(value: &[u8]) -> Result<(Mark, String), StoreError> 
     };
     let sku = String::from_utf8(sku.to_vec()).map_err(|e| corrupt("receipt entry", e))?;
     Ok((mark_from(u32::from(code))?, sku))
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct RangeRecord {
+    #[prost(string, tag = "1")]
+    sku: String,
+    #[prost(string, tag = "2")]
+    owner: String,
+    #[prost(uint32, tag = "3")]
+    kind: u32,
+    #[prost(uint64, tag = "4")]
+    first: u64,
+    #[prost(uint64, tag = "5")]
+    last: u64,
+    #[prost(uint64, tag = "6")]
+    next: u64,
+    #[prost(string, tag = "7")]
+    created_by: String,
+    #[prost(int64, tag = "8")]
+    created_at_ms: i64,
+}
+
+stable_codes!(owner_kind_code, owner_kind_from, OwnerKind {
+    OwnerKind::Vendor = 1, OwnerKind::Plant = 2,
+});
+
+pub fn encode_range(range: &Range) -> Vec<u8> {
+    RangeRecord {
+        sku: range.sku.clone(),
+        owner: range.owner.clone(),
+        kind: owner_kind_code(range.kind),
+        first: range.first,
+        last: range.last,
+        next: range.next,
+        created_by: range.created_by.clone(),
+        created_at_ms: range.created_at_ms,
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_range(bytes: &[u8]) -> Result<Range, StoreError> {
+    let r = RangeRecord::decode(bytes).map_err(|e| corrupt("range record", e))?;
+    if r.first == 0 || r.first > r.last || r.next < r.first {
+        return Err(corrupt(
+            "range record",
+            format!("inconsistent range {}-{} next {}", r.first, r.last, r.next),
+        ));
+    }
+    Ok(Range {
+        sku: r.sku,
+        owner: r.owner,
+        kind: owner_kind_from(r.kind)?,
+        first: r.first,
+        last: r.last,
+        next: r.next,
+        created_by: r.created_by,
+        created_at_ms: r.created_at_ms,
+    })
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct FactsRecord {
+    #[prost(string, tag = "1")]
+    batch: String,
+    #[prost(string, tag = "2")]
+    size: String,
+    #[prost(string, tag = "3")]
+    colour: String,
+    #[prost(string, tag = "4")]
+    po: String,
+    #[prost(string, tag = "5")]
+    mfg_unit: String,
+    #[prost(int64, tag = "6")]
+    made_at_ms: i64,
+    #[prost(uint32, tag = "7")]
+    prints: u32,
+    #[prost(string, tag = "8")]
+    last_job: String,
+}
+
+pub fn encode_facts(facts: &UnitFacts) -> Vec<u8> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    FactsRecord {
+        batch: text(&facts.batch),
+        size: text(&facts.size),
+        colour: text(&facts.colour),
+        po: text(&facts.po),
+        mfg_unit: text(&facts.mfg_unit),
+        made_at_ms: facts.made_at_ms,
+        prints: facts.prints,
+        last_job: text(&facts.last_job),
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_facts(bytes: &[u8]) -> Result<UnitFacts, StoreError> {
+    let r = FactsRecord::decode(bytes).map_err(|e| corrupt("facts record", e))?;
+    Ok(UnitFacts {
+        batch: opt(r.batch),
+        size: opt(r.size),
+        colour: opt(r.colour),
+        po: opt(r.po),
+        mfg_unit: opt(r.mfg_unit),
+        made_at_ms: r.made_at_ms,
+        prints: r.prints,
+        last_job: opt(r.last_job),
+    })
 }

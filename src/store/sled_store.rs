@@ -24,11 +24,13 @@ use super::records::{
     encode_receipt_entry, encode_set, encode_shipment, encode_unit, event_hash, upgrade_order,
     upgrade_shipment,
 };
+use super::records::{decode_facts, decode_range};
 use super::slot::TreeSlot;
 use super::tokens;
 use super::webhooks;
 use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreError, UnitQuery};
 use crate::auth::{self, Token, TokenError, TokenOp};
+use crate::domain::issue::{IssueAnswer, IssueError, IssueOp, Range, UnitFacts};
 use crate::domain::kpi::{KpiCounts, KpiKey};
 use crate::domain::warehouse::{recall_hold, sort_picks};
 use crate::domain::{self, Event, Hold, Item, Outcome, Unit, time};
@@ -62,6 +64,7 @@ type ItemReply = oneshot::Sender<Result<Result<PutItemAnswer, ItemConflict>, Sto
 type DocumentReply = oneshot::Sender<Result<Result<DocumentAnswer, DocumentError>, StoreError>>;
 type TokenReply = oneshot::Sender<Result<Result<Token, TokenError>, StoreError>>;
 type WebhookReply = oneshot::Sender<Result<Result<Option<Webhook>, WebhookError>, StoreError>>;
+type IssueReply = oneshot::Sender<Result<Result<IssueAnswer, IssueError>, StoreError>>;
 
 enum Command {
     Document {
@@ -83,6 +86,10 @@ enum Command {
     Webhook {
         op: WebhookOp,
         reply: WebhookReply,
+    },
+    Issue {
+        op: IssueOp,
+        reply: IssueReply,
     },
 }
 
@@ -109,12 +116,16 @@ impl Command {
             Command::Webhook { reply, .. } => {
                 let _ = reply.send(Err(error()));
             }
+            Command::Issue { reply, .. } => {
+                let _ = reply.send(Err(error()));
+            }
         }
     }
 
     fn n_scans(&self) -> usize {
         match self {
             Command::Scans { scans, .. } => scans.len(),
+            Command::Issue { op, .. } => op.len(),
             Command::PutItem { .. }
             | Command::Document { .. }
             | Command::Token { .. }
@@ -468,6 +479,29 @@ impl Store for SledStore {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Webhook { op, reply }).await?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn issue(&self, op: IssueOp) -> Result<Result<IssueAnswer, IssueError>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Issue { op, reply }).await?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn ranges(&self, sku: &str) -> Result<Vec<Range>, StoreError> {
+        let mut ranges = Vec::new();
+        if let Some(prefix) = keys::range_prefix(sku) {
+            for entry in self.inner.tree.scan_prefix(prefix) {
+                ranges.push(decode_range(&entry?.1)?);
+            }
+        }
+        Ok(ranges)
+    }
+
+    async fn facts(&self, serial: &str) -> Result<UnitFacts, StoreError> {
+        self.inner
+            .tree
+            .get(keys::facts(serial))?
+            .map_or_else(|| Ok(UnitFacts::default()), |v| decode_facts(&v))
     }
 
     async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
@@ -1014,6 +1048,12 @@ struct Group<'t> {
     /// Pick and dispatch keys the group wrote (`None`: removed), which later commands of the
     /// group read over the tree's.
     list_keys: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Issuing's counters (by SKU and scope) and ranges (by SKU) as read or changed by the
+    /// group, and which changed; written when the group is (`issuing.rs`).
+    counters: HashMap<(String, String), u64>,
+    issue_ranges: HashMap<String, Vec<Range>>,
+    dirty_counters: BTreeSet<(String, String)>,
+    dirty_ranges: BTreeSet<(String, u64)>,
 }
 
 /// Where a command's answer goes.
@@ -1023,6 +1063,7 @@ enum Reply {
     Document(DocumentReply),
     Token(TokenReply),
     Webhook(WebhookReply),
+    Issue(IssueReply),
 }
 
 /// A command's answer, decided but not yet on disk.
@@ -1032,6 +1073,7 @@ enum Decided {
     Document(Result<DocumentAnswer, DocumentError>),
     Token(Result<Token, TokenError>),
     Webhook(Result<Option<Webhook>, WebhookError>),
+    Issue(Result<IssueAnswer, IssueError>),
 }
 
 impl Reply {
@@ -1054,6 +1096,9 @@ impl Reply {
             (Reply::Webhook(reply), Ok(Decided::Webhook(answer))) => {
                 let _ = reply.send(Ok(answer));
             }
+            (Reply::Issue(reply), Ok(Decided::Issue(answer))) => {
+                let _ = reply.send(Ok(answer));
+            }
             (Reply::Scans(reply), answer) => {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
@@ -1067,6 +1112,9 @@ impl Reply {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
             (Reply::Webhook(reply), answer) => {
+                let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
+            }
+            (Reply::Issue(reply), answer) => {
                 let _ = reply.send(Err(answer.err().unwrap_or_else(mixed_up)));
             }
         }
@@ -1182,6 +1230,10 @@ impl Writer {
             token_count: None,
             webhooks: HashMap::new(),
             list_keys: BTreeMap::new(),
+            counters: HashMap::new(),
+            issue_ranges: HashMap::new(),
+            dirty_counters: BTreeSet::new(),
+            dirty_ranges: BTreeSet::new(),
         };
         let n_scans: usize = commands
             .iter()
@@ -1190,7 +1242,8 @@ impl Writer {
                 Command::PutItem { .. }
                 | Command::Document { .. }
                 | Command::Token { .. }
-                | Command::Webhook { .. } => 0,
+                | Command::Webhook { .. }
+                | Command::Issue { .. } => 0,
             })
             .sum();
         let mut pending = Vec::with_capacity(commands.len());
@@ -1214,6 +1267,9 @@ impl Writer {
                     Reply::Webhook(reply),
                     group.webhook(op).map(Decided::Webhook),
                 ),
+                Command::Issue { op, reply } => {
+                    (Reply::Issue(reply), group.issue(op).map(Decided::Issue))
+                }
             };
             match decided {
                 Ok(decided) => pending.push((reply, decided)),
@@ -1226,6 +1282,7 @@ impl Writer {
         let t_decided = std::time::Instant::now();
         let n_cmds = pending.len();
         group.write_documents();
+        group.write_issuing();
         let Group {
             batch,
             next_seq,
@@ -1916,25 +1973,33 @@ impl Group<'_> {
             state_after,
             prev_hash: Some(self.last_hash),
         };
-        let record = encode_event(&event);
+        self.count_kpi(&event, units_changed)?;
+        self.append_event(&event, &also);
+        Ok(ScanAnswer {
+            event,
+            replayed: false,
+        })
+    }
+
+    /// Writes `event` (which has the group's next sequence number) as the log's next: its
+    /// record in the hash chain, its id, and its place in the history of its serial and of
+    /// `also`.
+    fn append_event(&mut self, event: &Event, also: &[String]) {
+        let seq = event.seq;
+        let record = encode_event(event);
         self.last_hash = crate::audit::hash_record(&record);
         self.batch.insert(&keys::event(seq), record);
         self.batch
             .insert(&keys::event_id(&event.event_id), &seq.to_be_bytes());
-        for serial in std::iter::once(&event.serial).chain(&also) {
+        for serial in std::iter::once(&event.serial).chain(also) {
             if !serial.is_empty()
                 && let Some(key) = keys::history(serial, seq)
             {
                 self.batch.insert(key, &[]);
             }
         }
-        self.count_kpi(&event, units_changed)?;
         self.next_seq += 1;
         self.events.insert(event.event_id, event.clone());
-        Ok(ScanAnswer {
-            event,
-            replayed: false,
-        })
     }
 }
 
@@ -2029,3 +2094,5 @@ pub fn raw_sled_ceiling(
 
 #[cfg(test)]
 mod tests;
+
+mod issuing;

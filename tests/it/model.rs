@@ -42,6 +42,7 @@ fn item(sku: &str, lot_tracked: bool) -> Item {
         warranty_months: 0,
         serial_rule: SerialRule::default(),
         updated_at_ms: 0,
+        issuing: None,
     }
 }
 

@@ -18,6 +18,7 @@ fn item(sku: &str) -> Item {
         warranty_months: 0,
         serial_rule: SerialRule::default(),
         updated_at_ms: 0,
+        issuing: None,
     }
 }
 
