@@ -69,7 +69,8 @@ async fn calls(server: &TestServer, token: Option<&str>, n: usize) -> Vec<(&'sta
     let mut units = pb::unit_service_client::UnitServiceClient::new(conn.clone());
     let mut warehouse = pb::warehouse_service_client::WarehouseServiceClient::new(conn.clone());
     let mut tokens = pb::auth_service_client::AuthServiceClient::new(conn.clone());
-    let mut barcodes = pb::barcode_service_client::BarcodeServiceClient::new(conn);
+    let mut barcodes = pb::barcode_service_client::BarcodeServiceClient::new(conn.clone());
+    let mut issuing = pb::issue_service_client::IssueServiceClient::new(conn);
     let serial = format!("AC{n}");
     vec![
         (
@@ -157,6 +158,30 @@ async fn calls(server: &TestServer, token: Option<&str>, n: usize) -> Vec<(&'sta
             "ListTokens",
             answer(tokens.list_tokens(pb::ListTokensRequest {}).await),
         ),
+        (
+            "Verify",
+            answer(
+                issuing
+                    .verify(pb::VerifyRequest {
+                        code: "AC-BASE".to_owned(),
+                        place: String::new(),
+                    })
+                    .await,
+            ),
+        ),
+        (
+            "AllocateRange",
+            answer(
+                issuing
+                    .allocate_range(pb::AllocateRangeRequest {
+                        sku: "IS".to_owned(),
+                        owner: format!("V{n}"),
+                        count: 10,
+                        ..Default::default()
+                    })
+                    .await,
+            ),
+        ),
     ]
 }
 
@@ -167,6 +192,19 @@ async fn each_role_against_each_rpc_family() {
     pb::catalog_service_client::CatalogServiceClient::new(admin_conn.clone())
         .put_item(pb::PutItemRequest {
             item: Some(item("TV")),
+        })
+        .await
+        .unwrap();
+    pb::catalog_service_client::CatalogServiceClient::new(admin_conn.clone())
+        .put_item(pb::PutItemRequest {
+            item: Some(pb::Item {
+                issuing: Some(pb::IssuePolicy {
+                    strategy: pb::IssueStrategy::Sequential.into(),
+                    width: 6,
+                    ..Default::default()
+                }),
+                ..item("IS")
+            }),
         })
         .await
         .unwrap();
@@ -181,7 +219,7 @@ async fn each_role_against_each_rpc_family() {
     let needs = |role: &'static str| move |_: &str| Some(role);
     type Expect<'a> = &'a dyn Fn(&str) -> Option<&'static str>;
     // None: allowed. Some(role): PERMISSION_DENIED naming that role.
-    let table: [(&str, Option<&str>, [Expect; 9]); 3] = [
+    let table: [(&str, Option<&str>, [Expect; 11]); 3] = [
         (
             "OPERATOR",
             Some(operator.as_str()),
@@ -195,6 +233,8 @@ async fn each_role_against_each_rpc_family() {
                 &needs("SUPERVISOR"),
                 &needs("ADMIN"),
                 &needs("ADMIN"),
+                &ok,
+                &needs("SUPERVISOR"),
             ],
         ),
         (
@@ -210,12 +250,14 @@ async fn each_role_against_each_rpc_family() {
                 &ok,
                 &needs("ADMIN"),
                 &needs("ADMIN"),
+                &ok,
+                &ok,
             ],
         ),
         (
             "ADMIN",
             Some(admin.as_str()),
-            [&ok, &ok, &ok, &ok, &ok, &ok, &ok, &ok, &ok],
+            [&ok, &ok, &ok, &ok, &ok, &ok, &ok, &ok, &ok, &ok, &ok],
         ),
     ];
     for (n, (role, token, expected)) in table.iter().enumerate() {

@@ -117,9 +117,17 @@ enum Call {
     CreateWebhook(pb::CreateWebhookRequest),
     DeleteWebhook(pb::DeleteWebhookRequest),
     RevokeToken(pb::RevokeTokenRequest),
+    IssueSerials(pb::IssueSerialsRequest),
+    AllocateRange(pb::AllocateRangeRequest),
+    ImportUnits(Vec<pb::ImportUnitsRequest>),
+    Verify(pb::VerifyRequest),
     /// Bytes sent to a unary method whose answer is decoded as `GetUnitResponse` (any answer
     /// type will do: only errors are expected).
     Raw(&'static str, Vec<u8>),
+}
+
+fn issuing(server: &TestServer) -> pb::issue_service_client::IssueServiceClient<Channel> {
+    pb::issue_service_client::IssueServiceClient::new(server.channel())
 }
 
 fn tokens(server: &TestServer) -> pb::auth_service_client::AuthServiceClient<Channel> {
@@ -195,6 +203,13 @@ async fn call(server: &TestServer, call: Call) -> Result<(), tonic::Status> {
                 .map(|_| ())
         }
         Call::RevokeToken(r) => tokens(server).revoke_token(r).await.map(|_| ()),
+        Call::IssueSerials(r) => issuing(server).issue_serials(r).await.map(|_| ()),
+        Call::AllocateRange(r) => issuing(server).allocate_range(r).await.map(|_| ()),
+        Call::ImportUnits(messages) => issuing(server)
+            .import_units(tokio_stream::iter(messages))
+            .await
+            .map(|_| ()),
+        Call::Verify(r) => issuing(server).verify(r).await.map(|_| ()),
         Call::Raw(path, bytes) => {
             let channel = Channel::from_shared(server.url.clone())
                 .expect("url")
@@ -415,6 +430,138 @@ fn cases() -> Vec<(&'static str, Call, Code, &'static str)> {
         })
     };
     vec![
+        // --- IssueService
+        (
+            "IssueSerials of none",
+            Call::IssueSerials(pb::IssueSerialsRequest {
+                sku: "H".into(),
+                count: 0,
+                ..Default::default()
+            }),
+            Code::InvalidArgument,
+            "count must be 1 to 10000",
+        ),
+        (
+            "IssueSerials of 4 billion",
+            Call::IssueSerials(pb::IssueSerialsRequest {
+                sku: "H".into(),
+                count: 4_000_000_000,
+                ..Default::default()
+            }),
+            Code::InvalidArgument,
+            "count must be 1 to 10000",
+        ),
+        (
+            "IssueSerials without a SKU",
+            Call::IssueSerials(pb::IssueSerialsRequest {
+                count: 1,
+                ..Default::default()
+            }),
+            Code::InvalidArgument,
+            "sku is required",
+        ),
+        (
+            "IssueSerials of an item without a policy",
+            Call::IssueSerials(pb::IssueSerialsRequest {
+                sku: "H".into(),
+                count: 1,
+                ..Default::default()
+            }),
+            Code::FailedPrecondition,
+            "no issuing policy",
+        ),
+        (
+            "IssueSerials from an owner of 65 bytes",
+            Call::IssueSerials(pb::IssueSerialsRequest {
+                sku: "H".into(),
+                count: 1,
+                owner: "o".repeat(65),
+                ..Default::default()
+            }),
+            Code::InvalidArgument,
+            "owner has 65 bytes",
+        ),
+        (
+            "AllocateRange without an owner",
+            Call::AllocateRange(pb::AllocateRangeRequest {
+                sku: "H".into(),
+                count: 10,
+                ..Default::default()
+            }),
+            Code::InvalidArgument,
+            "owner must be 1 to 64 bytes",
+        ),
+        (
+            "AllocateRange of an unknown owner kind",
+            Call::AllocateRange(pb::AllocateRangeRequest {
+                sku: "H".into(),
+                owner: "ACME".into(),
+                kind: 99,
+                count: 10,
+                ..Default::default()
+            }),
+            Code::InvalidArgument,
+            "kind 99",
+        ),
+        (
+            "AllocateRange for an item without a policy",
+            Call::AllocateRange(pb::AllocateRangeRequest {
+                sku: "H".into(),
+                owner: "ACME".into(),
+                count: 10,
+                ..Default::default()
+            }),
+            Code::FailedPrecondition,
+            "no issuing policy",
+        ),
+        (
+            "ImportUnits of 1,001 rows in a message",
+            Call::ImportUnits(vec![pb::ImportUnitsRequest {
+                rows: (0..1001)
+                    .map(|i| pb::ImportRow {
+                        line: i,
+                        sku: "H".into(),
+                        serial: format!("H-IMP-{i}"),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }]),
+            Code::InvalidArgument,
+            "1001 rows",
+        ),
+        (
+            "ImportUnits changing its vendor mid-stream",
+            Call::ImportUnits(vec![
+                pb::ImportUnitsRequest {
+                    vendor: "ACME".into(),
+                    check_only: true,
+                    ..Default::default()
+                },
+                pb::ImportUnitsRequest {
+                    vendor: "BETA".into(),
+                    check_only: true,
+                    ..Default::default()
+                },
+            ]),
+            Code::InvalidArgument,
+            "the first message's",
+        ),
+        (
+            "Verify nothing",
+            Call::Verify(pb::VerifyRequest::default()),
+            Code::InvalidArgument,
+            "code is required",
+        ),
+        (
+            "Verify a code of 513 bytes",
+            Call::Verify(pb::VerifyRequest {
+                code: "H".repeat(513),
+                place: String::new(),
+            }),
+            Code::InvalidArgument,
+            "code has 513 bytes",
+        ),
         // --- AuditService and WebhookService
         (
             "Verify with a kept head of 3 bytes",

@@ -16,6 +16,7 @@ mod epcis;
 mod export;
 mod gateway;
 mod hostile;
+mod issue;
 mod kpi;
 mod lifecycle;
 mod metrics;
