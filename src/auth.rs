@@ -230,6 +230,8 @@ pub fn required_role(path: &str) -> Option<Role> {
             "WhoAmI" => Role::Operator,
             _ => Role::Admin,
         },
+        // A LOCKED template's change needs a SUPERVISOR: the service checks that itself.
+        pb::label_service_server::SERVICE_NAME => Role::Operator,
         pb::issue_service_server::SERVICE_NAME => match method {
             "IssueSerials" | "ListRanges" | "Verify" => Role::Operator,
             _ => Role::Supervisor,

@@ -8,6 +8,7 @@ mod decode;
 mod export;
 mod gateway;
 mod issue;
+mod label;
 mod output;
 mod report;
 mod token;
@@ -92,6 +93,12 @@ enum Command {
     Range(issue::RangeCommand),
     /// Is this label genuine? Exit 0 genuine, 1 unknown, voided or a suspected clone.
     Verify(issue::VerifyArgs),
+    /// Label templates: versioned, LOCKED ones changed only by a SUPERVISOR.
+    #[command(subcommand)]
+    Template(label::TemplateCommand),
+    /// Print labels for serials with a template: all checked first, the job recorded, its
+    /// ZPL written with --out. --reprint for damaged labels, by each item's policy.
+    Print(label::PrintArgs),
     /// Send scans, one per RAW argument (or one per stdin line with `-`), and print each reply.
     Scan(ScanArgs),
     /// Look units up.
@@ -455,6 +462,10 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             issue::range(target()?.connect().await?, cli.json, command).await
         }
         Command::Verify(args) => issue::verify(target()?.connect().await?, cli.json, args).await,
+        Command::Template(command) => {
+            label::template(target()?.connect().await?, cli.json, command).await
+        }
+        Command::Print(args) => label::print(target()?.connect().await?, cli.json, args).await,
         Command::Token(command) => {
             token::token(target()?.connect().await?, cli.json, command).await
         }

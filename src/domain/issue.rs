@@ -190,6 +190,21 @@ pub enum IssueOp {
         partial: bool,
         operator: String,
     },
+    /// A new version of a label template (see [`super::label::decide_put`]).
+    PutTemplate {
+        template: super::label::Template,
+        supervisor: bool,
+        by: String,
+    },
+    /// Prints `serials` with the current version of `template`: all or none. A reprint
+    /// follows each item's reprint policy.
+    Print {
+        template: String,
+        serials: Vec<String>,
+        reprint: bool,
+        reason: Option<String>,
+        operator: String,
+    },
 }
 
 impl IssueOp {
@@ -199,6 +214,8 @@ impl IssueOp {
             IssueOp::Issue { count, .. } => usize::try_from(*count).unwrap_or(usize::MAX),
             IssueOp::AllocateRange { .. } => 1,
             IssueOp::Import { rows, .. } => rows.len(),
+            IssueOp::PutTemplate { .. } => 1,
+            IssueOp::Print { serials, .. } => serials.len(),
         }
     }
 
@@ -229,6 +246,9 @@ pub enum IssueAnswer {
         written: bool,
         rejected: Vec<(u64, String)>,
     },
+    /// The template's current version after the change (unchanged when it was the same).
+    Template(super::label::Template),
+    Printed(super::label::PrintJob),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -298,6 +318,8 @@ pub enum IssueError {
     TooManyRanges(String),
     #[error("no free serial found for SKU {0} after many random draws")]
     NoFreeValue(String),
+    #[error(transparent)]
+    Label(#[from] super::label::LabelError),
 }
 
 impl IssueError {
@@ -316,7 +338,7 @@ impl IssueError {
                 | IssueError::RangeShape { .. }
                 | IssueError::OwnerShape
                 | IssueError::TooLong(_)
-        )
+        ) || matches!(self, IssueError::Label(e) if e.is_argument())
     }
 }
 

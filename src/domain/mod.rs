@@ -8,6 +8,7 @@
 pub mod issue;
 pub mod item;
 pub mod kpi;
+pub mod label;
 mod lifecycle;
 pub mod picking;
 pub mod receipt;

@@ -9,6 +9,7 @@ mod epcis;
 mod health;
 mod issue;
 mod kpi;
+mod label;
 mod metrics;
 mod trace;
 mod watch;
@@ -72,7 +73,8 @@ pub enum ServeError {
 }
 
 /// Every service we serve, by its full gRPC name (health checking reports each).
-pub const SERVICE_NAMES: [&str; 9] = [
+pub const SERVICE_NAMES: [&str; 10] = [
+    pb::label_service_server::SERVICE_NAME,
     pb::issue_service_server::SERVICE_NAME,
     pb::webhook_service_server::SERVICE_NAME,
     pb::audit_service_server::SERVICE_NAME,
@@ -164,6 +166,11 @@ pub async fn serve<S: Store>(
     })
     .max_decoding_message_size(MESSAGE_BYTES_MAX)
     .max_encoding_message_size(MESSAGE_BYTES_MAX);
+    let labels = pb::label_service_server::LabelServiceServer::new(label::Labels {
+        store: store.clone(),
+    })
+    .max_decoding_message_size(MESSAGE_BYTES_MAX)
+    .max_encoding_message_size(MESSAGE_BYTES_MAX);
     let units = pb::unit_service_server::UnitServiceServer::new(Units {
         store,
         serving: serving.subscribe(),
@@ -202,6 +209,7 @@ pub async fn serve<S: Store>(
         .add_service(barcodes)
         .add_service(warehouse)
         .add_service(issuing)
+        .add_service(labels)
         .add_service(health_service)
         .add_service(reflection)
         .serve_with_incoming_shutdown(incoming, shutdown)

@@ -28,6 +28,9 @@
 //! | `w` | webhook id | subscription record (URL, secret, filters, delivered through); see `webhooks.rs` |
 //! | `b` | 1, sku length (u16), sku, scope | next counter value (u64): issuing's counters (scope: empty, the day YYYYMMDD, or the plant code) |
 //! | `b` | 2, sku length (u16), sku, first (u64) | range record (owner, kind, last, next) |
+//! | `j` | 1, name length (u16), name, version (u32) | label template record, every version kept |
+//! | `j` | 2, job id | print job record (template and version, operator, time, the serials printed) |
+//! | `j` | 3 | the next print job number (u64) |
 //! | `z` | serial | facts a unit was issued or imported with (batch, size, colour, PO, manufacturing unit and date) and its label prints |
 //! | `y` | (nothing more) | the layout version (u32), [`LAYOUT_VERSION`] |
 //!
@@ -57,6 +60,31 @@ pub const PICK: u8 = b'q';
 pub const DISPATCH: u8 = b'd';
 pub const ISSUING: u8 = b'b';
 pub const FACTS: u8 = b'z';
+pub const LABEL: u8 = b'j';
+/// The key of the next print job number.
+pub const PRINT_JOB_NEXT: &[u8] = &[LABEL, 3];
+
+/// The prefix of every version of one template; the versions follow in order.
+pub fn template_prefix(name: &str) -> Option<Vec<u8>> {
+    let mut key = vec![LABEL, 1];
+    push_part(&mut key, name)?;
+    Some(key)
+}
+
+/// The prefix of every template.
+pub const TEMPLATES: &[u8] = &[LABEL, 1];
+
+pub fn template(name: &str, version: u32) -> Option<Vec<u8>> {
+    let mut key = template_prefix(name)?;
+    key.extend_from_slice(&version.to_be_bytes());
+    Some(key)
+}
+
+pub fn print_job(id: &str) -> Vec<u8> {
+    let mut key = vec![LABEL, 2];
+    key.extend_from_slice(id.as_bytes());
+    key
+}
 
 /// An item's issuing counter for `scope`.
 pub fn counter(sku: &str, scope: &str) -> Option<Vec<u8>> {

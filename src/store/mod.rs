@@ -177,6 +177,23 @@ pub trait Store: Clone + Send + Sync + 'static {
         serial: &str,
     ) -> impl Future<Output = Result<crate::domain::issue::UnitFacts, StoreError>> + Send;
 
+    /// Template `name` at `version` (the current one when `None`).
+    fn template(
+        &self,
+        name: &str,
+        version: Option<u32>,
+    ) -> impl Future<Output = Result<Option<crate::domain::label::Template>, StoreError>> + Send;
+
+    /// The current version of every template, by name.
+    fn templates(
+        &self,
+    ) -> impl Future<Output = Result<Vec<crate::domain::label::Template>, StoreError>> + Send;
+
+    fn print_job(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::label::PrintJob>, StoreError>> + Send;
+
     /// Every webhook subscription, by id.
     fn webhooks(
         &self,
@@ -317,6 +334,7 @@ mod tests {
             keys::RECEIPT_ENTRY,
             keys::ISSUING,
             keys::FACTS,
+            keys::LABEL,
             keys::LAYOUT[0],
             tokens::TOKEN,
             tokens::TOKEN_HASH,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::barcode::{Charset, CheckScheme, Confusables, Date, Pattern, SerialRule};
 use crate::domain::issue::{Issuing, OwnerKind, Range, ReprintPolicy, Strategy, UnitFacts};
+use crate::domain::label::{PrintJob, PrintLine, Template};
 use crate::domain::{
     Action, EntryMode, Event, Hold, HoldKind, Item, Mark, Order, OrderLine, Outcome, Reason,
     Recall, RecallRelease, RecallScope, Receipt, ReceiptLine, SetKind, Shipment, ShipmentClosure,
@@ -1210,5 +1211,144 @@ pub fn decode_facts(bytes: &[u8]) -> Result<UnitFacts, StoreError> {
         made_at_ms: r.made_at_ms,
         prints: r.prints,
         last_job: opt(r.last_job),
+    })
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct TemplateRecord {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(uint32, tag = "2")]
+    version: u32,
+    #[prost(bool, tag = "3")]
+    locked: bool,
+    #[prost(uint32, tag = "4")]
+    width_mm: u32,
+    #[prost(uint32, tag = "5")]
+    height_mm: u32,
+    #[prost(uint32, tag = "6")]
+    dpi: u32,
+    #[prost(string, repeated, tag = "7")]
+    fields: Vec<String>,
+    #[prost(string, repeated, tag = "8")]
+    required: Vec<String>,
+    #[prost(string, tag = "9")]
+    updated_by: String,
+    #[prost(int64, tag = "10")]
+    updated_at_ms: i64,
+}
+
+pub fn encode_template(t: &Template) -> Vec<u8> {
+    TemplateRecord {
+        name: t.name.clone(),
+        version: t.version,
+        locked: t.locked,
+        width_mm: t.width_mm,
+        height_mm: t.height_mm,
+        dpi: t.dpi,
+        fields: t.fields.clone(),
+        required: t.required.clone(),
+        updated_by: t.updated_by.clone(),
+        updated_at_ms: t.updated_at_ms,
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_template(bytes: &[u8]) -> Result<Template, StoreError> {
+    let r = TemplateRecord::decode(bytes).map_err(|e| corrupt("template record", e))?;
+    let t = Template {
+        name: r.name,
+        version: r.version,
+        locked: r.locked,
+        width_mm: r.width_mm,
+        height_mm: r.height_mm,
+        dpi: r.dpi,
+        fields: r.fields,
+        required: r.required,
+        updated_by: r.updated_by,
+        updated_at_ms: r.updated_at_ms,
+    };
+    if t.version == 0 {
+        return Err(corrupt("template record", "version 0"));
+    }
+    t.validate().map_err(|e| corrupt("template record", e))?;
+    Ok(t)
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct PrintLineRecord {
+    #[prost(string, tag = "1")]
+    serial: String,
+    #[prost(string, tag = "2")]
+    sku: String,
+    #[prost(string, tag = "3")]
+    replaced: String,
+    #[prost(uint32, tag = "4")]
+    prints: u32,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct PrintJobRecord {
+    #[prost(string, tag = "1")]
+    id: String,
+    #[prost(string, tag = "2")]
+    template: String,
+    #[prost(uint32, tag = "3")]
+    template_version: u32,
+    #[prost(string, tag = "4")]
+    operator: String,
+    #[prost(int64, tag = "5")]
+    created_at_ms: i64,
+    #[prost(bool, tag = "6")]
+    reprint: bool,
+    #[prost(string, tag = "7")]
+    reason: String,
+    #[prost(message, repeated, tag = "8")]
+    lines: Vec<PrintLineRecord>,
+}
+
+pub fn encode_print_job(job: &PrintJob) -> Vec<u8> {
+    PrintJobRecord {
+        id: job.id.clone(),
+        template: job.template.clone(),
+        template_version: job.template_version,
+        operator: job.operator.clone(),
+        created_at_ms: job.created_at_ms,
+        reprint: job.reprint,
+        reason: job.reason.clone().unwrap_or_default(),
+        lines: job
+            .lines
+            .iter()
+            .map(|l| PrintLineRecord {
+                serial: l.serial.clone(),
+                sku: l.sku.clone(),
+                replaced: l.replaced.clone().unwrap_or_default(),
+                prints: l.prints,
+            })
+            .collect(),
+    }
+    .encode_to_vec()
+}
+
+pub fn decode_print_job(bytes: &[u8]) -> Result<PrintJob, StoreError> {
+    let r = PrintJobRecord::decode(bytes).map_err(|e| corrupt("print job record", e))?;
+    Ok(PrintJob {
+        id: r.id,
+        template: r.template,
+        template_version: r.template_version,
+        operator: r.operator,
+        created_at_ms: r.created_at_ms,
+        reprint: r.reprint,
+        reason: opt(r.reason),
+        lines: r
+            .lines
+            .into_iter()
+            .map(|l| PrintLine {
+                serial: l.serial,
+                sku: l.sku,
+                replaced: opt(l.replaced),
+                prints: l.prints,
+            })
+            .collect(),
     })
 }

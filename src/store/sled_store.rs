@@ -24,7 +24,7 @@ use super::records::{
     encode_receipt_entry, encode_set, encode_shipment, encode_unit, event_hash, upgrade_order,
     upgrade_shipment,
 };
-use super::records::{decode_facts, decode_range};
+use super::records::{decode_facts, decode_print_job, decode_range, decode_template};
 use super::slot::TreeSlot;
 use super::tokens;
 use super::webhooks;
@@ -32,6 +32,7 @@ use super::{ItemConflict, PreparedScan, PutItemAnswer, ScanAnswer, Store, StoreE
 use crate::auth::{self, Token, TokenError, TokenOp};
 use crate::domain::issue::{IssueAnswer, IssueError, IssueOp, Range, UnitFacts};
 use crate::domain::kpi::{KpiCounts, KpiKey};
+use crate::domain::label::{PrintJob, Template};
 use crate::domain::warehouse::{recall_hold, sort_picks};
 use crate::domain::{self, Event, Hold, Item, Outcome, Unit, time};
 use crate::domain::{
@@ -502,6 +503,46 @@ impl Store for SledStore {
             .tree
             .get(keys::facts(serial))?
             .map_or_else(|| Ok(UnitFacts::default()), |v| decode_facts(&v))
+    }
+
+    async fn template(
+        &self,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<Template>, StoreError> {
+        match version {
+            None => printing::read_template(&self.inner.tree, name),
+            Some(v) => match keys::template(name, v) {
+                Some(key) => self
+                    .inner
+                    .tree
+                    .get(key)?
+                    .map(|b| decode_template(&b))
+                    .transpose(),
+                None => Ok(None),
+            },
+        }
+    }
+
+    async fn templates(&self) -> Result<Vec<Template>, StoreError> {
+        // Each name's versions are in order: the last one before the next name is current.
+        let mut current: Vec<Template> = Vec::new();
+        for entry in self.inner.tree.scan_prefix(keys::TEMPLATES) {
+            let t = decode_template(&entry?.1)?;
+            match current.last_mut() {
+                Some(last) if last.name == t.name => *last = t,
+                _ => current.push(t),
+            }
+        }
+        Ok(current)
+    }
+
+    async fn print_job(&self, id: &str) -> Result<Option<PrintJob>, StoreError> {
+        self.inner
+            .tree
+            .get(keys::print_job(id))?
+            .map(|b| decode_print_job(&b))
+            .transpose()
     }
 
     async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
@@ -1054,6 +1095,11 @@ struct Group<'t> {
     issue_ranges: HashMap<String, Vec<Range>>,
     dirty_counters: BTreeSet<(String, String)>,
     dirty_ranges: BTreeSet<(String, u64)>,
+    /// Units' issue facts and label templates (current version) read or changed by the group,
+    /// and the next print job number.
+    unit_facts: HashMap<String, UnitFacts>,
+    templates: HashMap<String, Option<Template>>,
+    next_job: Option<u64>,
 }
 
 /// Where a command's answer goes.
@@ -1234,6 +1280,9 @@ impl Writer {
             issue_ranges: HashMap::new(),
             dirty_counters: BTreeSet::new(),
             dirty_ranges: BTreeSet::new(),
+            unit_facts: HashMap::new(),
+            templates: HashMap::new(),
+            next_job: None,
         };
         let n_scans: usize = commands
             .iter()
@@ -2096,3 +2145,4 @@ pub fn raw_sled_ceiling(
 mod tests;
 
 mod issuing;
+mod printing;

@@ -121,6 +121,9 @@ enum Call {
     AllocateRange(pb::AllocateRangeRequest),
     ImportUnits(Vec<pb::ImportUnitsRequest>),
     Verify(pb::VerifyRequest),
+    PutTemplate(pb::PutTemplateRequest),
+    Print(pb::PrintRequest),
+    GetPrintJob(pb::GetPrintJobRequest),
     /// Bytes sent to a unary method whose answer is decoded as `GetUnitResponse` (any answer
     /// type will do: only errors are expected).
     Raw(&'static str, Vec<u8>),
@@ -128,6 +131,10 @@ enum Call {
 
 fn issuing(server: &TestServer) -> pb::issue_service_client::IssueServiceClient<Channel> {
     pb::issue_service_client::IssueServiceClient::new(server.channel())
+}
+
+fn labels(server: &TestServer) -> pb::label_service_client::LabelServiceClient<Channel> {
+    pb::label_service_client::LabelServiceClient::new(server.channel())
 }
 
 fn tokens(server: &TestServer) -> pb::auth_service_client::AuthServiceClient<Channel> {
@@ -210,6 +217,9 @@ async fn call(server: &TestServer, call: Call) -> Result<(), tonic::Status> {
             .await
             .map(|_| ()),
         Call::Verify(r) => issuing(server).verify(r).await.map(|_| ()),
+        Call::PutTemplate(r) => labels(server).put_template(r).await.map(|_| ()),
+        Call::Print(r) => labels(server).print(r).await.map(|_| ()),
+        Call::GetPrintJob(r) => labels(server).get_print_job(r).await.map(|_| ()),
         Call::Raw(path, bytes) => {
             let channel = Channel::from_shared(server.url.clone())
                 .expect("url")
@@ -561,6 +571,93 @@ fn cases() -> Vec<(&'static str, Call, Code, &'static str)> {
             }),
             Code::InvalidArgument,
             "code has 513 bytes",
+        ),
+        // --- LabelService
+        (
+            "PutTemplate without a template",
+            Call::PutTemplate(pb::PutTemplateRequest { template: None }),
+            Code::InvalidArgument,
+            "template is required",
+        ),
+        (
+            "PutTemplate at 250 dpi",
+            Call::PutTemplate(pb::PutTemplateRequest {
+                template: Some(pb::LabelTemplate {
+                    name: "H-1".into(),
+                    width_mm: 50,
+                    height_mm: 30,
+                    dpi: 250,
+                    fields: vec!["qr".into()],
+                    ..Default::default()
+                }),
+            }),
+            Code::InvalidArgument,
+            "dpi 250",
+        ),
+        (
+            "PutTemplate of a 5 km label",
+            Call::PutTemplate(pb::PutTemplateRequest {
+                template: Some(pb::LabelTemplate {
+                    name: "H-1".into(),
+                    width_mm: 5_000_000,
+                    height_mm: 30,
+                    dpi: 203,
+                    fields: vec!["qr".into()],
+                    ..Default::default()
+                }),
+            }),
+            Code::InvalidArgument,
+            "label size 5000000x30 mm",
+        ),
+        (
+            "PutTemplate with 100,000 fields",
+            Call::PutTemplate(pb::PutTemplateRequest {
+                template: Some(pb::LabelTemplate {
+                    name: "H-1".into(),
+                    width_mm: 50,
+                    height_mm: 30,
+                    dpi: 203,
+                    fields: vec!["qr".into(); 100_000],
+                    ..Default::default()
+                }),
+            }),
+            Code::InvalidArgument,
+            "at most 32 fields",
+        ),
+        (
+            "Print nothing",
+            Call::Print(pb::PrintRequest {
+                template: "H-1".into(),
+                ..Default::default()
+            }),
+            Code::InvalidArgument,
+            "1 to 10000 serials",
+        ),
+        (
+            "Print a serial of 65 bytes",
+            Call::Print(pb::PrintRequest {
+                template: "H-1".into(),
+                serials: vec!["S".repeat(65)],
+                ..Default::default()
+            }),
+            Code::InvalidArgument,
+            "must be 1 to 64 bytes",
+        ),
+        (
+            "Print with an unknown template",
+            Call::Print(pb::PrintRequest {
+                template: "H-1".into(),
+                serials: vec!["H-UNIT-1".into()],
+                ..Default::default()
+            }),
+            Code::NotFound,
+            "template H-1 does not exist",
+        ),
+        (
+            "GetPrintJob without an id",
+            Call::GetPrintJob(pb::GetPrintJobRequest { id: String::new() }),
+            Code::InvalidArgument,
+            "id must be 1 to 32 bytes",
         ),
         // --- AuditService and WebhookService
         (

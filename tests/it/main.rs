@@ -18,6 +18,7 @@ mod gateway;
 mod hostile;
 mod issue;
 mod kpi;
+mod label;
 mod lifecycle;
 mod metrics;
 mod model;

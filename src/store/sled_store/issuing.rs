@@ -10,7 +10,7 @@ use crate::domain::issue::{
     self, ISSUE_COUNT_MAX, ImportUnit, IssueAnswer, IssueError, IssueOp, Range, Strategy, UnitFacts,
 };
 use crate::domain::{self, Action, EntryMode, Event, Item, Outcome, Reason, Unit, UnitState};
-use crate::store::records::{decode_range, encode_facts, encode_range};
+use crate::store::records::{decode_facts, decode_range, encode_facts, encode_range};
 
 /// How many random draws may collide with stored serials before issuing gives up.
 const RANDOM_TRIES: usize = 64;
@@ -50,6 +50,18 @@ impl Group<'_> {
                 partial,
                 operator,
             } => self.import(rows, vendor.as_deref(), check_only, partial, &operator),
+            IssueOp::PutTemplate {
+                template,
+                supervisor,
+                by,
+            } => self.put_template(template, supervisor, &by),
+            IssueOp::Print {
+                template,
+                serials,
+                reprint,
+                reason,
+                operator,
+            } => self.print(&template, serials, reprint, reason, &operator),
         }
     }
 
@@ -139,12 +151,26 @@ impl Group<'_> {
         }
     }
 
-    fn put_facts(&mut self, serial: &str, facts: &UnitFacts) {
+    /// What `serial` was issued or imported with, as the group has changed it.
+    pub(super) fn facts(&mut self, serial: &str) -> Result<UnitFacts, StoreError> {
+        if let Some(facts) = self.unit_facts.get(serial) {
+            return Ok(facts.clone());
+        }
+        let facts = match self.tree.get(keys::facts(serial))? {
+            Some(v) => decode_facts(&v)?,
+            None => UnitFacts::default(),
+        };
+        self.unit_facts.insert(serial.to_owned(), facts.clone());
+        Ok(facts)
+    }
+
+    pub(super) fn put_facts(&mut self, serial: &str, facts: &UnitFacts) {
         if facts.is_empty() {
             self.batch.remove(keys::facts(serial));
         } else {
             self.batch.insert(keys::facts(serial), encode_facts(facts));
         }
+        self.unit_facts.insert(serial.to_owned(), facts.clone());
     }
 
     /// Creates the ISSUED unit `serial` of `item` and logs its ISSUE event.
@@ -154,6 +180,7 @@ impl Group<'_> {
         serial: String,
         lot: Option<String>,
         by: &IssuedBy,
+        replaces: Option<String>,
         message: String,
     ) -> Result<Unit, StoreError> {
         let seq = self.next_seq;
@@ -178,7 +205,7 @@ impl Group<'_> {
             mfr_serial: None,
             parent: None,
             replaced_by: None,
-            replaces: None,
+            replaces,
         };
         self.put_unit(unit.clone())?;
         let event = Event {
@@ -210,7 +237,7 @@ impl Group<'_> {
 
     /// A free serial of `strategy`: from `owner`'s ranges, or the counter of `scope` jumping
     /// over ranges, or a random draw; `None` when the source is used up.
-    fn next_free(
+    pub(super) fn next_free(
         &mut self,
         sku: &str,
         strategy: &Strategy,
@@ -342,7 +369,7 @@ impl Group<'_> {
                     .map(|o| format!(" from {o}'s range"))
                     .unwrap_or_default()
             );
-            units.push(self.put_issued(&item, value, None, &by, message)?);
+            units.push(self.put_issued(&item, value, None, &by, None, message)?);
         }
         Ok(Ok(IssueAnswer::Issued(units)))
     }
@@ -494,7 +521,7 @@ impl Group<'_> {
                     "imported {} ({}) from line {}",
                     row.serial, row.sku, row.line
                 );
-                self.put_issued(&item, row.serial.clone(), row.lot, &by, message)?;
+                self.put_issued(&item, row.serial.clone(), row.lot, &by, None, message)?;
                 if !row.facts.is_empty() {
                     self.put_facts(&row.serial, &row.facts);
                 }

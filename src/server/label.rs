@@ -1,0 +1,237 @@
+//! The LabelService: versioned templates (a LOCKED one changed only by a SUPERVISOR), print
+//! jobs checked unit by unit and recorded, and label rendering (ZPL, SVG, PNG).
+
+use tonic::{Request, Response, Status};
+
+use super::issue::issue_status;
+use super::{auth, store_status};
+use crate::auth::Role;
+use crate::domain::issue::{IssueAnswer, IssueOp};
+use crate::domain::label::{
+    LabelError, PRINT_REASON_LEN_MAX, PRINT_SERIALS_MAX, PrintJob, Template,
+};
+use crate::proto::v1 as pb;
+use crate::store::Store;
+
+/// The most fields (printed or required) a template lists.
+const TEMPLATE_FIELDS_MAX: usize = 32;
+
+pub fn template_to_pb(t: Template) -> pb::LabelTemplate {
+    pb::LabelTemplate {
+        name: t.name,
+        version: t.version,
+        locked: t.locked,
+        width_mm: t.width_mm,
+        height_mm: t.height_mm,
+        dpi: t.dpi,
+        fields: t.fields,
+        required: t.required,
+        updated_by: t.updated_by,
+        updated_at_ms: t.updated_at_ms,
+    }
+}
+
+fn template_from_pb(t: pb::LabelTemplate) -> Result<Template, Status> {
+    if t.fields.len() > TEMPLATE_FIELDS_MAX || t.required.len() > TEMPLATE_FIELDS_MAX {
+        return Err(Status::invalid_argument(format!(
+            "a template lists at most {TEMPLATE_FIELDS_MAX} fields"
+        )));
+    }
+    Ok(Template {
+        name: t.name,
+        version: 0,
+        locked: t.locked,
+        width_mm: t.width_mm,
+        height_mm: t.height_mm,
+        dpi: t.dpi,
+        fields: t.fields,
+        required: t.required,
+        updated_by: String::new(),
+        updated_at_ms: 0,
+    })
+}
+
+pub fn job_to_pb(job: PrintJob) -> pb::PrintJob {
+    pb::PrintJob {
+        id: job.id,
+        template: job.template,
+        template_version: job.template_version,
+        operator: job.operator,
+        created_at_ms: job.created_at_ms,
+        reprint: job.reprint,
+        reason: job.reason.unwrap_or_default(),
+        lines: job
+            .lines
+            .into_iter()
+            .map(|l| pb::PrintLine {
+                serial: l.serial,
+                sku: l.sku,
+                replaced: l.replaced.unwrap_or_default(),
+                prints: l.prints,
+            })
+            .collect(),
+    }
+}
+
+/// A template's refusal as a status: a locked template is the caller's role's fault.
+fn label_status(error: crate::domain::issue::IssueError) -> Status {
+    match &error {
+        crate::domain::issue::IssueError::Label(
+            LabelError::Locked { .. } | LabelError::LockNeedsSupervisor,
+        ) => Status::permission_denied(error.to_string()),
+        crate::domain::issue::IssueError::Label(LabelError::UnknownTemplate(_)) => {
+            Status::not_found(error.to_string())
+        }
+        _ => issue_status(error),
+    }
+}
+
+pub struct Labels<S> {
+    pub store: S,
+}
+
+impl<S: Store> Labels<S> {
+    async fn op(&self, op: IssueOp) -> Result<IssueAnswer, Status> {
+        self.store
+            .issue(op)
+            .await
+            .map_err(store_status)?
+            .map_err(label_status)
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
+    async fn put_template(
+        &self,
+        request: Request<pb::PutTemplateRequest>,
+    ) -> Result<Response<pb::TemplateResponse>, Status> {
+        let caller = auth::caller(&request);
+        // Without access control every caller may do everything.
+        let supervisor = caller.as_ref().is_none_or(|c| c.role >= Role::Supervisor);
+        let by = caller.map(|c| c.name).unwrap_or_default();
+        let template = request
+            .into_inner()
+            .template
+            .ok_or_else(|| Status::invalid_argument("template is required"))?;
+        let answer = self
+            .op(IssueOp::PutTemplate {
+                template: template_from_pb(template)?,
+                supervisor,
+                by,
+            })
+            .await?;
+        let IssueAnswer::Template(t) = answer else {
+            return Err(Status::internal("the writer answered another op"));
+        };
+        Ok(Response::new(pb::TemplateResponse {
+            template: Some(template_to_pb(t)),
+        }))
+    }
+
+    async fn get_template(
+        &self,
+        request: Request<pb::GetTemplateRequest>,
+    ) -> Result<Response<pb::TemplateResponse>, Status> {
+        let request = request.into_inner();
+        crate::domain::label::check_name(&request.name)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let version = (request.version != 0).then_some(request.version);
+        let template = self
+            .store
+            .template(&request.name, version)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(|| {
+                Status::not_found(match version {
+                    Some(v) => format!("template {} has no version {v}", request.name),
+                    None => format!("template {} does not exist", request.name),
+                })
+            })?;
+        Ok(Response::new(pb::TemplateResponse {
+            template: Some(template_to_pb(template)),
+        }))
+    }
+
+    async fn list_templates(
+        &self,
+        _request: Request<pb::ListTemplatesRequest>,
+    ) -> Result<Response<pb::ListTemplatesResponse>, Status> {
+        let templates = self.store.templates().await.map_err(store_status)?;
+        Ok(Response::new(pb::ListTemplatesResponse {
+            templates: templates.into_iter().map(template_to_pb).collect(),
+        }))
+    }
+
+    async fn print(
+        &self,
+        request: Request<pb::PrintRequest>,
+    ) -> Result<Response<pb::PrintResponse>, Status> {
+        let operator = auth::caller(&request).map(|c| c.name).unwrap_or_default();
+        let request = request.into_inner();
+        crate::domain::label::check_name(&request.template)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if request.serials.is_empty() || request.serials.len() > PRINT_SERIALS_MAX {
+            return Err(Status::invalid_argument(
+                LabelError::Serials(request.serials.len()).to_string(),
+            ));
+        }
+        if let Some(long) = request
+            .serials
+            .iter()
+            .find(|s| s.is_empty() || s.len() > crate::barcode::SERIAL_LEN_MAX)
+        {
+            return Err(Status::invalid_argument(format!(
+                "serial {long:?} must be 1 to {} bytes",
+                crate::barcode::SERIAL_LEN_MAX
+            )));
+        }
+        if request.reason.len() > PRINT_REASON_LEN_MAX {
+            return Err(Status::invalid_argument(LabelError::Reason.to_string()));
+        }
+        let answer = self
+            .op(IssueOp::Print {
+                template: request.template,
+                serials: request.serials,
+                reprint: request.reprint,
+                reason: (!request.reason.is_empty()).then_some(request.reason),
+                operator,
+            })
+            .await?;
+        let IssueAnswer::Printed(job) = answer else {
+            return Err(Status::internal("the writer answered another op"));
+        };
+        Ok(Response::new(pb::PrintResponse {
+            job: Some(job_to_pb(job)),
+            zpl: String::new(),
+        }))
+    }
+
+    async fn get_print_job(
+        &self,
+        request: Request<pb::GetPrintJobRequest>,
+    ) -> Result<Response<pb::PrintJobResponse>, Status> {
+        let id = request.into_inner().id;
+        if id.is_empty() || id.len() > 32 {
+            return Err(Status::invalid_argument("id must be 1 to 32 bytes"));
+        }
+        let job = self
+            .store
+            .print_job(&id)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(|| Status::not_found(format!("print job {id} does not exist")))?;
+        Ok(Response::new(pb::PrintJobResponse {
+            job: Some(job_to_pb(job)),
+        }))
+    }
+
+    async fn render_label(
+        &self,
+        _request: Request<pb::RenderLabelRequest>,
+    ) -> Result<Response<pb::RenderLabelResponse>, Status> {
+        Err(Status::unimplemented(
+            "rendering arrives with the label module",
+        ))
+    }
+}
