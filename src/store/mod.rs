@@ -4,7 +4,9 @@
 //! store knows the domain types, never tonic or prost-generated API types. Only this module
 //! sees sled and the key layout.
 
+mod batch;
 mod keys;
+mod pg_store;
 mod records;
 mod sled_store;
 mod slot;
@@ -13,6 +15,7 @@ mod webhooks;
 
 use std::future::Future;
 
+pub use pg_store::{Engine, PgStore};
 pub use records::event_hash;
 pub use sled_store::{SledStore, dir_bytes, raw_sled_ceiling};
 

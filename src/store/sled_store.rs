@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::batch::Batch;
 use super::keys;
 use super::records::{
     decode_event, decode_item, decode_kpi, decode_order, decode_pick_line, decode_recall,
@@ -63,7 +64,7 @@ type DocumentReply = oneshot::Sender<Result<Result<DocumentAnswer, DocumentError
 type TokenReply = oneshot::Sender<Result<Result<Token, TokenError>, StoreError>>;
 type WebhookReply = oneshot::Sender<Result<Result<Option<Webhook>, WebhookError>, StoreError>>;
 
-enum Command {
+pub(super) enum Command {
     Document {
         op: DocumentOp,
         reply: DocumentReply,
@@ -87,11 +88,11 @@ enum Command {
 }
 
 /// What a caller is told to do after a write failure.
-const RETRY_HINT: &str = "nothing of this request was acknowledged: retry it (with the same event_id) once the disk has room and is writable";
+pub(super) const RETRY_HINT: &str = "nothing of this request was acknowledged: retry it (with the same event_id) once the disk has room and is writable";
 
 impl Command {
     /// Answers the command with UNAVAILABLE without deciding it.
-    fn refuse(self, why: &str) {
+    pub(super) fn refuse(self, why: &str) {
         let error = || StoreError::Unavailable(why.to_owned());
         match self {
             Command::Scans { reply, .. } => {
@@ -112,7 +113,7 @@ impl Command {
         }
     }
 
-    fn n_scans(&self) -> usize {
+    pub(super) fn n_scans(&self) -> usize {
         match self {
             Command::Scans { scans, .. } => scans.len(),
             Command::PutItem { .. }
@@ -132,7 +133,7 @@ pub struct SledStore {
 
 /// Every recall in the order they were made. Few (a recall is a business event), so kept in
 /// memory: every pick and dispatch checks the active ones, every unit read shows their hold.
-type Recalls = Arc<RwLock<Arc<Vec<Recall>>>>;
+pub(super) type Recalls = Arc<RwLock<Arc<Vec<Recall>>>>;
 
 struct Inner {
     /// The database readers use; empty while the writer reopens it after a failed write.
@@ -825,7 +826,7 @@ fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
 }
 
 /// The picks of an order (or, with a longer `prefix`, of one serial for it) from its keys.
-fn picks_from(
+pub(super) fn picks_from(
     order_id: &str,
     order_prefix_len: usize,
     entries: impl IntoIterator<Item = (impl AsRef<[u8]>, impl AsRef<[u8]>)>,
@@ -848,7 +849,7 @@ fn picks_from(
 }
 
 /// The serials of a shipment's dispatch keys, in scan order.
-fn dispatched_from(
+pub(super) fn dispatched_from(
     shipment_id: &str,
     entries: impl IntoIterator<Item = (impl AsRef<[u8]>, impl AsRef<[u8]>)>,
 ) -> Result<Vec<String>, StoreError> {
@@ -974,9 +975,9 @@ struct Writer {
 
 /// What one group has decided so far: the writes, and the state they create, which later
 /// commands of the group must see.
-struct Group<'t> {
-    tree: &'t sled::Tree,
-    batch: sled::Batch,
+pub(super) struct Group<'t, T: Get = sled::Tree> {
+    tree: &'t T,
+    batch: Batch,
     next_seq: u64,
     /// The hash of the group's last event so far (or of the last one on disk).
     last_hash: [u8; 32],
@@ -1017,7 +1018,7 @@ struct Group<'t> {
 }
 
 /// Where a command's answer goes.
-enum Reply {
+pub(super) enum Reply {
     Scans(ScanReply),
     Item(ItemReply),
     Document(DocumentReply),
@@ -1026,7 +1027,7 @@ enum Reply {
 }
 
 /// A command's answer, decided but not yet on disk.
-enum Decided {
+pub(super) enum Decided {
     Scans(Vec<ScanAnswer>),
     Item(Result<PutItemAnswer, ItemConflict>),
     Document(Result<DocumentAnswer, DocumentError>),
@@ -1152,88 +1153,18 @@ impl Writer {
         let Some((db, tree)) = self.open.clone() else {
             return Err("the store has no open database".to_owned());
         };
-        let mut group = Group {
-            tree: &tree,
-            batch: sled::Batch::default(),
-            next_seq: self.next_seq,
-            last_hash: self.last_hash,
-            now_ms: time::now_ms(),
-            units: HashMap::new(),
-            recalls: self
-                .recalls
+        let mut group = Group::new(
+            &tree,
+            self.next_seq,
+            self.last_hash,
+            self.recalls
                 .read()
                 .map_or_else(|poisoned| poisoned.into_inner().clone(), |r| r.clone()),
-            recalls_changed: false,
-            items: HashMap::new(),
-            gtins: HashMap::new(),
-            events: HashMap::new(),
-            orders: HashMap::new(),
-            shipments: HashMap::new(),
-            receipts: HashMap::new(),
-            mfrs: HashMap::new(),
-            receipt_entries: HashMap::new(),
-            dirty_receipts: BTreeSet::new(),
-            dirty_orders: BTreeSet::new(),
-            dirty_shipments: BTreeSet::new(),
-            sets: HashMap::new(),
-            dirty_sets: BTreeSet::new(),
-            kpis: HashMap::new(),
-            tokens: HashMap::new(),
-            token_count: None,
-            webhooks: HashMap::new(),
-            list_keys: BTreeMap::new(),
-        };
-        let n_scans: usize = commands
-            .iter()
-            .map(|command| match command {
-                Command::Scans { scans, .. } => scans.len(),
-                Command::PutItem { .. }
-                | Command::Document { .. }
-                | Command::Token { .. }
-                | Command::Webhook { .. } => 0,
-            })
-            .sum();
-        let mut pending = Vec::with_capacity(commands.len());
-        let mut read_failure = None;
-        for command in commands {
-            let (reply, decided) = match command {
-                Command::Scans { scans, reply } => {
-                    (Reply::Scans(reply), group.scans(scans).map(Decided::Scans))
-                }
-                Command::PutItem { item, reply } => {
-                    (Reply::Item(reply), group.put_item(item).map(Decided::Item))
-                }
-                Command::Document { op, reply } => (
-                    Reply::Document(reply),
-                    group.document(op).map(Decided::Document),
-                ),
-                Command::Token { op, reply } => {
-                    (Reply::Token(reply), group.token(op).map(Decided::Token))
-                }
-                Command::Webhook { op, reply } => (
-                    Reply::Webhook(reply),
-                    group.webhook(op).map(Decided::Webhook),
-                ),
-            };
-            match decided {
-                Ok(decided) => pending.push((reply, decided)),
-                Err(e) => {
-                    reply.send(Err(StoreError::Unavailable(e.to_string())));
-                    read_failure.get_or_insert(e);
-                }
-            }
-        }
+        );
+        let (pending, read_failure, n_scans) = group.decide(commands);
         let t_decided = std::time::Instant::now();
         let n_cmds = pending.len();
-        group.write_documents();
-        let Group {
-            batch,
-            next_seq,
-            last_hash,
-            recalls,
-            recalls_changed,
-            ..
-        } = group;
+        let (batch, next_seq, last_hash, recalls) = group.finish();
         let mut write_failure = None;
         let mut flush_time = std::time::Duration::ZERO;
         let written = match read_failure {
@@ -1241,28 +1172,21 @@ impl Writer {
             Some(e) => Err(StoreError::Unavailable(format!(
                 "a read failed while deciding: {e}"
             ))),
-            None => match tree.apply_batch(batch).and_then(|()| {
+            None => match tree.apply_batch(batch.into_sled()).and_then(|()| {
                 let t_flush = std::time::Instant::now();
                 let flushed = db.flush();
                 flush_time = t_flush.elapsed();
                 flushed.map(|_| ())
             }) {
                 Ok(()) => {
-                    // Counted before anyone is answered: a caller that has its answer finds
-                    // it in the metrics.
-                    self.metrics.group_committed(n_scans, flush_time);
-                    for (_, decided) in &pending {
-                        if let Decided::Scans(answers) = decided {
-                            for answer in answers {
-                                self.metrics.scan_answered(answer.replayed, &answer.event);
-                            }
-                        }
-                    }
+                    count_committed(&self.metrics, n_scans, flush_time, &pending);
                     self.next_seq = next_seq;
                     self.last_hash = last_hash;
                     self.committed.send_replace(next_seq - 1);
                     // Applied recalls take effect for readers only once on disk.
-                    if recalls_changed && let Ok(mut shared) = self.recalls.write() {
+                    if let Some(recalls) = recalls
+                        && let Ok(mut shared) = self.recalls.write()
+                    {
                         *shared = recalls;
                     }
                     Ok(())
@@ -1285,20 +1209,141 @@ impl Writer {
             write_flush_us = t_decided.elapsed().as_micros(),
             "group committed"
         );
-        for (reply, decided) in pending {
-            match &written {
-                Ok(()) => reply.send(Ok(decided)),
-                Err(StoreError::Unavailable(e)) => {
-                    reply.send(Err(StoreError::Unavailable(e.clone())));
-                }
-                Err(e) => reply.send(Err(StoreError::Unavailable(e.to_string()))),
-            }
-        }
+        answer_group(pending, &written);
         write_failure.map_or(Ok(()), Err)
     }
 }
 
-impl domain::View for Group<'_> {
+impl<'t, T: Get> Group<'t, T> {
+    /// An empty group over `tree`: its events are numbered from `next_seq` and chained to
+    /// `last_hash`, its decisions see `recalls`.
+    pub(super) fn new(
+        tree: &'t T,
+        next_seq: u64,
+        last_hash: [u8; 32],
+        recalls: Arc<Vec<Recall>>,
+    ) -> Self {
+        Group {
+            tree,
+            batch: Batch::default(),
+            next_seq,
+            last_hash,
+            now_ms: time::now_ms(),
+            units: HashMap::new(),
+            recalls,
+            recalls_changed: false,
+            items: HashMap::new(),
+            gtins: HashMap::new(),
+            events: HashMap::new(),
+            orders: HashMap::new(),
+            shipments: HashMap::new(),
+            receipts: HashMap::new(),
+            mfrs: HashMap::new(),
+            receipt_entries: HashMap::new(),
+            dirty_receipts: BTreeSet::new(),
+            dirty_orders: BTreeSet::new(),
+            dirty_shipments: BTreeSet::new(),
+            sets: HashMap::new(),
+            dirty_sets: BTreeSet::new(),
+            kpis: HashMap::new(),
+            tokens: HashMap::new(),
+            token_count: None,
+            webhooks: HashMap::new(),
+            list_keys: BTreeMap::new(),
+        }
+    }
+
+    /// Decides the commands in order, each against what the earlier ones changed. Answers
+    /// each caller's reply with its decision (not yet sent), the first failed read (its caller
+    /// is answered already) and the number of scans.
+    pub(super) fn decide(
+        &mut self,
+        commands: Vec<Command>,
+    ) -> (Vec<(Reply, Decided)>, Option<StoreError>, usize) {
+        let n_scans: usize = commands
+            .iter()
+            .map(|command| match command {
+                Command::Scans { scans, .. } => scans.len(),
+                Command::PutItem { .. }
+                | Command::Document { .. }
+                | Command::Token { .. }
+                | Command::Webhook { .. } => 0,
+            })
+            .sum();
+        let mut pending = Vec::with_capacity(commands.len());
+        let mut read_failure = None;
+        for command in commands {
+            let (reply, decided) = match command {
+                Command::Scans { scans, reply } => {
+                    (Reply::Scans(reply), self.scans(scans).map(Decided::Scans))
+                }
+                Command::PutItem { item, reply } => {
+                    (Reply::Item(reply), self.put_item(item).map(Decided::Item))
+                }
+                Command::Document { op, reply } => (
+                    Reply::Document(reply),
+                    self.document(op).map(Decided::Document),
+                ),
+                Command::Token { op, reply } => {
+                    (Reply::Token(reply), self.token(op).map(Decided::Token))
+                }
+                Command::Webhook { op, reply } => (
+                    Reply::Webhook(reply),
+                    self.webhook(op).map(Decided::Webhook),
+                ),
+            };
+            match decided {
+                Ok(decided) => pending.push((reply, decided)),
+                Err(e) => {
+                    reply.send(Err(StoreError::Unavailable(e.to_string())));
+                    read_failure.get_or_insert(e);
+                }
+            }
+        }
+        (pending, read_failure, n_scans)
+    }
+
+    /// Takes what the group decided to write, with the state after it: the next sequence
+    /// number, the last event's hash, and the recalls if the group changed them.
+    pub(super) fn finish(mut self) -> (Batch, u64, [u8; 32], Option<Arc<Vec<Recall>>>) {
+        self.write_documents();
+        let recalls = self.recalls_changed.then_some(self.recalls);
+        (self.batch, self.next_seq, self.last_hash, recalls)
+    }
+}
+
+/// Counts a committed group in the metrics, before anyone is answered: a caller that has its
+/// answer finds it there.
+pub(super) fn count_committed(
+    metrics: &Metrics,
+    n_scans: usize,
+    flush_time: std::time::Duration,
+    pending: &[(Reply, Decided)],
+) {
+    metrics.group_committed(n_scans, flush_time);
+    for (_, decided) in pending {
+        if let Decided::Scans(answers) = decided {
+            for answer in answers {
+                metrics.scan_answered(answer.replayed, &answer.event);
+            }
+        }
+    }
+}
+
+/// Sends every caller of a group its answer, or the group's failure.
+pub(super) fn answer_group(pending: Vec<(Reply, Decided)>, written: &Result<(), StoreError>) {
+    for (reply, decided) in pending {
+        match written {
+            Ok(()) => reply.send(Ok(decided)),
+            Err(StoreError::Unavailable(e)) => {
+                reply.send(Err(StoreError::Unavailable(e.clone())));
+            }
+            Err(e) => reply.send(Err(StoreError::Unavailable(e.to_string()))),
+        }
+    }
+}
+
+impl<T: Get> domain::View for Group<'_, T> {
     type Error = StoreError;
 
     fn item(&mut self, sku: &str) -> Result<Option<Item>, StoreError> {
@@ -1415,7 +1460,7 @@ impl domain::View for Group<'_> {
     }
 }
 
-impl Group<'_> {
+impl<T: Get> Group<'_, T> {
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, StoreError> {
         if let Some(unit) = self.units.get(serial) {
             return Ok(unit.clone());
@@ -1699,7 +1744,7 @@ impl Group<'_> {
         };
         let count = match self.token_count {
             Some(n) => n,
-            None => self.tree.scan_prefix([tokens::TOKEN]).count(),
+            None => self.tree.prefix(&[tokens::TOKEN])?.len(),
         };
         let created = current.is_none();
         let decided = auth::decide(op, current, count, self.now_ms);
@@ -1733,8 +1778,8 @@ impl Group<'_> {
             WebhookOp::Create(_) => {
                 // Those on disk, as the group has changed them.
                 let mut ids = BTreeSet::new();
-                for entry in self.tree.scan_prefix([webhooks::WEBHOOK]) {
-                    ids.insert(entry?.0.to_vec());
+                for (id, _) in self.tree.prefix(&[webhooks::WEBHOOK])? {
+                    ids.insert(id.to_vec());
                 }
                 for (id, webhook) in &self.webhooks {
                     let key = webhooks::webhook_key(id);

@@ -22,6 +22,7 @@ mod metrics;
 mod model;
 mod orders;
 mod picking;
+mod postgres;
 mod recall;
 mod receipt;
 mod receive;

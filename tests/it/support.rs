@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serialtrack::proto::v1 as pb;
 use serialtrack::server::{Access, ServeOptions};
-use serialtrack::store::SledStore;
+use serialtrack::store::{PgStore, SledStore, Store};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -44,6 +44,13 @@ impl TestServer {
         TestServer::start_at(dir, "127.0.0.1:0").await
     }
 
+    /// [`TestServer::start_in`] over sled whatever the suite's backend: for the tests that
+    /// read or edit sled's files themselves.
+    pub async fn start_sled_in(dir: &Path) -> TestServer {
+        let store = SledStore::open(dir).expect("open store");
+        TestServer::start_with(dir, "127.0.0.1:0", ServeOptions::open(), Some(store)).await
+    }
+
     /// Starts a server over `dir` listening on `addr`: a restart on the address a client
     /// (the gateway) already has.
     pub async fn start_at(dir: &Path, addr: &str) -> TestServer {
@@ -78,17 +85,19 @@ impl TestServer {
         options: ServeOptions,
         store: Option<SledStore>,
     ) -> TestServer {
-        let store = store.unwrap_or_else(|| SledStore::open(dir).expect("open store"));
         let listener = TcpListener::bind(addr).await.expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            serialtrack::server::serve(listener, store, options, async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .expect("server ran");
-        });
+        let task = match (store, suite_database(dir).await) {
+            (None, Some(database)) => {
+                let store = PgStore::open(&database).expect("open the PostgreSQL store");
+                tokio::spawn(run_server(listener, store, options, stop_rx))
+            }
+            (store, _) => {
+                let store = store.unwrap_or_else(|| SledStore::open(dir).expect("open store"));
+                tokio::spawn(run_server(listener, store, options, stop_rx))
+            }
+        };
         // The listener is bound before the server starts: connecting cannot race it.
         let channel = Channel::from_shared(url.clone())
             .expect("url")
@@ -98,6 +107,31 @@ impl TestServer {
         TestServer {
             url,
             dir: dir.to_owned(),
+            stop: Some(stop_tx),
+            task: Some(task),
+            channel,
+            _temp: None,
+        }
+    }
+
+    /// Starts an instance over the PostgreSQL database at `database` (which other instances
+    /// may share).
+    pub async fn start_pg(database: &str) -> TestServer {
+        let store = PgStore::open(database).expect("open the PostgreSQL store");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_server(listener, store, ServeOptions::open(), stop_rx));
+        let channel = Channel::from_shared(url.clone())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        TestServer {
+            url,
+            dir: PathBuf::new(),
             stop: Some(stop_tx),
             task: Some(task),
             channel,
@@ -227,6 +261,75 @@ impl TestServer {
     pub async fn scan(&self, request: pb::ScanRequest) -> pb::ScanReply {
         self.scans().scan(request).await.expect("scan").into_inner()
     }
+}
+
+async fn run_server<S: Store>(
+    listener: TcpListener,
+    store: S,
+    options: ServeOptions,
+    stop: oneshot::Receiver<()>,
+) {
+    serialtrack::server::serve(listener, store, options, async {
+        let _ = stop.await;
+    })
+    .await
+    .expect("server ran");
+}
+
+/// The variable that names the throwaway PostgreSQL cluster the tests may use (a URL of a
+/// database a new schema can be made in, e.g. `postgres://postgres@127.0.0.1:55432/postgres`).
+pub const TEST_PG: &str = "SERIALTRACK_TEST_PG";
+/// Set to `postgres` (with [`TEST_PG`]), the suite's servers keep their data in PostgreSQL
+/// instead of sled, a schema of their own per data dir (`.ci/run` runs the suite both ways).
+pub const TEST_STORE: &str = "SERIALTRACK_TEST_STORE";
+
+/// The cluster's URL, or `None` after saying plainly why the PostgreSQL test is skipped. On CI
+/// (`CI=true`) a missing cluster fails the test instead.
+pub fn test_pg(test: &str) -> Option<String> {
+    match std::env::var(TEST_PG) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "{test}: {TEST_PG} is not set on CI; .ci/run starts a PostgreSQL cluster and sets it"
+        ),
+        _ => {
+            eprintln!(
+                "SKIPPED {test}: the PostgreSQL tests need {TEST_PG}=postgres://...; start a throwaway cluster with tools/pg-test-cluster (README, Tests)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh schema on the cluster and a URL whose connections use it, so tests stay
+/// independent and run in parallel on one database (a schema costs a catalog entry; a
+/// database per test would copy a template of several MB each).
+pub async fn fresh_pg_schema(cluster: &str, name: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(cluster, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test cluster");
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))
+        .await
+        .expect("create schema");
+    drop(client);
+    let _ = driver.await;
+    let sep = if cluster.contains('?') { '&' } else { '?' };
+    format!("{cluster}{sep}options=-csearch_path%3D{name}")
+}
+
+/// The PostgreSQL URL a suite server over `dir` keeps its data under when the suite runs on
+/// PostgreSQL: one schema per data dir, so a restart over the same dir finds its data.
+async fn suite_database(dir: &Path) -> Option<String> {
+    if std::env::var(TEST_STORE).ok().as_deref() != Some("postgres") {
+        return None;
+    }
+    let cluster =
+        std::env::var(TEST_PG).unwrap_or_else(|_| panic!("{TEST_STORE}=postgres needs {TEST_PG}"));
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(dir.to_string_lossy().as_bytes());
+    let name: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+    Some(fresh_pg_schema(&cluster, &format!("t_{name}")).await)
 }
 
 pub struct CliRun {
