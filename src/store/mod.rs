@@ -6,6 +6,7 @@
 
 mod batch;
 mod keys;
+mod migrate;
 mod pg_store;
 mod records;
 mod sled_store;
@@ -15,7 +16,8 @@ mod webhooks;
 
 use std::future::Future;
 
-pub use pg_store::{Engine, PgStore};
+pub use migrate::{MigrateReport, migrate_sled_to_pg};
+pub use pg_store::{Engine, PgStore, redacted};
 pub use records::event_hash;
 pub use sled_store::{SledStore, dir_bytes, raw_sled_ceiling};
 

@@ -106,7 +106,7 @@ impl Engine {
     }
 }
 
-fn pg_error(e: &tokio_postgres::Error) -> StoreError {
+pub(super) fn pg_error(e: &tokio_postgres::Error) -> StoreError {
     // The server's own message says more than the driver's summary.
     let text = match e.as_db_error() {
         Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
@@ -138,8 +138,8 @@ pub fn redacted(url: &str) -> String {
 }
 
 /// One connection with the statements the store reads and writes with, prepared once.
-struct Conn {
-    client: Client,
+pub(super) struct Conn {
+    pub(super) client: Client,
     get: Statement,
     /// Range reads by (lower bound kind, upper bound kind): `>=` or `>`, and `<=`, `<` or none.
     ranges: [Statement; 6],
@@ -172,7 +172,7 @@ impl Conn {
     }
 
     /// Prepares the store's statements; before the schema exists they cannot be.
-    async fn prepare(client: Client) -> Result<Conn, StoreError> {
+    pub(super) async fn prepare(client: Client) -> Result<Conn, StoreError> {
         let p = |sql: String| {
             let client = &client;
             async move { client.prepare(&sql).await.map_err(|e| pg_error(&e)) }
@@ -197,7 +197,7 @@ impl Conn {
         })
     }
 
-    async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(super) async fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let row = self
             .client
             .query_opt(&self.get, &[&key])
@@ -207,7 +207,7 @@ impl Conn {
     }
 
     /// Keys and values from `lower` to `upper` in key order, at most `limit`.
-    async fn range(
+    pub(super) async fn range(
         &self,
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
@@ -240,7 +240,7 @@ impl Conn {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    async fn prefix(
+    pub(super) async fn prefix(
         &self,
         prefix: &[u8],
         limit: usize,
@@ -270,14 +270,17 @@ pub(super) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// Writes rows given as two arrays (keys, values), replacing the value of a key present.
+pub(super) const UPSERT_SQL: &str = "INSERT INTO kv (k, v) SELECT * FROM unnest($1::BYTEA[], $2::BYTEA[]) ON CONFLICT (k) DO UPDATE SET v = excluded.v";
+
 /// The largest number of rows any unbounded read of the store returns in one go (the lists
 /// the domain bounds itself: an order's picks, a shipment's serials, tokens, webhooks,
 /// recalls, receipts, shipments).
-const LIST_ROWS_MAX: usize = 1_000_000;
+pub(super) const LIST_ROWS_MAX: usize = 1_000_000;
 
 /// Applies the schema migrations not applied yet, and refuses a database a later serialtrack
 /// migrated further. Answers the engine.
-async fn migrate_schema(client: &Client) -> Result<Engine, StoreError> {
+pub(super) async fn migrate_schema(client: &Client) -> Result<Engine, StoreError> {
     let version: String = client
         .query_one("SELECT version()", &[])
         .await
@@ -1097,6 +1100,10 @@ struct PgWriter {
     metrics: Arc<Metrics>,
 }
 
+/// The `meta` row's `next_seq` while `serialtrack migrate` copies into the database: no
+/// writer starts a group on it.
+pub(super) const MIGRATING: i64 = 0;
+
 /// The `meta` row: what every group starts from.
 struct Meta {
     next_seq: u64,
@@ -1106,6 +1113,12 @@ struct Meta {
 
 fn meta_from(row: &tokio_postgres::Row) -> Result<Meta, StoreError> {
     let next_seq: i64 = row.get(0);
+    if next_seq == MIGRATING {
+        return Err(StoreError::Unavailable(
+            "a `serialtrack migrate` into this database is running or was cut short: wait for it, or run it again"
+                .to_owned(),
+        ));
+    }
     let last_hash: Vec<u8> = row.get(1);
     Ok(Meta {
         next_seq: u64::try_from(next_seq)
@@ -1389,7 +1402,7 @@ impl PgWriter {
 }
 
 /// Writes a decided group in its transaction, moves the `meta` row on and commits.
-async fn write_group(
+pub(super) async fn write_group(
     conn: &Conn,
     batch: super::batch::Batch,
     next_seq: u64,
@@ -1420,12 +1433,7 @@ async fn write_group(
     {
         let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_ref()).collect();
         let values: Vec<&[u8]> = values.iter().map(|v| v.as_ref()).collect();
-        conn.client
-            .execute(
-                "INSERT INTO kv (k, v) SELECT * FROM unnest($1::BYTEA[], $2::BYTEA[]) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                &[&keys, &values],
-            )
-            .await?;
+        conn.client.execute(UPSERT_SQL, &[&keys, &values]).await?;
     }
     let next_seq = i64::try_from(next_seq).unwrap_or(i64::MAX);
     conn.client

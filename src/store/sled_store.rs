@@ -161,7 +161,7 @@ impl Drop for Inner {
     }
 }
 
-fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
+pub(super) fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
     let dir_text = dir.display().to_string();
     let io = |source| StoreError::DataDir {
         dir: dir_text.clone(),
@@ -222,7 +222,7 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
 /// held. Whoever calls this holds the data-dir lock, so the holder is a handle of this process
 /// on its way out: sled writes its IO buffers from a thread pool, and a job still running
 /// keeps the files (and their lock) open for a moment after the last handle is dropped.
-fn open_sled_waiting(dir: &Path) -> Result<sled::Db, StoreError> {
+pub(super) fn open_sled_waiting(dir: &Path) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match open_sled(dir) {
@@ -745,7 +745,7 @@ impl Get for Arc<TreeSlot> {
 /// serials move out of their record into keys of their own (`q`, `d`), a chunk of documents
 /// per batch; a document is upgraded with its keys atomically, so an upgrade cut short goes on
 /// at the next open.
-fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
+pub(super) fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
     /// Documents upgraded per `apply_batch`.
     const UPGRADE_CHUNK_LEN: usize = 256;
     let version = match db.get(keys::LAYOUT)? {
@@ -879,7 +879,9 @@ fn read_dispatched(tree: &impl Get, shipment_id: &str) -> Result<Vec<String>, St
 
 /// What the writer needs to know at open: the next sequence number, the hash of the last
 /// event (which the next one carries), and every recall.
-fn read_writer_state(tree: &sled::Tree) -> Result<(u64, [u8; 32], Vec<Recall>), StoreError> {
+pub(super) fn read_writer_state(
+    tree: &sled::Tree,
+) -> Result<(u64, [u8; 32], Vec<Recall>), StoreError> {
     let (next_seq, last_hash) = match tree.scan_prefix([keys::EVENT]).next_back() {
         Some(entry) => {
             let (key, value) = entry?;

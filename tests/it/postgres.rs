@@ -245,3 +245,132 @@ async fn instances_starting_together_apply_the_schema_once_and_a_later_one_is_re
     drop(client);
     let _ = driver.await;
 }
+
+#[tokio::test]
+async fn two_serve_processes_share_one_database_given_by_flag_or_variable() {
+    use crate::support::{CatalogServiceClient, ScanServiceClient, spawn_serve};
+    let Some(database) = database("postgres::two_serve_processes_share_one_database").await else {
+        return;
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().to_str().unwrap();
+    let (mut first, at_first) = spawn_serve(&[
+        "--store",
+        &database,
+        "--insecure-no-auth",
+        "--data-dir",
+        dir,
+    ]);
+    // The second takes the URL from its variable, as a deployment's unit file would give it.
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_serialtrack"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--insecure-no-auth"])
+        .args(["--data-dir", dir])
+        .env("SERIALTRACK_STORE", &database)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(second.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("(store postgres://"), "{line}");
+    assert!(!line.contains("data dir"), "{line}");
+    let at_second = line
+        .strip_prefix("serialtrack listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    CatalogServiceClient::connect(format!("http://{at_first}"))
+        .await
+        .unwrap()
+        .put_item(pb::PutItemRequest {
+            item: Some(item("TV")),
+        })
+        .await
+        .unwrap();
+    let mut a = ScanServiceClient::connect(format!("http://{at_first}"))
+        .await
+        .unwrap();
+    let mut b = ScanServiceClient::connect(format!("http://{at_second}"))
+        .await
+        .unwrap();
+    for round in 0..10 {
+        let serial = format!("P-{round}");
+        let (x, y) = tokio::join!(
+            a.scan(receive("TV", &serial)),
+            b.scan(receive("TV", &serial))
+        );
+        let mut reasons = [
+            x.unwrap().into_inner().reason(),
+            y.unwrap().into_inner().reason(),
+        ];
+        reasons.sort_by_key(|r| *r as i32);
+        assert_eq!(reasons, [pb::Reason::Ok, pb::Reason::DuplicateSerial]);
+    }
+    for child in [&mut first, &mut second] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn migrate_copies_a_sled_store_whole_and_writers_go_on_from_it() {
+    let Some(database) = database("postgres::migrate_copies_a_sled_store_whole").await else {
+        return;
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let sled = TestServer::start_sled_in(&dir).await;
+    sled.add_item(item("TV")).await;
+    for serial in ["M1", "M2", "M3", "M1"] {
+        sled.scan(receive("TV", serial)).await;
+    }
+    let before = sled.all_events().await;
+    let retried = receive("TV", "M4");
+    let original = sled.scan(retried.clone()).await;
+    sled.stop().await;
+
+    let dir_text = dir.to_str().unwrap();
+    let run = crate::support::run_cli(
+        &["--json", "migrate", "--from", dir_text, "--to", &database],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["events"], 5);
+    assert_eq!(report["keys_by_kind"]["e"], 5);
+    assert_eq!(report["keys_by_kind"]["u"], 4);
+    assert_eq!(report["keys_by_kind"]["i"], 1);
+
+    // The copy serves: the same log, a retry answered from it, new events chained on.
+    let pg = TestServer::start_pg(&database).await;
+    let after: Vec<pb::Event> = pg.all_events().await;
+    assert_eq!(after[..before.len()], before[..]);
+    let again = pg.scan(retried).await;
+    assert!(again.replayed);
+    assert_eq!(again.seq, original.seq);
+    let next = pg.scan(receive("TV", "M5")).await;
+    assert_eq!((next.reason(), next.seq), (pb::Reason::Ok, 6));
+    let verify = pg.cli(&["audit", "verify"]).await;
+    assert_eq!(verify.code, 0, "{}", verify.stdout);
+    assert!(
+        verify.stdout.starts_with("intact: 6 events checked"),
+        "{}",
+        verify.stdout
+    );
+    pg.stop().await;
+
+    // A database that holds a store is not copied into.
+    let refused =
+        crate::support::run_cli(&["migrate", "--from", dir_text, "--to", &database], None);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("already holds a store"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -292,7 +292,11 @@ pub fn test_pg(test: &str) -> Option<String> {
             "{test}: {TEST_PG} is not set on CI; .ci/run starts a PostgreSQL cluster and sets it"
         ),
         _ => {
-            eprintln!(
+            // Straight to the process's stderr: libtest captures eprintln! of passing tests,
+            // and a skip must be seen in a plain `cargo test`.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: the PostgreSQL tests need {TEST_PG}=postgres://...; start a throwaway cluster with tools/pg-test-cluster (README, Tests)"
             );
             None
