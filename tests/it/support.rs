@@ -60,21 +60,57 @@ impl TestServer {
     /// Starts a server that needs tokens over a new temp dir, with its first ADMIN token
     /// created as `serve` creates it; answers the server and that token's text.
     pub async fn start_secured() -> (TestServer, String) {
+        TestServer::start_secured_on(false).await
+    }
+
+    /// [`TestServer::start_secured`] on sled whatever the suite's backend: for the tests that
+    /// read sled's files.
+    pub async fn start_secured_sled() -> (TestServer, String) {
+        TestServer::start_secured_on(true).await
+    }
+
+    async fn start_secured_on(sled: bool) -> (TestServer, String) {
         let temp = tempfile::tempdir().expect("temp dir");
-        let dir = temp.path().join("data");
-        let store = SledStore::open(&dir).expect("open store");
-        let admin = serialtrack::server::auth::first_admin(&store)
-            .await
-            .expect("first admin")
-            .expect("a new store has no token");
+        let (mut server, admin) = TestServer::secured(&temp.path().join("data"), sled).await;
+        server._temp = Some(temp);
+        (server, admin.expect("a new store has no token"))
+    }
+
+    /// Starts a server that needs tokens over `dir` again on sled, as `serve` starts:
+    /// answers it and the first ADMIN token it made (none when the store has tokens already).
+    pub async fn restart_secured_sled(dir: &Path) -> (TestServer, Option<String>) {
+        TestServer::secured(dir, true).await
+    }
+
+    async fn secured(dir: &Path, sled: bool) -> (TestServer, Option<String>) {
         let options = ServeOptions {
             access: Access::Tokens,
             tls: None,
             ..ServeOptions::open()
         };
-        let mut server = TestServer::start_with(&dir, "127.0.0.1:0", options, Some(store)).await;
-        server._temp = Some(temp);
-        (server, admin)
+        let database = if sled {
+            None
+        } else {
+            suite_database(dir).await
+        };
+        match database {
+            Some(database) => {
+                let store = PgStore::open(&database).expect("open the PostgreSQL store");
+                let admin = serialtrack::server::auth::first_admin(&store)
+                    .await
+                    .expect("first admin");
+                let server = TestServer::launch(store, dir, "127.0.0.1:0", options).await;
+                (server, admin)
+            }
+            None => {
+                let store = SledStore::open(dir).expect("open store");
+                let admin = serialtrack::server::auth::first_admin(&store)
+                    .await
+                    .expect("first admin");
+                let server = TestServer::launch(store, dir, "127.0.0.1:0", options).await;
+                (server, admin)
+            }
+        }
     }
 
     /// Starts a server over `dir` on `addr` as `options` say, with `store` when the caller
@@ -85,19 +121,29 @@ impl TestServer {
         options: ServeOptions,
         store: Option<SledStore>,
     ) -> TestServer {
-        let listener = TcpListener::bind(addr).await.expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let task = match (store, suite_database(dir).await) {
+        match (store, suite_database(dir).await) {
             (None, Some(database)) => {
                 let store = PgStore::open(&database).expect("open the PostgreSQL store");
-                tokio::spawn(run_server(listener, store, options, stop_rx))
+                TestServer::launch(store, dir, addr, options).await
             }
             (store, _) => {
                 let store = store.unwrap_or_else(|| SledStore::open(dir).expect("open store"));
-                tokio::spawn(run_server(listener, store, options, stop_rx))
+                TestServer::launch(store, dir, addr, options).await
             }
-        };
+        }
+    }
+
+    /// Serves `store` on `addr`; `dir` is what a restart passes again.
+    async fn launch<S: Store>(
+        store: S,
+        dir: &Path,
+        addr: &str,
+        options: ServeOptions,
+    ) -> TestServer {
+        let listener = TcpListener::bind(addr).await.expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_server(listener, store, options, stop_rx));
         // The listener is bound before the server starts: connecting cannot race it.
         let channel = Channel::from_shared(url.clone())
             .expect("url")
@@ -118,25 +164,7 @@ impl TestServer {
     /// may share).
     pub async fn start_pg(database: &str) -> TestServer {
         let store = PgStore::open(database).expect("open the PostgreSQL store");
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(run_server(listener, store, ServeOptions::open(), stop_rx));
-        let channel = Channel::from_shared(url.clone())
-            .expect("url")
-            .connect()
-            .await
-            .expect("connect");
-        TestServer {
-            url,
-            dir: PathBuf::new(),
-            stop: Some(stop_tx),
-            task: Some(task),
-            channel,
-            _temp: None,
-        }
+        TestServer::launch(store, Path::new(""), "127.0.0.1:0", ServeOptions::open()).await
     }
 
     pub fn channel(&self) -> Channel {
