@@ -16,6 +16,7 @@
 //! `migrate` copy excepted, which runs before any writer); answer a caller before COMMIT
 //! returned.
 
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -1068,10 +1069,17 @@ impl Store for PgStore {
 struct Tx<'c> {
     conn: &'c Conn,
     io: &'c tokio::runtime::Handle,
+    /// Keys read ahead for the whole group in one query (`None`: not stored). The table does
+    /// not change under the group (it holds the `meta` lock), and the group keeps what it
+    /// writes itself, so these stay right for the whole group.
+    known: HashMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl Get for Tx<'_> {
     fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError> {
+        if let Some(value) = self.known.get(key.as_ref()) {
+            return Ok(value.as_deref().map(sled::IVec::from));
+        }
         Ok(self
             .io
             .block_on(self.conn.get(key.as_ref()))?
@@ -1360,9 +1368,22 @@ impl PgWriter {
                 return;
             }
         };
+        let known = match self.io.block_on(read_ahead(&conn, &commands)) {
+            Ok(known) => known,
+            Err(e) => {
+                let _ = self.io.block_on(conn.client.batch_execute("ROLLBACK"));
+                let why = format!("{e}; {RETRY_HINT}");
+                for command in commands {
+                    command.refuse(&why);
+                }
+                self.conn = Some(conn);
+                return;
+            }
+        };
         let tx = Tx {
             conn: &conn,
             io: &self.io,
+            known,
         };
         let mut group = Group::new(&tx, meta.next_seq, meta.last_hash, recalls);
         let (pending, read_failure, n_scans) = group.decide(commands);
@@ -1399,6 +1420,38 @@ impl PgWriter {
         answer_group(pending, &written);
         self.conn = Some(conn);
     }
+}
+
+/// Reads in one query what a group's scans read first, each its own key otherwise: whether
+/// their `event_id` is logged, and their unit. Saves a round trip per key and scan.
+async fn read_ahead(
+    conn: &Conn,
+    commands: &[Command],
+) -> Result<HashMap<Vec<u8>, Option<Vec<u8>>>, StoreError> {
+    let mut known: HashMap<Vec<u8>, Option<Vec<u8>>> = HashMap::new();
+    for command in commands {
+        if let Command::Scans { scans, .. } = command {
+            for prepared in scans {
+                known.insert(keys::event_id(&prepared.scan.event_id).to_vec(), None);
+                if let Ok(read) = &prepared.read {
+                    known.insert(keys::unit(&read.serial), None);
+                }
+            }
+        }
+    }
+    let wanted: Vec<Vec<u8>> = known.keys().cloned().collect();
+    for chunk in wanted.chunks(WRITE_ROWS_MAX) {
+        let chunk: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        let rows = conn
+            .client
+            .query("SELECT k, v FROM kv WHERE k = ANY($1)", &[&chunk])
+            .await
+            .map_err(|e| pg_error(&e))?;
+        for row in rows {
+            known.insert(row.get(0), Some(row.get(1)));
+        }
+    }
+    Ok(known)
 }
 
 /// Writes a decided group in its transaction, moves the `meta` row on and commits.
