@@ -284,6 +284,17 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
     })
 }
 
+/// The item every bench scan receives.
+pub(crate) fn bench_item() -> pb::PutItemRequest {
+    pb::PutItemRequest {
+        item: Some(pb::Item {
+            sku: BENCH_SKU.to_owned(),
+            description: "bench item".to_owned(),
+            ..Default::default()
+        }),
+    }
+}
+
 /// A server in this process on a loopback port over a temp dir, with the bench item.
 pub(crate) struct BenchServer {
     pub(crate) url: String,
@@ -328,15 +339,7 @@ impl BenchServer {
         let mut catalog = pb::catalog_service_client::CatalogServiceClient::new(
             InterceptedService::new(channel.clone(), Bearer::new(token.as_deref())?),
         );
-        catalog
-            .put_item(pb::PutItemRequest {
-                item: Some(pb::Item {
-                    sku: BENCH_SKU.to_owned(),
-                    description: "bench item".to_owned(),
-                    ..Default::default()
-                }),
-            })
-            .await?;
+        catalog.put_item(bench_item()).await?;
         Ok(BenchServer {
             url,
             channel,

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 
-use super::{BENCH_SKU, ReceiveOptions, ReceiveReport, batch_phase, per_second, stream_phase};
+use super::{ReceiveOptions, ReceiveReport, batch_phase, per_second, stream_phase};
 use crate::proto::v1 as pb;
 use crate::store::PgStore;
 
@@ -152,13 +152,7 @@ async fn phases(database: &str, options: &ReceiveOptions) -> anyhow::Result<PgRe
         tokio::task::spawn_blocking(move || PgStore::open(&database).map(|s| s.engine())).await??
     };
     pb::catalog_service_client::CatalogServiceClient::new(one.channel.clone())
-        .put_item(pb::PutItemRequest {
-            item: Some(pb::Item {
-                sku: BENCH_SKU.to_owned(),
-                description: "bench item".to_owned(),
-                ..Default::default()
-            }),
-        })
+        .put_item(super::bench_item())
         .await?;
     let unary = super::unary_phase(&one.url, options.clients, units, "U").await?;
     let stream = stream_phase(&one.channel, options.streams, units).await?;
