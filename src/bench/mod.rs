@@ -25,6 +25,7 @@ use crate::store::{self, SledStore};
 pub mod decode;
 pub mod gateway;
 pub mod lifecycle;
+pub mod pg;
 pub mod soak;
 pub mod torture;
 pub mod warehouse;
@@ -59,6 +60,11 @@ pub struct ReceiveOptions {
     /// Units per group in the raw sled phase.
     #[arg(long, default_value_t = 256)]
     pub raw_group_len: usize,
+    /// Also run the unary, stream and batch phases on this PostgreSQL-wire database, with one
+    /// serve instance and with two, and print them as ratios to the sled phases of the same
+    /// run. The bench writes into a schema of its own there and drops it at the end.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +86,8 @@ pub struct ReceiveReport {
     pub latency_ms_max: f64,
     pub store_units: usize,
     pub store_bytes_per_unit: f64,
+    /// The same phases on the PostgreSQL-wire store, when `--store` was given.
+    pub pg: Option<pg::PgReport>,
 }
 
 impl ReceiveReport {
@@ -115,7 +123,10 @@ impl ReceiveReport {
             max = self.latency_ms_max,
             su = self.store_units,
             sb = self.store_bytes_per_unit,
-        )
+        ) + &self
+            .pg
+            .as_ref()
+            .map_or(String::new(), |pg| pg.to_text(self))
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -140,6 +151,7 @@ impl ReceiveReport {
             "latency_ms_max": self.latency_ms_max,
             "store_units": self.store_units,
             "store_bytes_per_unit": self.store_bytes_per_unit,
+            "pg": self.pg.as_ref().map(|pg| pg.to_json(self)),
         })
     }
 }
@@ -211,7 +223,8 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
 
     let unary_elapsed = unary_phase(&url, options.clients, units, "U").await?;
     let stream_elapsed = stream_phase(&channel, options.streams, units).await?;
-    let batch_elapsed = batch_phase(&channel, options.streams, units, options.batch_len).await?;
+    let batch_elapsed =
+        batch_phase(&channel, options.streams, units, options.batch_len, "B").await?;
     let latencies =
         latency_phase(&url, options.clients, options.rate, options.latency_seconds).await?;
 
@@ -246,7 +259,12 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
     };
     #[allow(clippy::cast_precision_loss)]
     let per_unit = |bytes: u64, n: usize| bytes as f64 / n.max(1) as f64;
+    let pg = match &options.store {
+        Some(url) => Some(pg::receive(url, options).await?),
+        None => None,
+    };
     Ok(ReceiveReport {
+        pg,
         units,
         clients: options.clients,
         batch_senders: options.streams,
@@ -264,6 +282,17 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
         store_units,
         store_bytes_per_unit: per_unit(store_bytes, store_units),
     })
+}
+
+/// The item every bench scan receives.
+pub(crate) fn bench_item() -> pb::PutItemRequest {
+    pb::PutItemRequest {
+        item: Some(pb::Item {
+            sku: BENCH_SKU.to_owned(),
+            description: "bench item".to_owned(),
+            ..Default::default()
+        }),
+    }
 }
 
 /// A server in this process on a loopback port over a temp dir, with the bench item.
@@ -310,15 +339,7 @@ impl BenchServer {
         let mut catalog = pb::catalog_service_client::CatalogServiceClient::new(
             InterceptedService::new(channel.clone(), Bearer::new(token.as_deref())?),
         );
-        catalog
-            .put_item(pb::PutItemRequest {
-                item: Some(pb::Item {
-                    sku: BENCH_SKU.to_owned(),
-                    description: "bench item".to_owned(),
-                    ..Default::default()
-                }),
-            })
-            .await?;
+        catalog.put_item(bench_item()).await?;
         Ok(BenchServer {
             url,
             channel,
@@ -433,6 +454,7 @@ async fn batch_phase(
     n_senders: usize,
     units: usize,
     batch_len: usize,
+    tag: &'static str,
 ) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(n_senders);
@@ -445,7 +467,7 @@ async fn batch_phase(
             while start < units {
                 let end = (start + batch_len).min(units);
                 let scans = (start..end)
-                    .map(|i| scan_request(format!("B{i:09}")))
+                    .map(|i| scan_request(format!("{tag}{i:09}")))
                     .collect();
                 let replies = client
                     .scan_batch(pb::ScanBatchRequest { scans })

@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// The store's directory [env: SERIALTRACK_DATA_DIR] [default: ./serialtrack-data]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep the data in a PostgreSQL-wire database instead of the data dir (several serve
+    /// instances may share one): postgres://USER[:PASSWORD]@HOST:PORT/DB
+    /// [env: SERIALTRACK_STORE] [default: the embedded store in the data dir]
+    #[arg(long, value_name = "URL", value_parser = parse_store_arg)]
+    pub store: Option<String>,
     /// Serve Prometheus metrics at http://ADDR/metrics (off without it)
     /// [env: SERIALTRACK_METRICS_LISTEN]
     #[arg(long, value_name = "ADDR")]
@@ -52,6 +57,24 @@ pub struct ServeArgs {
 }
 
 const RETRY_MS: std::ops::RangeInclusive<u64> = 100..=3_600_000;
+
+/// A store URL: PostgreSQL's scheme (the engines that speak its protocol take it too).
+fn parse_store(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        Ok(text.to_owned())
+    } else {
+        Err(
+            "is not a postgres:// URL: write postgres://USER@HOST:PORT/DB, or leave the store \
+             out for the embedded one in the data dir"
+                .to_owned(),
+        )
+    }
+}
+
+fn parse_store_arg(text: &str) -> Result<String, String> {
+    parse_store(text)
+}
 
 fn parse_retry_ms(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
@@ -86,6 +109,7 @@ impl Key {
 
 const LISTEN: Key = Key::new("listen", "--listen", "SERIALTRACK_LISTEN");
 const DATA_DIR: Key = Key::new("data_dir", "--data-dir", "SERIALTRACK_DATA_DIR");
+const STORE: Key = Key::new("store", "--store", "SERIALTRACK_STORE");
 const METRICS_LISTEN: Key = Key::new(
     "metrics_listen",
     "--metrics-listen",
@@ -151,6 +175,8 @@ pub struct Settings {
     pub config: Option<Setting<PathBuf>>,
     pub listen: Setting<SocketAddr>,
     pub data_dir: Setting<PathBuf>,
+    /// The PostgreSQL-wire database's URL; `None`: sled in the data dir.
+    pub store: Setting<Option<String>>,
     pub metrics_listen: Setting<Option<SocketAddr>>,
     pub tls_cert: Setting<Option<PathBuf>>,
     pub tls_key: Setting<Option<PathBuf>>,
@@ -164,6 +190,7 @@ pub struct Settings {
 struct FileSettings {
     listen: Option<Spanned<String>>,
     data_dir: Option<Spanned<String>>,
+    store: Option<Spanned<String>>,
     metrics_listen: Option<Spanned<String>>,
     tls_cert: Option<Spanned<String>>,
     tls_key: Option<Spanned<String>>,
@@ -381,6 +408,15 @@ pub fn resolve(
         file.path_value(&DATA_DIR, fields.data_dir.as_ref())?,
         PathBuf::from(DEFAULT_DATA_DIR),
     );
+    let store_env = env_value(&env, &STORE, parse_store)?;
+    let store_file = file.value(&STORE, fields.store.as_ref(), parse_store)?;
+    let store = pick(
+        &STORE,
+        args.store.clone().map(Some),
+        store_env.map(Some),
+        store_file.map(|(url, line)| (Some(url), line)),
+        None,
+    );
     let some_path = |key: &Key, flag: &Option<PathBuf>, field: Option<&Spanned<String>>| {
         Ok::<_, anyhow::Error>(pick(
             key,
@@ -435,6 +471,7 @@ pub fn resolve(
         config,
         listen,
         data_dir,
+        store,
         metrics_listen,
         tls_cert,
         tls_key,
@@ -522,6 +559,15 @@ impl Settings {
                 DATA_DIR.name,
                 Value::from(self.data_dir.value.display().to_string()),
                 self.data_dir.source.clone(),
+            ),
+            (
+                STORE.name,
+                // Never the password: `config check` output ends up in tickets.
+                self.store
+                    .value
+                    .as_deref()
+                    .map_or(Value::Null, |url| Value::from(crate::store::redacted(url))),
+                self.store.source.clone(),
             ),
             (
                 METRICS_LISTEN.name,
@@ -831,6 +877,61 @@ mod tests {
                 assert!(error.contains(part), "{text:?}: {error:?} lacks {part:?}");
             }
         }
+    }
+
+    #[test]
+    fn store_from_each_place_checked_and_shown_without_its_password() {
+        let settings = resolve(&ServeArgs::default(), &env_of(&[])).unwrap();
+        assert_eq!(
+            settings.store.value, None,
+            "sled in the data dir by default"
+        );
+        let (_dir, path) =
+            file_with("listen = \"127.0.0.1:1\"\nstore = \"postgres://st:pw@db:5432/st\"\n");
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        let settings = resolve(&args, &env_of(&[])).unwrap();
+        assert_eq!(
+            settings.store.value.as_deref(),
+            Some("postgres://st:pw@db:5432/st")
+        );
+        assert_eq!(settings.store.source, Source::File { line: 2 });
+        let row = settings
+            .rows()
+            .into_iter()
+            .find(|(name, ..)| *name == "store")
+            .unwrap();
+        assert_eq!(row.1, serde_json::json!("postgres://st:***@db:5432/st"));
+        let env = env_of(&[("SERIALTRACK_STORE", "postgresql://other@db/st")]);
+        let settings = resolve(&args, &env).unwrap();
+        assert_eq!(settings.store.source, Source::Env("SERIALTRACK_STORE"));
+        let flagged = ServeArgs {
+            store: Some("postgres://flag@db/st".to_owned()),
+            ..args.clone()
+        };
+        let settings = resolve(&flagged, &env).unwrap();
+        assert_eq!(
+            settings.store.value.as_deref(),
+            Some("postgres://flag@db/st")
+        );
+        assert_eq!(settings.store.source, Source::Flag("--store"));
+        let bad = env_of(&[("SERIALTRACK_STORE", "mysql://db/st")]);
+        let error = resolve(&ServeArgs::default(), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("SERIALTRACK_STORE") && error.contains("not a postgres:// URL"),
+            "{error}"
+        );
+        let (_dir, path) = file_with("store = \"sled\"\n");
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        let error = resolve(&args, &env_of(&[])).unwrap_err().to_string();
+        assert!(error.contains("line 1: store"), "{error}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::proto::v1 as pb;
-use crate::store::{SledStore, StoreError};
+use crate::store::{PgStore, SledStore, StoreError};
 
 /// Exit status when every scan was accepted (or the command succeeded).
 pub const EXIT_OK: u8 = 0;
@@ -153,6 +153,17 @@ enum Command {
     /// Measurements.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Copy a sled data dir whole into an empty PostgreSQL-wire database and verify the copy
+    /// (keys per kind, a digest of every key and value, the event chain), for several serve
+    /// instances to share (`serve --store URL`). Stop the serve on the data dir first.
+    Migrate {
+        /// The data dir to copy (locked while it runs).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The database: postgres://USER[:PASSWORD]@HOST:PORT/DB
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Crash torture: `serve` as a child process under concurrent load, SIGKILLed and
     /// restarted, then every answer checked against the log (see the README).
     Torture(crate::bench::torture::TortureOptions),
@@ -439,6 +450,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             serve(settings).await
         }
         Command::Config(command) => config::check_command(command, cli.json),
+        Command::Migrate { from, to } => migrate(from, to, cli.json).await,
         Command::Bench(BenchCommand::Receive(options)) => {
             let report = crate::bench::receive(&options).await?;
             output::print_bench(&report, cli.json);
@@ -592,18 +604,97 @@ async fn serve(settings: config::Settings) -> anyhow::Result<u8> {
         tls: settings.tls()?,
         webhook_retry_max: std::time::Duration::from_millis(settings.webhook_retry_max_ms.value),
     };
-    let (listen, data_dir) = (settings.listen.value, settings.data_dir.value);
+    let data_dir = settings.data_dir.value.clone();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let store = match SledStore::open(&data_dir) {
-        Ok(store) => store,
-        Err(e @ StoreError::Locked { .. }) => bail!(e),
-        Err(e) => return Err(e).context(format!("cannot open data dir {}", data_dir.display())),
-    };
+    match settings.store.value.clone() {
+        Some(url) => {
+            let shown = crate::store::redacted(&url);
+            let store = tokio::task::spawn_blocking(move || PgStore::open(&url))
+                .await
+                .context("opening the store stopped")?
+                .with_context(|| format!("cannot open the store {shown}"))?;
+            tracing::info!(engine = ?store.engine(), "store {shown}");
+            serve_store(store, format!("store {shown}"), &settings, options).await
+        }
+        None => {
+            let store = match SledStore::open(&data_dir) {
+                Ok(store) => store,
+                Err(e @ StoreError::Locked { .. }) => bail!(e),
+                Err(e) => {
+                    return Err(e).context(format!("cannot open data dir {}", data_dir.display()));
+                }
+            };
+            let what = format!("data dir {}", data_dir.display());
+            serve_store(store, what, &settings, options).await
+        }
+    }
+}
+
+/// `serialtrack migrate`: copies, verifies and prints what it checked.
+async fn migrate(from: PathBuf, to: String, json: bool) -> anyhow::Result<u8> {
+    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+        bail!("--to {to:?} is not a postgres:// URL: write postgres://USER@HOST:PORT/DB");
+    }
+    let shown = crate::store::redacted(&to);
+    let source = from.clone();
+    let report =
+        tokio::task::spawn_blocking(move || crate::store::migrate_sled_to_pg(&source, &to))
+            .await
+            .context("migrate stopped")?
+            .with_context(|| format!("cannot migrate {} to {shown}", from.display()))?;
+    let head = format!("{}:{}", report.head.0, crate::audit::hex(&report.head.1));
+    if json {
+        let kinds: serde_json::Map<String, serde_json::Value> = report
+            .keys_by_kind
+            .iter()
+            .map(|(kind, n)| (kind.to_string(), serde_json::Value::from(*n)))
+            .collect();
+        let line = serde_json::json!({
+            "from": from.display().to_string(),
+            "to": shown,
+            "keys": report.keys,
+            "keys_by_kind": kinds,
+            "digest": crate::audit::hex(&report.digest),
+            "events": report.head.0,
+            "head": head,
+            "unchained": report.unchained,
+            "verified": true,
+        });
+        println!("{line}");
+    } else {
+        let kinds: Vec<String> = report
+            .keys_by_kind
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        println!(
+            "copied {} keys from {} to {shown} ({})",
+            report.keys,
+            from.display(),
+            kinds.join(", ")
+        );
+        println!(
+            "verified: every key and value read back (sha256 {}), event chain intact through event {} (head {head})",
+            crate::audit::hex(&report.digest),
+            report.head.0
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// `serve` over an open store; `what` says which in the listening line.
+async fn serve_store<S: crate::store::Store>(
+    store: S,
+    what: String,
+    settings: &config::Settings,
+    options: ServeOptions,
+) -> anyhow::Result<u8> {
+    let (listen, data_dir) = (settings.listen.value, &settings.data_dir.value);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -649,10 +740,7 @@ async fn serve(settings: config::Settings) -> anyhow::Result<u8> {
         }
     }
     // Tests and scripts read this line to find the port when --listen ends in :0.
-    println!(
-        "serialtrack listening on {addr} (data dir {})",
-        data_dir.display()
-    );
+    println!("serialtrack listening on {addr} ({what})");
     // Started after the first line, which scripts read first; its own line follows.
     let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
     let metrics_task = match metrics_listener {

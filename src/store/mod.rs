@@ -4,7 +4,10 @@
 //! store knows the domain types, never tonic or prost-generated API types. Only this module
 //! sees sled and the key layout.
 
+mod batch;
 mod keys;
+mod migrate;
+mod pg_store;
 mod records;
 mod sled_store;
 mod slot;
@@ -13,6 +16,8 @@ mod webhooks;
 
 use std::future::Future;
 
+pub use migrate::{MigrateReport, migrate_sled_to_pg};
+pub use pg_store::{Engine, PgStore, redacted};
 pub use records::event_hash;
 pub use sled_store::{SledStore, dir_bytes, raw_sled_ceiling};
 

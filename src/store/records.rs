@@ -1275,6 +1275,22 @@ pub fn decode_template(bytes: &[u8]) -> Result<Template, StoreError> {
     Ok(t)
 }
 
+/// The current version of each template from every version's record in key order (a name's
+/// versions follow each other, oldest first).
+pub fn current_templates(
+    records: impl IntoIterator<Item = impl AsRef<[u8]>>,
+) -> Result<Vec<Template>, StoreError> {
+    let mut current: Vec<Template> = Vec::new();
+    for record in records {
+        let t = decode_template(record.as_ref())?;
+        match current.last_mut() {
+            Some(last) if last.name == t.name => *last = t,
+            _ => current.push(t),
+        }
+    }
+    Ok(current)
+}
+
 #[derive(Clone, PartialEq, Message)]
 struct PrintLineRecord {
     #[prost(string, tag = "1")]

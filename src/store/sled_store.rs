@@ -16,7 +16,11 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::batch::Batch;
 use super::keys;
+use super::records::{
+    current_templates, decode_facts, decode_print_job, decode_range, decode_template,
+};
 use super::records::{
     decode_event, decode_item, decode_kpi, decode_order, decode_pick_line, decode_recall,
     decode_receipt, decode_receipt_entry, decode_set, decode_shipment, decode_unit, encode_event,
@@ -24,7 +28,6 @@ use super::records::{
     encode_receipt_entry, encode_set, encode_shipment, encode_unit, event_hash, upgrade_order,
     upgrade_shipment,
 };
-use super::records::{decode_facts, decode_print_job, decode_range, decode_template};
 use super::slot::TreeSlot;
 use super::tokens;
 use super::webhooks;
@@ -67,7 +70,7 @@ type TokenReply = oneshot::Sender<Result<Result<Token, TokenError>, StoreError>>
 type WebhookReply = oneshot::Sender<Result<Result<Option<Webhook>, WebhookError>, StoreError>>;
 type IssueReply = oneshot::Sender<Result<Result<IssueAnswer, IssueError>, StoreError>>;
 
-enum Command {
+pub(super) enum Command {
     Document {
         op: DocumentOp,
         reply: DocumentReply,
@@ -95,11 +98,11 @@ enum Command {
 }
 
 /// What a caller is told to do after a write failure.
-const RETRY_HINT: &str = "nothing of this request was acknowledged: retry it (with the same event_id) once the disk has room and is writable";
+pub(super) const RETRY_HINT: &str = "nothing of this request was acknowledged: retry it (with the same event_id) once the disk has room and is writable";
 
 impl Command {
     /// Answers the command with UNAVAILABLE without deciding it.
-    fn refuse(self, why: &str) {
+    pub(super) fn refuse(self, why: &str) {
         let error = || StoreError::Unavailable(why.to_owned());
         match self {
             Command::Scans { reply, .. } => {
@@ -123,7 +126,7 @@ impl Command {
         }
     }
 
-    fn n_scans(&self) -> usize {
+    pub(super) fn n_scans(&self) -> usize {
         match self {
             Command::Scans { scans, .. } => scans.len(),
             Command::Issue { op, .. } => op.len(),
@@ -144,7 +147,7 @@ pub struct SledStore {
 
 /// Every recall in the order they were made. Few (a recall is a business event), so kept in
 /// memory: every pick and dispatch checks the active ones, every unit read shows their hold.
-type Recalls = Arc<RwLock<Arc<Vec<Recall>>>>;
+pub(super) type Recalls = Arc<RwLock<Arc<Vec<Recall>>>>;
 
 struct Inner {
     /// The database readers use; empty while the writer reopens it after a failed write.
@@ -172,7 +175,7 @@ impl Drop for Inner {
     }
 }
 
-fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
+pub(super) fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
     let dir_text = dir.display().to_string();
     let io = |source| StoreError::DataDir {
         dir: dir_text.clone(),
@@ -233,7 +236,7 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
 /// held. Whoever calls this holds the data-dir lock, so the holder is a handle of this process
 /// on its way out: sled writes its IO buffers from a thread pool, and a job still running
 /// keeps the files (and their lock) open for a moment after the last handle is dropped.
-fn open_sled_waiting(dir: &Path) -> Result<sled::Db, StoreError> {
+pub(super) fn open_sled_waiting(dir: &Path) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
         match open_sled(dir) {
@@ -525,16 +528,8 @@ impl Store for SledStore {
     }
 
     async fn templates(&self) -> Result<Vec<Template>, StoreError> {
-        // Each name's versions are in order: the last one before the next name is current.
-        let mut current: Vec<Template> = Vec::new();
-        for entry in self.inner.tree.scan_prefix(keys::TEMPLATES) {
-            let t = decode_template(&entry?.1)?;
-            match current.last_mut() {
-                Some(last) if last.name == t.name => *last = t,
-                _ => current.push(t),
-            }
-        }
-        Ok(current)
+        let records = self.inner.tree.prefix(keys::TEMPLATES)?;
+        current_templates(records.iter().map(|(_, v)| v))
     }
 
     async fn print_job(&self, id: &str) -> Result<Option<PrintJob>, StoreError> {
@@ -819,7 +814,7 @@ impl Get for Arc<TreeSlot> {
 /// serials move out of their record into keys of their own (`q`, `d`), a chunk of documents
 /// per batch; a document is upgraded with its keys atomically, so an upgrade cut short goes on
 /// at the next open.
-fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
+pub(super) fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
     /// Documents upgraded per `apply_batch`.
     const UPGRADE_CHUNK_LEN: usize = 256;
     let version = match db.get(keys::LAYOUT)? {
@@ -900,7 +895,7 @@ fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
 }
 
 /// The picks of an order (or, with a longer `prefix`, of one serial for it) from its keys.
-fn picks_from(
+pub(super) fn picks_from(
     order_id: &str,
     order_prefix_len: usize,
     entries: impl IntoIterator<Item = (impl AsRef<[u8]>, impl AsRef<[u8]>)>,
@@ -923,7 +918,7 @@ fn picks_from(
 }
 
 /// The serials of a shipment's dispatch keys, in scan order.
-fn dispatched_from(
+pub(super) fn dispatched_from(
     shipment_id: &str,
     entries: impl IntoIterator<Item = (impl AsRef<[u8]>, impl AsRef<[u8]>)>,
 ) -> Result<Vec<String>, StoreError> {
@@ -953,7 +948,9 @@ fn read_dispatched(tree: &impl Get, shipment_id: &str) -> Result<Vec<String>, St
 
 /// What the writer needs to know at open: the next sequence number, the hash of the last
 /// event (which the next one carries), and every recall.
-fn read_writer_state(tree: &sled::Tree) -> Result<(u64, [u8; 32], Vec<Recall>), StoreError> {
+pub(super) fn read_writer_state(
+    tree: &sled::Tree,
+) -> Result<(u64, [u8; 32], Vec<Recall>), StoreError> {
     let (next_seq, last_hash) = match tree.scan_prefix([keys::EVENT]).next_back() {
         Some(entry) => {
             let (key, value) = entry?;
@@ -1049,9 +1046,9 @@ struct Writer {
 
 /// What one group has decided so far: the writes, and the state they create, which later
 /// commands of the group must see.
-struct Group<'t> {
-    tree: &'t sled::Tree,
-    batch: sled::Batch,
+pub(super) struct Group<'t, T: Get = sled::Tree> {
+    tree: &'t T,
+    batch: Batch,
     next_seq: u64,
     /// The hash of the group's last event so far (or of the last one on disk).
     last_hash: [u8; 32],
@@ -1103,7 +1100,7 @@ struct Group<'t> {
 }
 
 /// Where a command's answer goes.
-enum Reply {
+pub(super) enum Reply {
     Scans(ScanReply),
     Item(ItemReply),
     Document(DocumentReply),
@@ -1113,7 +1110,7 @@ enum Reply {
 }
 
 /// A command's answer, decided but not yet on disk.
-enum Decided {
+pub(super) enum Decided {
     Scans(Vec<ScanAnswer>),
     Item(Result<PutItemAnswer, ItemConflict>),
     Document(Result<DocumentAnswer, DocumentError>),
@@ -1246,17 +1243,84 @@ impl Writer {
         let Some((db, tree)) = self.open.clone() else {
             return Err("the store has no open database".to_owned());
         };
-        let mut group = Group {
-            tree: &tree,
-            batch: sled::Batch::default(),
-            next_seq: self.next_seq,
-            last_hash: self.last_hash,
-            now_ms: time::now_ms(),
-            units: HashMap::new(),
-            recalls: self
-                .recalls
+        let mut group = Group::new(
+            &tree,
+            self.next_seq,
+            self.last_hash,
+            self.recalls
                 .read()
                 .map_or_else(|poisoned| poisoned.into_inner().clone(), |r| r.clone()),
+        );
+        let (pending, read_failure, n_scans) = group.decide(commands);
+        let t_decided = std::time::Instant::now();
+        let n_cmds = pending.len();
+        let (batch, next_seq, last_hash, recalls) = group.finish();
+        let mut write_failure = None;
+        let mut flush_time = std::time::Duration::ZERO;
+        let written = match read_failure {
+            // The decisions of the whole group may rest on the failed read: write none of it.
+            Some(e) => Err(StoreError::Unavailable(format!(
+                "a read failed while deciding: {e}"
+            ))),
+            None => match tree.apply_batch(batch.into_sled()).and_then(|()| {
+                let t_flush = std::time::Instant::now();
+                let flushed = db.flush();
+                flush_time = t_flush.elapsed();
+                flushed.map(|_| ())
+            }) {
+                Ok(()) => {
+                    count_committed(&self.metrics, n_scans, flush_time, &pending);
+                    self.next_seq = next_seq;
+                    self.last_hash = last_hash;
+                    self.committed.send_replace(next_seq - 1);
+                    // Applied recalls take effect for readers only once on disk.
+                    if let Some(recalls) = recalls
+                        && let Ok(mut shared) = self.recalls.write()
+                    {
+                        *shared = recalls;
+                    }
+                    Ok(())
+                }
+                // Nothing of the group is answered as done, and the database is reopened from
+                // disk before the next group: the sequence numbers and recalls come from there.
+                Err(e) => {
+                    let failure = format!("cannot write the data dir {}: {e}", self.dir.display());
+                    // Readers stop seeing the failed group before any caller hears of it.
+                    self.close_after_failure(&failure);
+                    self.metrics.write_failed();
+                    let answer = StoreError::Unavailable(format!("{failure}; {RETRY_HINT}"));
+                    write_failure = Some(failure);
+                    Err(answer)
+                }
+            },
+        };
+        tracing::trace!(
+            commands = n_cmds,
+            write_flush_us = t_decided.elapsed().as_micros(),
+            "group committed"
+        );
+        answer_group(pending, &written);
+        write_failure.map_or(Ok(()), Err)
+    }
+}
+
+impl<'t, T: Get> Group<'t, T> {
+    /// An empty group over `tree`: its events are numbered from `next_seq` and chained to
+    /// `last_hash`, its decisions see `recalls`.
+    pub(super) fn new(
+        tree: &'t T,
+        next_seq: u64,
+        last_hash: [u8; 32],
+        recalls: Arc<Vec<Recall>>,
+    ) -> Self {
+        Group {
+            tree,
+            batch: Batch::default(),
+            next_seq,
+            last_hash,
+            now_ms: time::now_ms(),
+            units: HashMap::new(),
+            recalls,
             recalls_changed: false,
             items: HashMap::new(),
             gtins: HashMap::new(),
@@ -1283,7 +1347,16 @@ impl Writer {
             unit_facts: HashMap::new(),
             templates: HashMap::new(),
             next_job: None,
-        };
+        }
+    }
+
+    /// Decides the commands in order, each against what the earlier ones changed. Answers
+    /// each caller's reply with its decision (not yet sent), the first failed read (its caller
+    /// is answered already) and the number of scans.
+    pub(super) fn decide(
+        &mut self,
+        commands: Vec<Command>,
+    ) -> (Vec<(Reply, Decided)>, Option<StoreError>, usize) {
         let n_scans: usize = commands
             .iter()
             .map(|command| match command {
@@ -1300,24 +1373,24 @@ impl Writer {
         for command in commands {
             let (reply, decided) = match command {
                 Command::Scans { scans, reply } => {
-                    (Reply::Scans(reply), group.scans(scans).map(Decided::Scans))
+                    (Reply::Scans(reply), self.scans(scans).map(Decided::Scans))
                 }
                 Command::PutItem { item, reply } => {
-                    (Reply::Item(reply), group.put_item(item).map(Decided::Item))
+                    (Reply::Item(reply), self.put_item(item).map(Decided::Item))
                 }
                 Command::Document { op, reply } => (
                     Reply::Document(reply),
-                    group.document(op).map(Decided::Document),
+                    self.document(op).map(Decided::Document),
                 ),
                 Command::Token { op, reply } => {
-                    (Reply::Token(reply), group.token(op).map(Decided::Token))
+                    (Reply::Token(reply), self.token(op).map(Decided::Token))
                 }
                 Command::Webhook { op, reply } => (
                     Reply::Webhook(reply),
-                    group.webhook(op).map(Decided::Webhook),
+                    self.webhook(op).map(Decided::Webhook),
                 ),
                 Command::Issue { op, reply } => {
-                    (Reply::Issue(reply), group.issue(op).map(Decided::Issue))
+                    (Reply::Issue(reply), self.issue(op).map(Decided::Issue))
                 }
             };
             match decided {
@@ -1328,83 +1401,51 @@ impl Writer {
                 }
             }
         }
-        let t_decided = std::time::Instant::now();
-        let n_cmds = pending.len();
-        group.write_documents();
-        group.write_issuing();
-        let Group {
-            batch,
-            next_seq,
-            last_hash,
-            recalls,
-            recalls_changed,
-            ..
-        } = group;
-        let mut write_failure = None;
-        let mut flush_time = std::time::Duration::ZERO;
-        let written = match read_failure {
-            // The decisions of the whole group may rest on the failed read: write none of it.
-            Some(e) => Err(StoreError::Unavailable(format!(
-                "a read failed while deciding: {e}"
-            ))),
-            None => match tree.apply_batch(batch).and_then(|()| {
-                let t_flush = std::time::Instant::now();
-                let flushed = db.flush();
-                flush_time = t_flush.elapsed();
-                flushed.map(|_| ())
-            }) {
-                Ok(()) => {
-                    // Counted before anyone is answered: a caller that has its answer finds
-                    // it in the metrics.
-                    self.metrics.group_committed(n_scans, flush_time);
-                    for (_, decided) in &pending {
-                        if let Decided::Scans(answers) = decided {
-                            for answer in answers {
-                                self.metrics.scan_answered(answer.replayed, &answer.event);
-                            }
-                        }
-                    }
-                    self.next_seq = next_seq;
-                    self.last_hash = last_hash;
-                    self.committed.send_replace(next_seq - 1);
-                    // Applied recalls take effect for readers only once on disk.
-                    if recalls_changed && let Ok(mut shared) = self.recalls.write() {
-                        *shared = recalls;
-                    }
-                    Ok(())
-                }
-                // Nothing of the group is answered as done, and the database is reopened from
-                // disk before the next group: the sequence numbers and recalls come from there.
-                Err(e) => {
-                    let failure = format!("cannot write the data dir {}: {e}", self.dir.display());
-                    // Readers stop seeing the failed group before any caller hears of it.
-                    self.close_after_failure(&failure);
-                    self.metrics.write_failed();
-                    let answer = StoreError::Unavailable(format!("{failure}; {RETRY_HINT}"));
-                    write_failure = Some(failure);
-                    Err(answer)
-                }
-            },
-        };
-        tracing::trace!(
-            commands = n_cmds,
-            write_flush_us = t_decided.elapsed().as_micros(),
-            "group committed"
-        );
-        for (reply, decided) in pending {
-            match &written {
-                Ok(()) => reply.send(Ok(decided)),
-                Err(StoreError::Unavailable(e)) => {
-                    reply.send(Err(StoreError::Unavailable(e.clone())));
-                }
-                Err(e) => reply.send(Err(StoreError::Unavailable(e.to_string()))),
-            }
-        }
-        write_failure.map_or(Ok(()), Err)
+        (pending, read_failure, n_scans)
+    }
+
+    /// Takes what the group decided to write, with the state after it: the next sequence
+    /// number, the last event's hash, and the recalls if the group changed them.
+    pub(super) fn finish(mut self) -> (Batch, u64, [u8; 32], Option<Arc<Vec<Recall>>>) {
+        self.write_documents();
+        self.write_issuing();
+        let recalls = self.recalls_changed.then_some(self.recalls);
+        (self.batch, self.next_seq, self.last_hash, recalls)
     }
 }
 
-impl domain::View for Group<'_> {
+/// Counts a committed group in the metrics, before anyone is answered: a caller that has its
+/// answer finds it there.
+pub(super) fn count_committed(
+    metrics: &Metrics,
+    n_scans: usize,
+    flush_time: std::time::Duration,
+    pending: &[(Reply, Decided)],
+) {
+    metrics.group_committed(n_scans, flush_time);
+    for (_, decided) in pending {
+        if let Decided::Scans(answers) = decided {
+            for answer in answers {
+                metrics.scan_answered(answer.replayed, &answer.event);
+            }
+        }
+    }
+}
+
+/// Sends every caller of a group its answer, or the group's failure.
+pub(super) fn answer_group(pending: Vec<(Reply, Decided)>, written: &Result<(), StoreError>) {
+    for (reply, decided) in pending {
+        match written {
+            Ok(()) => reply.send(Ok(decided)),
+            Err(StoreError::Unavailable(e)) => {
+                reply.send(Err(StoreError::Unavailable(e.clone())));
+            }
+            Err(e) => reply.send(Err(StoreError::Unavailable(e.to_string()))),
+        }
+    }
+}
+
+impl<T: Get> domain::View for Group<'_, T> {
     type Error = StoreError;
 
     fn item(&mut self, sku: &str) -> Result<Option<Item>, StoreError> {
@@ -1521,7 +1562,7 @@ impl domain::View for Group<'_> {
     }
 }
 
-impl Group<'_> {
+impl<T: Get> Group<'_, T> {
     fn unit(&mut self, serial: &str) -> Result<Option<Unit>, StoreError> {
         if let Some(unit) = self.units.get(serial) {
             return Ok(unit.clone());
@@ -1805,7 +1846,7 @@ impl Group<'_> {
         };
         let count = match self.token_count {
             Some(n) => n,
-            None => self.tree.scan_prefix([tokens::TOKEN]).count(),
+            None => self.tree.prefix(&[tokens::TOKEN])?.len(),
         };
         let created = current.is_none();
         let decided = auth::decide(op, current, count, self.now_ms);
@@ -1839,8 +1880,8 @@ impl Group<'_> {
             WebhookOp::Create(_) => {
                 // Those on disk, as the group has changed them.
                 let mut ids = BTreeSet::new();
-                for entry in self.tree.scan_prefix([webhooks::WEBHOOK]) {
-                    ids.insert(entry?.0.to_vec());
+                for (id, _) in self.tree.prefix(&[webhooks::WEBHOOK])? {
+                    ids.insert(id.to_vec());
                 }
                 for (id, webhook) in &self.webhooks {
                     let key = webhooks::webhook_key(id);

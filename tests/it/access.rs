@@ -405,7 +405,8 @@ async fn events_record_the_token_name_whatever_the_client_names() {
 
 #[tokio::test]
 async fn revoking_takes_effect_at_once_and_tokens_survive_a_restart() {
-    let (server, admin) = TestServer::start_secured().await;
+    // On sled whatever the suite's backend: the end reads the data dir's files.
+    let (server, admin) = TestServer::start_secured_sled().await;
     let sam = create_token(&server, &admin, "sam", pb::Role::Supervisor).await;
     let mut tokens = pb::auth_service_client::AuthServiceClient::new(with(&server, Some(&sam)));
     let me = tokens
@@ -464,19 +465,8 @@ async fn revoking_takes_effect_at_once_and_tokens_survive_a_restart() {
     // no new first ADMIN token is made.
     let dir = server.dir.clone();
     let (_, temp) = server.stop().await;
-    let store = serialtrack::store::SledStore::open(&dir).unwrap();
-    assert!(
-        serialtrack::server::auth::first_admin(&store)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let options = serialtrack::server::ServeOptions {
-        access: serialtrack::server::Access::Tokens,
-        tls: None,
-        ..serialtrack::server::ServeOptions::open()
-    };
-    let server = TestServer::start_with(&dir, "127.0.0.1:0", options, Some(store)).await;
+    let (server, new_admin) = TestServer::restart_secured_sled(&dir).await;
+    assert!(new_admin.is_none());
     let listed = pb::auth_service_client::AuthServiceClient::new(with(&server, Some(&admin)))
         .list_tokens(pb::ListTokensRequest {})
         .await

@@ -1,6 +1,7 @@
 //! The tamper-evident trail through the real server and CLI: every event chained to the one
 //! before it, `audit head`, and `audit verify` finding an edited, a deleted and an edited
-//! newest event (the last only against a kept head), after editing the sled files directly.
+//! newest event (the last only against a kept head), after editing the sled files directly
+//! (sled only, whatever the suite's backend: the tests edit its files).
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use crate::support::{TestServer, item, json_lines, receive};
 
 /// Starts a server over `dir` and receives `serials` (each once; `dup` again, rejected).
 async fn log_of(dir: &Path, serials: &[&str], dup: &str) -> TestServer {
-    let server = TestServer::start_in(dir).await;
+    let server = TestServer::start_sled_in(dir).await;
     server.add_item(item("TV")).await;
     for serial in serials.iter().chain([&dup]) {
         server.scan(receive("TV", serial)).await;
@@ -106,7 +107,7 @@ async fn an_edited_or_deleted_event_is_found() {
     server.stop().await;
     // The operator of event 2 rewritten.
     edit_event(&dir, 2, b"alice", b"mally");
-    let server = TestServer::start_in(&dir).await;
+    let server = TestServer::start_sled_in(&dir).await;
     let (code, report) = verify(&server, &[]).await;
     assert_eq!(code, 1);
     assert_eq!(report["break_seq"], 2, "{report}");
@@ -130,7 +131,7 @@ async fn an_edited_or_deleted_event_is_found() {
     edit_in(&db, 2, b"mally", b"alice");
     delete_in(&db, 4);
     drop(db);
-    let server = TestServer::start_in(&dir).await;
+    let server = TestServer::start_sled_in(&dir).await;
     let (code, report) = verify(&server, &[]).await;
     assert_eq!((code, &report["break_seq"]), (1, &serde_json::json!(4)));
     assert!(
@@ -151,7 +152,7 @@ async fn an_edited_newest_event_shows_against_the_kept_head() {
     let kept = server.cli_ok(&["audit", "head"]).await.trim().to_owned();
     server.stop().await;
     edit_event(&dir, 3, b"alice", b"mally");
-    let server = TestServer::start_in(&dir).await;
+    let server = TestServer::start_sled_in(&dir).await;
     // Nothing after event 3 gives it away...
     let (code, _) = verify(&server, &[]).await;
     assert_eq!(code, 0);

@@ -24,6 +24,7 @@ mod metrics;
 mod model;
 mod orders;
 mod picking;
+mod postgres;
 mod recall;
 mod receipt;
 mod receive;

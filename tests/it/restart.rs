@@ -41,7 +41,9 @@ async fn data_and_exactly_once_survive_a_restart() {
 
 #[tokio::test]
 async fn a_second_serve_on_the_same_data_dir_fails_plainly() {
-    let server = TestServer::start().await;
+    // sled's data-dir lock: on sled whatever the suite's backend.
+    let temp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_sled_in(&temp.path().join("data")).await;
     let dir = server.dir.to_str().unwrap().to_owned();
     let run = run_cli(
         &["serve", "--listen", "127.0.0.1:0", "--data-dir", &dir],

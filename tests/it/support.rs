@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serialtrack::proto::v1 as pb;
 use serialtrack::server::{Access, ServeOptions};
-use serialtrack::store::SledStore;
+use serialtrack::store::{PgStore, SledStore, Store};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -44,6 +44,13 @@ impl TestServer {
         TestServer::start_at(dir, "127.0.0.1:0").await
     }
 
+    /// [`TestServer::start_in`] over sled whatever the suite's backend: for the tests that
+    /// read or edit sled's files themselves.
+    pub async fn start_sled_in(dir: &Path) -> TestServer {
+        let store = SledStore::open(dir).expect("open store");
+        TestServer::start_with(dir, "127.0.0.1:0", ServeOptions::open(), Some(store)).await
+    }
+
     /// Starts a server over `dir` listening on `addr`: a restart on the address a client
     /// (the gateway) already has.
     pub async fn start_at(dir: &Path, addr: &str) -> TestServer {
@@ -53,21 +60,57 @@ impl TestServer {
     /// Starts a server that needs tokens over a new temp dir, with its first ADMIN token
     /// created as `serve` creates it; answers the server and that token's text.
     pub async fn start_secured() -> (TestServer, String) {
+        TestServer::start_secured_on(false).await
+    }
+
+    /// [`TestServer::start_secured`] on sled whatever the suite's backend: for the tests that
+    /// read sled's files.
+    pub async fn start_secured_sled() -> (TestServer, String) {
+        TestServer::start_secured_on(true).await
+    }
+
+    async fn start_secured_on(sled: bool) -> (TestServer, String) {
         let temp = tempfile::tempdir().expect("temp dir");
-        let dir = temp.path().join("data");
-        let store = SledStore::open(&dir).expect("open store");
-        let admin = serialtrack::server::auth::first_admin(&store)
-            .await
-            .expect("first admin")
-            .expect("a new store has no token");
+        let (mut server, admin) = TestServer::secured(&temp.path().join("data"), sled).await;
+        server._temp = Some(temp);
+        (server, admin.expect("a new store has no token"))
+    }
+
+    /// Starts a server that needs tokens over `dir` again on sled, as `serve` starts:
+    /// answers it and the first ADMIN token it made (none when the store has tokens already).
+    pub async fn restart_secured_sled(dir: &Path) -> (TestServer, Option<String>) {
+        TestServer::secured(dir, true).await
+    }
+
+    async fn secured(dir: &Path, sled: bool) -> (TestServer, Option<String>) {
         let options = ServeOptions {
             access: Access::Tokens,
             tls: None,
             ..ServeOptions::open()
         };
-        let mut server = TestServer::start_with(&dir, "127.0.0.1:0", options, Some(store)).await;
-        server._temp = Some(temp);
-        (server, admin)
+        let database = if sled {
+            None
+        } else {
+            suite_database(dir).await
+        };
+        match database {
+            Some(database) => {
+                let store = PgStore::open(&database).expect("open the PostgreSQL store");
+                let admin = serialtrack::server::auth::first_admin(&store)
+                    .await
+                    .expect("first admin");
+                let server = TestServer::launch(store, dir, "127.0.0.1:0", options).await;
+                (server, admin)
+            }
+            None => {
+                let store = SledStore::open(dir).expect("open store");
+                let admin = serialtrack::server::auth::first_admin(&store)
+                    .await
+                    .expect("first admin");
+                let server = TestServer::launch(store, dir, "127.0.0.1:0", options).await;
+                (server, admin)
+            }
+        }
     }
 
     /// Starts a server over `dir` on `addr` as `options` say, with `store` when the caller
@@ -78,17 +121,29 @@ impl TestServer {
         options: ServeOptions,
         store: Option<SledStore>,
     ) -> TestServer {
-        let store = store.unwrap_or_else(|| SledStore::open(dir).expect("open store"));
+        match (store, suite_database(dir).await) {
+            (None, Some(database)) => {
+                let store = PgStore::open(&database).expect("open the PostgreSQL store");
+                TestServer::launch(store, dir, addr, options).await
+            }
+            (store, _) => {
+                let store = store.unwrap_or_else(|| SledStore::open(dir).expect("open store"));
+                TestServer::launch(store, dir, addr, options).await
+            }
+        }
+    }
+
+    /// Serves `store` on `addr`; `dir` is what a restart passes again.
+    async fn launch<S: Store>(
+        store: S,
+        dir: &Path,
+        addr: &str,
+        options: ServeOptions,
+    ) -> TestServer {
         let listener = TcpListener::bind(addr).await.expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            serialtrack::server::serve(listener, store, options, async {
-                let _ = stop_rx.await;
-            })
-            .await
-            .expect("server ran");
-        });
+        let task = tokio::spawn(run_server(listener, store, options, stop_rx));
         // The listener is bound before the server starts: connecting cannot race it.
         let channel = Channel::from_shared(url.clone())
             .expect("url")
@@ -103,6 +158,13 @@ impl TestServer {
             channel,
             _temp: None,
         }
+    }
+
+    /// Starts an instance over the PostgreSQL database at `database` (which other instances
+    /// may share).
+    pub async fn start_pg(database: &str) -> TestServer {
+        let store = PgStore::open(database).expect("open the PostgreSQL store");
+        TestServer::launch(store, Path::new(""), "127.0.0.1:0", ServeOptions::open()).await
     }
 
     pub fn channel(&self) -> Channel {
@@ -227,6 +289,79 @@ impl TestServer {
     pub async fn scan(&self, request: pb::ScanRequest) -> pb::ScanReply {
         self.scans().scan(request).await.expect("scan").into_inner()
     }
+}
+
+async fn run_server<S: Store>(
+    listener: TcpListener,
+    store: S,
+    options: ServeOptions,
+    stop: oneshot::Receiver<()>,
+) {
+    serialtrack::server::serve(listener, store, options, async {
+        let _ = stop.await;
+    })
+    .await
+    .expect("server ran");
+}
+
+/// The variable that names the throwaway PostgreSQL cluster the tests may use (a URL of a
+/// database a new schema can be made in, e.g. `postgres://postgres@127.0.0.1:55432/postgres`).
+pub const TEST_PG: &str = "SERIALTRACK_TEST_PG";
+/// Set to `postgres` (with [`TEST_PG`]), the suite's servers keep their data in PostgreSQL
+/// instead of sled, a schema of their own per data dir (`.ci/run` runs the suite both ways).
+pub const TEST_STORE: &str = "SERIALTRACK_TEST_STORE";
+
+/// The cluster's URL, or `None` after saying plainly why the PostgreSQL test is skipped. On CI
+/// (`CI=true`) a missing cluster fails the test instead.
+pub fn test_pg(test: &str) -> Option<String> {
+    match std::env::var(TEST_PG) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "{test}: {TEST_PG} is not set on CI; .ci/run starts a PostgreSQL cluster and sets it"
+        ),
+        _ => {
+            // Straight to the process's stderr: libtest captures eprintln! of passing tests,
+            // and a skip must be seen in a plain `cargo test`.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: the PostgreSQL tests need {TEST_PG}=postgres://...; start a throwaway cluster with tools/pg-test-cluster (README, Tests)"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh schema on the cluster and a URL whose connections use it, so tests stay
+/// independent and run in parallel on one database (a schema costs a catalog entry; a
+/// database per test would copy a template of several MB each).
+pub async fn fresh_pg_schema(cluster: &str, name: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(cluster, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test cluster");
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))
+        .await
+        .expect("create schema");
+    drop(client);
+    let _ = driver.await;
+    let sep = if cluster.contains('?') { '&' } else { '?' };
+    format!("{cluster}{sep}options=-csearch_path%3D{name}")
+}
+
+/// The PostgreSQL URL a suite server over `dir` keeps its data under when the suite runs on
+/// PostgreSQL: one schema per data dir, so a restart over the same dir finds its data.
+async fn suite_database(dir: &Path) -> Option<String> {
+    if std::env::var(TEST_STORE).ok().as_deref() != Some("postgres") {
+        return None;
+    }
+    let cluster =
+        std::env::var(TEST_PG).unwrap_or_else(|_| panic!("{TEST_STORE}=postgres needs {TEST_PG}"));
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(dir.to_string_lossy().as_bytes());
+    let name: String = digest[..10].iter().map(|b| format!("{b:02x}")).collect();
+    Some(fresh_pg_schema(&cluster, &format!("t_{name}")).await)
 }
 
 pub struct CliRun {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-use super::{Group, StoreError, keys};
+use super::{Get, Group, StoreError, keys};
 use crate::domain::issue::{
     self, ISSUE_COUNT_MAX, ImportUnit, IssueAnswer, IssueError, IssueOp, Range, Strategy, UnitFacts,
 };
@@ -25,7 +25,7 @@ pub(super) struct IssuedBy {
 
 type Decided = Result<Result<IssueAnswer, IssueError>, StoreError>;
 
-impl Group<'_> {
+impl<T: Get> Group<'_, T> {
     pub(super) fn issue(&mut self, op: IssueOp) -> Decided {
         match op {
             IssueOp::Issue {
@@ -86,8 +86,8 @@ impl Group<'_> {
         }
         let mut ranges = Vec::new();
         if let Some(prefix) = keys::range_prefix(sku) {
-            for entry in self.tree.scan_prefix(prefix) {
-                ranges.push(decode_range(&entry?.1)?);
+            for (_, record) in self.tree.prefix(&prefix)? {
+                ranges.push(decode_range(&record)?);
             }
         }
         self.issue_ranges.insert(sku.to_owned(), ranges.clone());

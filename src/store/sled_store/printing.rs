@@ -26,7 +26,7 @@ pub(super) fn read_template(tree: &impl Get, name: &str) -> Result<Option<Templa
     }
 }
 
-impl Group<'_> {
+impl<T: Get> Group<'_, T> {
     fn template(&mut self, name: &str) -> Result<Option<Template>, StoreError> {
         if let Some(t) = self.templates.get(name) {
             return Ok(t.clone());

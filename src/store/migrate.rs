@@ -1,0 +1,227 @@
+//! `serialtrack migrate`: a sled data dir copied whole into a PostgreSQL-wire database, then
+//! verified (every key and value read back, counted per record kind and digested; the event
+//! chain walked) before the database is opened for writers.
+//!
+//! While it copies, the target's `meta` row holds [`MIGRATING`](super::pg_store::MIGRATING)
+//! as its next sequence number, so no `serve` starts a group there; only a verified copy sets
+//! the real one. A copy cut short leaves the marker, and a second run clears what the first
+//! one wrote and starts over. The data dir stays locked for the whole run, so no `serve`
+//! writes to it meanwhile.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use tokio_postgres::NoTls;
+
+use super::StoreError;
+use super::keys;
+use super::pg_store::{Conn, MIGRATING, UPSERT_SQL, migrate_schema, pg_error, redacted};
+use super::records::decode_event;
+use super::sled_store::{lock_data_dir, open_sled_waiting, read_writer_state, upgrade_layout};
+use crate::audit::Chain;
+
+/// Rows written per statement (each its own transaction) while copying and read per query
+/// while verifying.
+pub const COPY_CHUNK_ROWS: usize = 4096;
+
+/// What a migration copied and checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrateReport {
+    /// Keys copied per record kind (the key's prefix byte), equal on both sides.
+    pub keys_by_kind: BTreeMap<char, u64>,
+    pub keys: u64,
+    /// SHA-256 over every key and value in key order, equal on both sides.
+    pub digest: [u8; 32],
+    /// The event chain's head after the walk: the last event and its hash.
+    pub head: (u64, [u8; 32]),
+    /// Events from before the chain existed (counted, not hash-checked).
+    pub unchained: u64,
+}
+
+/// Counts and digests keys and values in key order.
+#[derive(Default)]
+struct Tally {
+    by_kind: BTreeMap<char, u64>,
+    keys: u64,
+    digest: Sha256,
+}
+
+impl Tally {
+    fn add(&mut self, key: &[u8], value: &[u8]) {
+        let kind = key.first().map_or('?', |b| char::from(*b));
+        *self.by_kind.entry(kind).or_default() += 1;
+        self.keys += 1;
+        // Length-prefixed, so that no two different rows digest alike.
+        for part in [key, value] {
+            self.digest
+                .update(u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+            self.digest.update(part);
+        }
+    }
+}
+
+/// Copies the sled store in `dir` into the database at `url` (which must hold no data, or a
+/// copy an earlier run cut short) and verifies the copy. Blocks: call it off any async
+/// runtime.
+pub fn migrate_sled_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreError> {
+    let _lock = lock_data_dir(dir)?;
+    let db = open_sled_waiting(dir)?;
+    upgrade_layout(&db)?;
+    let (next_seq, last_hash, _) = read_writer_state(&db)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::Unavailable(format!("runtime: {e}")))?;
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot connect to the database at {}: {}",
+                redacted(url),
+                pg_error(&e)
+            ))
+        })?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "database connection ended");
+            }
+        });
+        migrate_schema(&client).await?;
+        let conn = Conn::prepare(client).await?;
+        claim(&conn).await?;
+        let copied = copy(&db, &conn).await?;
+        let (read_back, head, unchained) = read_back(&conn).await?;
+        if (copied.keys, &copied.by_kind) != (read_back.keys, &read_back.by_kind) {
+            return Err(StoreError::Corrupt(format!(
+                "the copy holds other keys than the data dir: {} keys {:?} copied, {} keys {:?} read back",
+                copied.keys, copied.by_kind, read_back.keys, read_back.by_kind
+            )));
+        }
+        let (digest, back) = (copied.digest.finalize(), read_back.digest.finalize());
+        if digest != back {
+            return Err(StoreError::Corrupt(
+                "the copy's keys and values differ from the data dir's (digests differ)".to_owned(),
+            ));
+        }
+        if head != (next_seq - 1, last_hash) {
+            return Err(StoreError::Corrupt(format!(
+                "the copy's event chain ends at event {} but the data dir's at event {}",
+                head.0,
+                next_seq - 1
+            )));
+        }
+        // Verified: writers may start from the data dir's next sequence number.
+        let next = i64::try_from(next_seq)
+            .map_err(|_| StoreError::Corrupt(format!("sequence number {next_seq}")))?;
+        conn.client
+            .execute(
+                "UPDATE meta SET next_seq = $1, last_hash = $2, recalls_gen = recalls_gen + 1 WHERE id = 1 AND next_seq = $3",
+                &[&next, &&last_hash[..], &MIGRATING],
+            )
+            .await
+            .map_err(|e| pg_error(&e))?;
+        Ok(MigrateReport {
+            keys_by_kind: copied.by_kind,
+            keys: copied.keys,
+            digest: digest.into(),
+            head,
+            unchained,
+        })
+    })
+}
+
+/// Marks the database as being migrated into, after checking that no writer has used it, and
+/// clears what a run cut short left.
+async fn claim(conn: &Conn) -> Result<(), StoreError> {
+    let e = |e: tokio_postgres::Error| pg_error(&e);
+    conn.client.batch_execute("BEGIN").await.map_err(e)?;
+    let next_seq: i64 = conn
+        .client
+        .query_one("SELECT next_seq FROM meta WHERE id = 1 FOR UPDATE", &[])
+        .await
+        .map_err(e)?
+        .get(0);
+    let others: i64 = conn
+        .client
+        .query_one("SELECT count(*) FROM kv WHERE k <> $1", &[&keys::LAYOUT])
+        .await
+        .map_err(e)?
+        .get(0);
+    if next_seq != MIGRATING && (next_seq != 1 || others != 0) {
+        let _ = conn.client.batch_execute("ROLLBACK").await;
+        return Err(StoreError::Unavailable(format!(
+            "the target database already holds a store ({others} keys, next event {next_seq}); migrate copies into an empty one only"
+        )));
+    }
+    conn.client
+        .execute("UPDATE meta SET next_seq = $1 WHERE id = 1", &[&MIGRATING])
+        .await
+        .map_err(e)?;
+    conn.client.batch_execute("COMMIT").await.map_err(e)?;
+    // A run cut short: its rows go, a chunk per statement (a distributed engine bounds the
+    // size of one transaction).
+    loop {
+        let deleted = conn
+            .client
+            .execute(
+                "DELETE FROM kv WHERE k IN (SELECT k FROM kv WHERE k <> $1 ORDER BY k LIMIT 4096)",
+                &[&keys::LAYOUT],
+            )
+            .await
+            .map_err(e)?;
+        if deleted == 0 {
+            return Ok(());
+        }
+    }
+}
+
+async fn copy(db: &sled::Db, conn: &Conn) -> Result<Tally, StoreError> {
+    let mut tally = Tally::default();
+    let mut chunk: Vec<(sled::IVec, sled::IVec)> = Vec::with_capacity(COPY_CHUNK_ROWS);
+    let mut entries = db.iter();
+    loop {
+        let entry = entries.next().transpose()?;
+        let done = entry.is_none();
+        if let Some((key, value)) = entry {
+            tally.add(&key, &value);
+            chunk.push((key, value));
+        }
+        if chunk.len() == COPY_CHUNK_ROWS || (done && !chunk.is_empty()) {
+            let keys: Vec<&[u8]> = chunk.iter().map(|(k, _)| k.as_ref()).collect();
+            let values: Vec<&[u8]> = chunk.iter().map(|(_, v)| v.as_ref()).collect();
+            conn.client
+                .execute(UPSERT_SQL, &[&keys, &values])
+                .await
+                .map_err(|e| pg_error(&e))?;
+            chunk.clear();
+        }
+        if done {
+            return Ok(tally);
+        }
+    }
+}
+
+/// Every key and value of the database, tallied, and the event chain walked.
+async fn read_back(conn: &Conn) -> Result<(Tally, (u64, [u8; 32]), u64), StoreError> {
+    let mut tally = Tally::default();
+    let mut chain = Chain::default();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let lower = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let page = conn.range(lower, Bound::Unbounded, COPY_CHUNK_ROWS).await?;
+        for (key, value) in &page {
+            tally.add(key, value);
+            if key.first() == Some(&keys::EVENT) {
+                let event = decode_event(value)?;
+                chain.push(&event).map_err(|broken| {
+                    StoreError::Corrupt(format!("the copy's event chain breaks: {broken}"))
+                })?;
+            }
+        }
+        if page.len() < COPY_CHUNK_ROWS {
+            return Ok((tally, chain.head(), chain.unchained));
+        }
+        after = page.last().map(|(k, _)| k.clone());
+    }
+}
