@@ -412,8 +412,13 @@ impl<R: io::Read, F: FnMut(&str) -> Option<bool>> RowParser<R, F> {
         }
         let from = offset(self.counted_to).min(window.len());
         let to = offset(start).min(window.len());
-        let newlines = window.range(from..to).filter(|&&b| b == b'\n').count();
-        self.lines_before += u64::try_from(newlines).unwrap_or(u64::MAX);
+        // A line ends at LF, at CR LF, or at a CR alone (the CSV reader takes all three).
+        let line_ends = window
+            .range(from..to)
+            .zip(window.range((from + 1).min(window.len())..).chain([&0]))
+            .filter(|&(&b, &next)| b == b'\n' || (b == b'\r' && next != b'\n'))
+            .count();
+        self.lines_before += u64::try_from(line_ends).unwrap_or(u64::MAX);
         self.counted_to = start;
         window.drain(..to);
         *window_start += u64::try_from(to).unwrap_or(u64::MAX);

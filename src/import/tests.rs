@@ -495,3 +495,53 @@ fn one_row_past_the_bound_stops_the_import() {
     let parser = RowParser::new(Generated::new(1), |_| Some(false)).unwrap();
     assert_eq!(parser.with_rows_max(u64::MAX).rows_max, ROWS_MAX);
 }
+
+/// The README's worked example, parsed and its reject file written, text for text.
+#[test]
+fn the_readme_example() {
+    let input = "sku,serial,lot,batch,size,colour,po,mfg_unit,timestamp\n\
+                 SHIRT-M,SN000123,L2611,B7,M,navy,PO-4411,plant-2,2026-11-23T10:00:00Z\n\
+                 SHIRT-M,SN000124,,,,,,,2026-11-23\n\
+                 LOT-ITEM,SN000125,,,,,,,\n\
+                 SHIRT-M,SN000123,L2611,,,,,,\n";
+    let mut parser = RowParser::new(input.as_bytes(), catalog).unwrap();
+    let mut writer = RejectWriter::new(Vec::new(), &parser.header().to_vec()).unwrap();
+    let mut accepted = Vec::new();
+    for item in &mut parser {
+        match item.unwrap() {
+            Ok(row) => accepted.push(row.line),
+            Err(rejected) => writer.write(&rejected).unwrap(),
+        }
+    }
+    assert_eq!(accepted, [2, 3]);
+    let out = String::from_utf8(writer.finish().unwrap()).unwrap();
+    assert_eq!(
+        out,
+        "sku,serial,lot,batch,size,colour,po,mfg_unit,timestamp,line,reason\n\
+         LOT-ITEM,SN000125,,,,,,,,4,\"lot is empty; item LOT-ITEM is lot-tracked, so every unit needs one\"\n\
+         SHIRT-M,SN000123,L2611,,,,,,,5,serial SN000123 is already on line 2 of this file\n"
+    );
+    assert_eq!(
+        template_header(),
+        "sku,serial,lot,batch,size,colour,po,mfg_unit,timestamp"
+    );
+}
+
+#[test]
+fn line_numbers_count_lf_crlf_and_lone_cr_line_ends() {
+    for (input, expected) in [
+        ("sku,serial\nS,A1\n\n\nS,A2\n", [2, 5]),
+        ("sku,serial\r\nS,A1\r\n\r\n\r\nS,A2\r\n", [2, 5]),
+        ("sku,serial\rS,A1\r\r\rS,A2\r", [2, 5]),
+        ("sku,serial\nS,\"A\n1\"\nS,A2\n", [2, 4]),
+    ] {
+        let lines: Vec<u64> = parse_ok(input)
+            .iter()
+            .map(|r| match r {
+                Ok(row) => row.line,
+                Err(rejected) => rejected.line,
+            })
+            .collect();
+        assert_eq!(lines, expected, "{input:?}");
+    }
+}
