@@ -505,7 +505,7 @@ fn the_readme_example() {
                  LOT-ITEM,SN000125,,,,,,,\n\
                  SHIRT-M,SN000123,L2611,,,,,,\n";
     let mut parser = RowParser::new(input.as_bytes(), catalog).unwrap();
-    let mut writer = RejectWriter::new(Vec::new(), &parser.header().to_vec()).unwrap();
+    let mut writer = RejectWriter::new(Vec::new(), parser.header()).unwrap();
     let mut accepted = Vec::new();
     for item in &mut parser {
         match item.unwrap() {
