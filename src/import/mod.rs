@@ -39,7 +39,7 @@ pub const SERIAL_LEN_MAX: usize = 20;
 /// The longest batch, size, colour, PO or manufacturing unit, in characters. A longer one
 /// rejects the row.
 pub const TEXT_LEN_MAX: usize = REF_LEN_MAX;
-/// The longest timestamp cell, in bytes. A longer one rejects the row.
+/// The longest timestamp cell, in characters. A longer one rejects the row.
 pub const TIMESTAMP_LEN_MAX: usize = 40;
 /// The longest row, in bytes (line end included). A longer row is rejected; the next row is
 /// read normally.
@@ -492,10 +492,11 @@ impl<R: io::Read, F: FnMut(&str) -> Option<bool>> RowParser<R, F> {
                 Column::Po => row.po = Some(check_text(column, value)?),
                 Column::MfgUnit => row.mfg_unit = Some(check_text(column, value)?),
                 Column::Timestamp => {
-                    if value.len() > TIMESTAMP_LEN_MAX {
+                    let len = value.chars().count();
+                    if len > TIMESTAMP_LEN_MAX {
                         return Err(RowError::TooLong {
                             column,
-                            len: value.chars().count(),
+                            len,
                             max: TIMESTAMP_LEN_MAX,
                         });
                     }
