@@ -294,31 +294,31 @@ pub fn qr_modules(payload: &Payload) -> Result<u32, LabelError> {
     Ok(u32::try_from(code.width()).unwrap_or(u32::MAX))
 }
 
-/// The QR symbol of a payload at [`QR_EC_LEVEL`], the smallest version that holds it. A GS1
-/// payload gets FNC1 in first position and its data in byte mode, where GS is the
-/// separator as it is (in alphanumeric mode `%` would stand for GS).
+/// The QR symbol of a payload at [`QR_EC_LEVEL`]: the smallest version that holds the data
+/// in byte mode. Byte mode is what every QR encoder can fall back to, so a printer's own
+/// (automatic) encoding of the same data needs at most this many modules and never outgrows
+/// the place the layout gives it. A GS1 payload also gets FNC1 in first position; in byte mode
+/// GS is the separator as it is (in alphanumeric mode `%` would stand for it).
 pub fn qr_code(payload: &Payload) -> Result<QrCode, LabelError> {
     let data = payload.text.as_bytes();
-    match payload.symbol {
-        QrSymbol::Plain => QrCode::with_error_correction_level(data, QR_EC_LEVEL)
-            .map_err(|e| LabelError::QrData(e.to_string())),
-        QrSymbol::Gs1 => {
-            for version in 1..=40 {
-                let mut bits = Bits::new(Version::Normal(version));
-                let pushed = bits
-                    .push_fnc1_first_position()
-                    .and_then(|()| bits.push_byte_data(data))
-                    .and_then(|()| bits.push_terminator(QR_EC_LEVEL));
-                if pushed.is_ok() {
-                    return QrCode::with_bits(bits, QR_EC_LEVEL)
-                        .map_err(|e| LabelError::QrData(e.to_string()));
-                }
-            }
-            Err(LabelError::QrData(
-                "data too long for the largest version".to_owned(),
-            ))
+    for version in 1..=40 {
+        let mut bits = Bits::new(Version::Normal(version));
+        let fnc1 = match payload.symbol {
+            QrSymbol::Plain => Ok(()),
+            QrSymbol::Gs1 => bits.push_fnc1_first_position(),
+        };
+        let pushed = fnc1
+            .and_then(|()| bits.push_byte_data(data))
+            .and_then(|()| bits.push_terminator(QR_EC_LEVEL));
+        if pushed.is_ok() {
+            return QrCode::with_bits(bits, QR_EC_LEVEL)
+                .map_err(|e| LabelError::QrData(e.to_string()));
         }
     }
+    Err(LabelError::QrData(format!(
+        "{} bytes do not fit the largest version at error correction level Q",
+        data.len()
+    )))
 }
 
 /// The text lines a spec prints for `data`, in order: SKU, serial, extra fields.
