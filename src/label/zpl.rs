@@ -295,9 +295,9 @@ pub fn qr_modules(payload: &Payload) -> Result<u32, LabelError> {
 }
 
 /// The QR symbol of a payload at [`QR_EC_LEVEL`]: the smallest version that holds the data
-/// in byte mode. Byte mode is what every QR encoder can fall back to, so a printer's own
-/// (automatic) encoding of the same data needs at most this many modules and never outgrows
-/// the place the layout gives it. A GS1 payload also gets FNC1 in first position; in byte mode
+/// in byte mode. Byte mode is what every QR encoder can fall back to, so a printer whose
+/// automatic mode chooses its segments at least as well needs no more modules, and its symbol
+/// does not outgrow the place the layout gives it. A GS1 payload also gets FNC1 in first position; in byte mode
 /// GS is the separator as it is (in alphanumeric mode `%` would stand for it).
 pub fn qr_code(payload: &Payload) -> Result<QrCode, LabelError> {
     let data = payload.text.as_bytes();
@@ -854,6 +854,51 @@ pub(crate) mod tests {
         ];
         for (s, d, expected) in cases {
             assert_eq!(zpl(&s, &d), Err(expected), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        // Each case encodes a QR code of up to 200 bytes: 64 cases keep the suite quick.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// No field value can add or end a ZPL command: whatever the SKU, serial, lot and
+        /// payload hold, the format has the same commands, and each field reads back.
+        #[test]
+        fn field_values_cannot_inject_commands(
+            sku in "[^\\p{Cc}]{1,64}",
+            serial in "[ -~]{1,20}",
+            lot in "[^\\p{Cc}]{1,59}",
+            payload in "[ -~]{1,200}",
+        ) {
+            let mut d = data(&serial, &payload);
+            d.sku = sku.clone();
+            d.fields.insert("lot".into(), lot.clone());
+            let mut s = spec();
+            s.width_mm = 100;
+            s.height_mm = 60;
+            let out = zpl(&s, &d).unwrap();
+            let c = split(&out);
+            let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();
+            proptest::prop_assert_eq!(names.len(), 34, "{}", out);
+            let fd = args(&c, "^FD");
+            proptest::prop_assert_eq!(unhex(fd[0]), format!("QA,{payload}"));
+            proptest::prop_assert_eq!(unhex(fd[1]), sku);
+            proptest::prop_assert_eq!(unhex(fd[2]), serial.clone());
+            proptest::prop_assert_eq!(unhex(fd[3]), format!("lot: {lot}"));
+            let mut code128 = String::new();
+            let mut chars = fd[4].strip_prefix(">:").unwrap().chars();
+            while let Some(c) = chars.next() {
+                code128.push(match c {
+                    '>' => match chars.next() {
+                        Some('0') => '>',
+                        Some('<') => '^',
+                        Some('=') => '~',
+                        other => panic!("invocation code >{other:?} in {out}"),
+                    },
+                    c => c,
+                });
+            }
+            proptest::prop_assert_eq!(code128, serial);
         }
     }
 }
