@@ -545,3 +545,14 @@ fn line_numbers_count_lf_crlf_and_lone_cr_line_ends() {
         assert_eq!(lines, expected, "{input:?}");
     }
 }
+
+/// The parser can be moved to a blocking thread (`spawn_blocking`) with its input.
+#[test]
+fn the_parser_is_send() {
+    fn send<T: Send>(value: T) -> T {
+        value
+    }
+    let parser = send(RowParser::new(&b"sku,serial\nSHIRT-M,A1\n"[..], catalog).unwrap());
+    let rows = std::thread::spawn(move || parser.count()).join().unwrap();
+    assert_eq!(rows, 1);
+}
