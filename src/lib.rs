@@ -14,6 +14,8 @@ pub mod client;
 pub mod domain;
 pub mod epcis;
 pub mod gateway;
+pub mod import;
+pub mod label;
 pub mod metrics;
 pub mod proto;
 pub mod server;

@@ -453,7 +453,7 @@ fn push_spans(elements: &element::ElementRefs<'_>, spans: &mut SmallList<Span>) 
 }
 
 /// Characters that print as nothing and would make two serials look alike.
-const INVISIBLE: &[char] = &[
+pub(crate) const INVISIBLE: &[char] = &[
     '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{2028}', '\u{2029}', '\u{2060}',
     '\u{FEFF}',
 ];
