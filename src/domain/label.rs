@@ -17,8 +17,8 @@ pub const TEMPLATE_NAME_LEN_MAX: usize = 64;
 /// Label sizes a template may have, in millimetres.
 pub const LABEL_MM_MIN: u32 = 10;
 pub const LABEL_MM_MAX: u32 = 200;
-/// Printer resolutions, in dots per inch.
-pub const DPIS: [u32; 3] = [203, 300, 600];
+/// Printer resolutions, in dots per inch (what ZPL layouts are made for).
+pub const DPIS: [u32; 2] = [203, 300];
 /// The most serials one print job prints.
 pub const PRINT_SERIALS_MAX: usize = 10_000;
 /// The longest reprint reason, in bytes.
@@ -71,7 +71,7 @@ pub enum LabelError {
     Name,
     #[error("label size {width}x{height} mm is outside {LABEL_MM_MIN} to {LABEL_MM_MAX} mm")]
     Size { width: u32, height: u32 },
-    #[error("dpi {0} is not one of 203, 300, 600")]
+    #[error("dpi {0} is not one of 203, 300")]
     Dpi(u32),
     #[error("field {0:?} is not a label field; use {fields}", fields = FIELDS.join(", "))]
     UnknownField(String),

@@ -9,6 +9,7 @@ pub mod font;
 pub mod payload;
 pub mod render;
 pub mod send;
+pub mod unit;
 pub mod zpl;
 
 pub use payload::{Payload, PayloadError, QrStrategy, QrSymbol, UnitIds, parse_verify_url};

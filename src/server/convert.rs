@@ -433,6 +433,7 @@ pub fn item_from_pb(item: pb::Item) -> Result<Item, Status> {
         updated_at_ms: 0,
         issuing: item.issuing.map(issuing_from_pb).transpose()?,
     };
+    crate::label::unit::check_item_qr(&item).map_err(|e| invalid(format!("issuing.qr: {e}")))?;
     item.validated().map_err(|e| invalid(e.to_string()))
 }
 

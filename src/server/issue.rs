@@ -228,6 +228,7 @@ impl<S: Store> pb::issue_service_server::IssueService for Issuing<S> {
         convert::lookup_sku(&request.sku)?;
         bounded("owner", &request.owner, crate::domain::issue::OWNER_LEN_MAX)?;
         bounded("plant", &request.plant, crate::domain::issue::PLANT_LEN_MAX)?;
+        let item = self.store.item(&request.sku).await.map_err(store_status)?;
         let answer = self
             .op(IssueOp::Issue {
                 sku: request.sku.clone(),
@@ -245,7 +246,19 @@ impl<S: Store> pb::issue_service_server::IssueService for Issuing<S> {
             serials: units
                 .into_iter()
                 .map(|unit| pb::IssuedSerial {
-                    qr_payload: String::new(),
+                    // The item's policy was checked when it was stored and every issued value
+                    // is GS1 set 82 of at most 20 characters: a payload that still fails is
+                    // left empty and logged rather than losing the issued serials' answer.
+                    qr_payload: item
+                        .as_ref()
+                        .map(|item| crate::label::unit::payload(item, &unit.serial, None))
+                        .transpose()
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(serial = %unit.serial, "no QR payload: {e}");
+                            None
+                        })
+                        .map(|p| p.text)
+                        .unwrap_or_default(),
                     seq: unit.first_seen_seq,
                     serial: unit.serial,
                 })

@@ -1,6 +1,8 @@
 //! The LabelService: versioned templates (a LOCKED one changed only by a SUPERVISOR), print
 //! jobs checked unit by unit and recorded, and label rendering (ZPL, SVG, PNG).
 
+use std::collections::HashMap;
+
 use tonic::{Request, Response, Status};
 
 use super::issue::issue_status;
@@ -10,6 +12,8 @@ use crate::domain::issue::{IssueAnswer, IssueOp};
 use crate::domain::label::{
     LabelError, PRINT_REASON_LEN_MAX, PRINT_SERIALS_MAX, PrintJob, Template,
 };
+use crate::label::zpl::{LabelData, LabelSpec};
+use crate::label::{render, unit, zpl};
 use crate::proto::v1 as pb;
 use crate::store::Store;
 
@@ -189,6 +193,14 @@ impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
         if request.reason.len() > PRINT_REASON_LEN_MAX {
             return Err(Status::invalid_argument(LabelError::Reason.to_string()));
         }
+        // What the printer will get is made once before anything is recorded, so that a
+        // label that cannot be laid out refuses the job, not a recorded job without ZPL.
+        let spec = self.spec(&request.template).await?;
+        let labels = self.labels_of(&spec, &request.serials).await?;
+        if !labels.is_empty() {
+            zpl::zpl_job(&spec, &labels)
+                .map_err(|e| Status::failed_precondition(e.to_string()))?;
+        }
         let answer = self
             .op(IssueOp::Print {
                 template: request.template,
@@ -201,9 +213,17 @@ impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
         let IssueAnswer::Printed(job) = answer else {
             return Err(Status::internal("the writer answered another op"));
         };
+        let serials: Vec<String> = job.lines.iter().map(|l| l.serial.clone()).collect();
+        let labels = self.labels_of(&spec, &serials).await?;
+        let zpl = zpl::zpl_job(&spec, &labels).map_err(|e| {
+            Status::internal(format!(
+                "job {} was recorded but its ZPL failed: {e}",
+                job.id
+            ))
+        })?;
         Ok(Response::new(pb::PrintResponse {
             job: Some(job_to_pb(job)),
-            zpl: String::new(),
+            zpl,
         }))
     }
 
@@ -228,10 +248,102 @@ impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
 
     async fn render_label(
         &self,
-        _request: Request<pb::RenderLabelRequest>,
+        request: Request<pb::RenderLabelRequest>,
     ) -> Result<Response<pb::RenderLabelResponse>, Status> {
-        Err(Status::unimplemented(
-            "rendering arrives with the label module",
-        ))
+        let request = request.into_inner();
+        crate::domain::label::check_name(&request.template)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if request.serial.is_empty() || request.serial.len() > crate::barcode::SERIAL_LEN_MAX {
+            return Err(Status::invalid_argument(format!(
+                "serial must be 1 to {} bytes",
+                crate::barcode::SERIAL_LEN_MAX
+            )));
+        }
+        let format = match pb::LabelFormat::try_from(request.format) {
+            Ok(pb::LabelFormat::Unspecified | pb::LabelFormat::Png) => pb::LabelFormat::Png,
+            Ok(f) => f,
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "format {} is not a known label format",
+                    request.format
+                )));
+            }
+        };
+        let spec = self.spec(&request.template).await?;
+        let data = self
+            .labels_of(&spec, std::slice::from_ref(&request.serial))
+            .await?
+            .pop()
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "serial {} was never issued or received",
+                    request.serial
+                ))
+            })?;
+        let failed = |e: String| Status::failed_precondition(e);
+        let (data, content_type) = match format {
+            pb::LabelFormat::Zpl => (
+                zpl::zpl(&spec, &data)
+                    .map_err(|e| failed(e.to_string()))?
+                    .into_bytes(),
+                "text/plain",
+            ),
+            pb::LabelFormat::Svg => (
+                render::svg(&spec, &data)
+                    .map_err(|e| failed(e.to_string()))?
+                    .into_bytes(),
+                "image/svg+xml",
+            ),
+            _ => (
+                render::png(&spec, &data).map_err(|e| failed(e.to_string()))?,
+                "image/png",
+            ),
+        };
+        Ok(Response::new(pb::RenderLabelResponse {
+            data,
+            content_type: content_type.to_owned(),
+        }))
+    }
+}
+
+impl<S: Store> Labels<S> {
+    /// The current version of template `name` as the printer's layout.
+    async fn spec(&self, name: &str) -> Result<LabelSpec, Status> {
+        let template = self
+            .store
+            .template(name, None)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(|| Status::not_found(format!("template {name} does not exist")))?;
+        unit::spec(&template).map_err(|e| Status::failed_precondition(e.to_string()))
+    }
+
+    /// The label values of each known serial for `spec` (unknown ones are left out: the
+    /// writer names them).
+    async fn labels_of(
+        &self,
+        spec: &LabelSpec,
+        serials: &[String],
+    ) -> Result<Vec<LabelData>, Status> {
+        let mut items = HashMap::new();
+        let mut labels = Vec::with_capacity(serials.len());
+        for serial in serials {
+            let Some(unit) = self.store.unit(serial).await.map_err(store_status)? else {
+                continue;
+            };
+            if !items.contains_key(&unit.sku) {
+                let item = self.store.item(&unit.sku).await.map_err(store_status)?;
+                items.insert(unit.sku.clone(), item);
+            }
+            let Some(Some(item)) = items.get(&unit.sku) else {
+                continue;
+            };
+            let facts = self.store.facts(serial).await.map_err(store_status)?;
+            labels.push(
+                unit::data(spec, item, &unit, &facts)
+                    .map_err(|e| Status::failed_precondition(e.to_string()))?,
+            );
+        }
+        Ok(labels)
     }
 }
