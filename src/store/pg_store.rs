@@ -1306,7 +1306,14 @@ impl PgWriter {
                     .await
             });
             match started {
-                Ok(row) => return meta_from(&row),
+                Ok(row) => {
+                    let meta = meta_from(&row);
+                    if meta.is_err() {
+                        // Not left open holding the lock (a migration runs, or the row is bad).
+                        let _ = self.io.block_on(conn.client.batch_execute("ROLLBACK"));
+                    }
+                    return meta;
+                }
                 Err(e) => {
                     let _ = self.io.block_on(conn.client.batch_execute("ROLLBACK"));
                     if !(is_retryable(&e) && attempt < LOCK_ATTEMPTS_MAX) {
@@ -1496,4 +1503,46 @@ pub(super) async fn write_group(
         )
         .await?;
     conn.client.batch_execute("COMMIT").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_ends_before_the_next_prefix() {
+        assert_eq!(prefix_end(b"u"), Some(b"v".to_vec()));
+        assert_eq!(prefix_end(&[b'q', 0, 3, 0xff]), Some(vec![b'q', 0, 4]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(&[]), None);
+        // Every key with the prefix sorts below the end, bytewise as the database sorts.
+        let end = prefix_end(&[b'a', 0xff]).unwrap();
+        assert!([b'a', 0xff, 0xff, 0xff].as_slice() < end.as_slice());
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            redacted("postgres://st:secret@db:5432/st"),
+            "postgres://st:***@db:5432/st"
+        );
+        assert_eq!(redacted("postgres://st@db/st"), "postgres://st@db/st");
+        assert_eq!(
+            redacted("postgresql://a:b:c@db/st?sslmode=disable"),
+            "postgresql://a:***@db/st?sslmode=disable"
+        );
+        assert_eq!(redacted("not a url"), "not a url");
+    }
+
+    #[test]
+    fn the_engine_decides_the_key_clause() {
+        let yb = "PostgreSQL 11.2-YB-2.20.1.0-b0 on x86_64-pc-linux-gnu";
+        let crdb = "CockroachDB CCL v24.1.0 (x86_64-pc-linux-gnu, built 2024/05/15)";
+        let pg = "PostgreSQL 15.8 (Debian 15.8-0+deb12u1) on x86_64-pc-linux-gnu";
+        assert_eq!(Engine::of(yb), Engine::Yugabyte);
+        assert_eq!(Engine::of(crdb), Engine::Cockroach);
+        assert_eq!(Engine::of(pg), Engine::Postgres);
+        assert_eq!(Engine::Yugabyte.key_clause(), "PRIMARY KEY (k ASC)");
+        assert_eq!(Engine::Postgres.key_clause(), "PRIMARY KEY (k)");
+    }
 }

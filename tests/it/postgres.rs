@@ -374,3 +374,50 @@ async fn migrate_copies_a_sled_store_whole_and_writers_go_on_from_it() {
         refused.stderr
     );
 }
+
+#[tokio::test]
+async fn a_database_being_migrated_into_takes_no_writes() {
+    let Some(database) = database("postgres::a_database_being_migrated_into_takes_no_writes").await
+    else {
+        return;
+    };
+    let server = TestServer::start_pg(&database).await;
+    server.add_item(item("TV")).await;
+    let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let driver = tokio::spawn(connection);
+    // What `migrate` sets while it copies.
+    client
+        .batch_execute("UPDATE meta SET next_seq = 0 WHERE id = 1")
+        .await
+        .expect("mark");
+    let status = server
+        .scans()
+        .scan(receive("TV", "G1"))
+        .await
+        .expect_err("no write while a migration runs");
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert!(
+        status.message().contains("serialtrack migrate"),
+        "{}",
+        status.message()
+    );
+    let refused = PgStore::open(&database)
+        .map(drop)
+        .expect_err("no open either");
+    assert!(
+        refused.to_string().contains("serialtrack migrate"),
+        "{refused}"
+    );
+    // Nothing was written: once the mark is gone the scan is the log's first event.
+    client
+        .batch_execute("UPDATE meta SET next_seq = 1 WHERE id = 1")
+        .await
+        .expect("unmark");
+    let accepted = server.scan(receive("TV", "G1")).await;
+    assert_eq!((accepted.reason(), accepted.seq), (pb::Reason::Ok, 1));
+    server.stop().await;
+    drop(client);
+    let _ = driver.await;
+}
