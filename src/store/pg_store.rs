@@ -54,6 +54,11 @@ use crate::webhook::{Webhook, WebhookError, WebhookOp};
 pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 /// Connections the readers of one store share (each carries many queries at once).
 pub const READER_CONNECTIONS: usize = 4;
+/// How often a group is decided and written again after its writes or COMMIT failed with a
+/// serialization failure or a deadlock (which PostgreSQL, every group holding the `meta` lock
+/// first, does not raise; a distributed engine may). After the last, its callers get
+/// UNAVAILABLE and retry with the same `event_id`.
+pub const GROUP_ATTEMPTS_MAX: usize = 4;
 /// How often a group's start (BEGIN and the `meta` lock) is tried again after a
 /// serialization failure or a deadlock (SQLSTATE 40001, 40P01) before the group is refused.
 pub const LOCK_ATTEMPTS_MAX: usize = 8;
@@ -1324,7 +1329,10 @@ impl PgWriter {
         }
     }
 
-    /// Decides, writes and commits one group and answers its callers.
+    /// Decides, writes and commits one group and answers its callers. A group whose writes or
+    /// COMMIT fail with a serialization failure or a deadlock is decided again from the start
+    /// (fresh reads, fresh sequence numbers), up to [`GROUP_ATTEMPTS_MAX`] times: each attempt
+    /// decides copies of the commands, and the callers get the last attempt's answers.
     fn commit_group(&mut self, commands: Vec<Command>) {
         if let Err(why) = self.reconnect_if_needed() {
             for command in commands {
@@ -1332,8 +1340,30 @@ impl PgWriter {
             }
             return;
         }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (copies, proxies): (Vec<Command>, Vec<Proxy>) =
+                commands.iter().map(Proxy::of).unzip();
+            let retry = self.try_group(copies) && attempt < GROUP_ATTEMPTS_MAX;
+            if !retry {
+                for (command, proxy) in commands.into_iter().zip(proxies) {
+                    proxy.forward(command);
+                }
+                return;
+            }
+            tracing::info!(attempt, "group decided again after a serialization failure");
+        }
+    }
+
+    /// One attempt at a group: answers the commands (here: the copies) and returns whether
+    /// it failed in a way that deciding it again may cure.
+    fn try_group(&mut self, commands: Vec<Command>) -> bool {
         let Some(conn) = self.conn.take() else {
-            return;
+            for command in commands {
+                command.refuse("the store has no database connection");
+            }
+            return false;
         };
         let meta = match self.begin(&conn) {
             Ok(meta) => meta,
@@ -1343,7 +1373,7 @@ impl PgWriter {
                     command.refuse(&why);
                 }
                 self.conn = Some(conn);
-                return;
+                return false;
             }
         };
         // Another instance's groups committed before this one got the lock: all below
@@ -1372,7 +1402,7 @@ impl PgWriter {
                     command.refuse(&why);
                 }
                 self.conn = Some(conn);
-                return;
+                return false;
             }
         };
         let known = match self.io.block_on(read_ahead(&conn, &commands)) {
@@ -1384,7 +1414,7 @@ impl PgWriter {
                     command.refuse(&why);
                 }
                 self.conn = Some(conn);
-                return;
+                return false;
             }
         };
         let tx = Tx {
@@ -1397,6 +1427,7 @@ impl PgWriter {
         let (batch, next_seq, last_hash, changed_recalls) = group.finish();
         let recalls_gen = meta.recalls_gen + i64::from(changed_recalls.is_some());
         let t_write = std::time::Instant::now();
+        let mut retryable = false;
         let written = match read_failure {
             Some(e) => Err(StoreError::Unavailable(format!(
                 "a read failed while deciding: {e}"
@@ -1404,7 +1435,10 @@ impl PgWriter {
             None => self
                 .io
                 .block_on(write_group(&conn, batch, next_seq, last_hash, recalls_gen))
-                .map_err(|e| StoreError::Unavailable(format!("{}; {RETRY_HINT}", pg_error(&e)))),
+                .map_err(|e| {
+                    retryable = is_retryable(&e);
+                    StoreError::Unavailable(format!("{}; {RETRY_HINT}", pg_error(&e)))
+                }),
         };
         let write_time = t_write.elapsed();
         match &written {
@@ -1426,6 +1460,74 @@ impl PgWriter {
         }
         answer_group(pending, &written);
         self.conn = Some(conn);
+        retryable
+    }
+}
+
+/// A copy of a command with a reply of its own, so that a group can be decided again; the
+/// caller's reply gets the answer of the attempt that counts.
+enum Proxy {
+    Scans(oneshot::Receiver<Result<Vec<ScanAnswer>, StoreError>>),
+    Item(oneshot::Receiver<Result<Result<PutItemAnswer, ItemConflict>, StoreError>>),
+    Document(oneshot::Receiver<Result<Result<DocumentAnswer, DocumentError>, StoreError>>),
+    Token(oneshot::Receiver<Result<Result<Token, TokenError>, StoreError>>),
+    Webhook(oneshot::Receiver<Result<Result<Option<Webhook>, WebhookError>, StoreError>>),
+}
+
+impl Proxy {
+    /// The copy to decide, and where its answer will be.
+    fn of(command: &Command) -> (Command, Proxy) {
+        match command {
+            Command::Scans { scans, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let scans = scans.clone();
+                (Command::Scans { scans, reply }, Proxy::Scans(answer))
+            }
+            Command::PutItem { item, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let item = item.clone();
+                (Command::PutItem { item, reply }, Proxy::Item(answer))
+            }
+            Command::Document { op, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let op = op.clone();
+                (Command::Document { op, reply }, Proxy::Document(answer))
+            }
+            Command::Token { op, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let op = op.clone();
+                (Command::Token { op, reply }, Proxy::Token(answer))
+            }
+            Command::Webhook { op, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let op = op.clone();
+                (Command::Webhook { op, reply }, Proxy::Webhook(answer))
+            }
+        }
+    }
+
+    /// Gives the copy's answer (sent already: the writer answers before it returns) to the
+    /// caller of `command`.
+    fn forward(self, command: Command) {
+        fn pass<T>(
+            reply: oneshot::Sender<Result<T, StoreError>>,
+            mut answer: oneshot::Receiver<Result<T, StoreError>>,
+        ) {
+            let answer = answer.try_recv().unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "the writer lost an answer; {RETRY_HINT}"
+                )))
+            });
+            let _ = reply.send(answer);
+        }
+        match (command, self) {
+            (Command::Scans { reply, .. }, Proxy::Scans(answer)) => pass(reply, answer),
+            (Command::PutItem { reply, .. }, Proxy::Item(answer)) => pass(reply, answer),
+            (Command::Document { reply, .. }, Proxy::Document(answer)) => pass(reply, answer),
+            (Command::Token { reply, .. }, Proxy::Token(answer)) => pass(reply, answer),
+            (Command::Webhook { reply, .. }, Proxy::Webhook(answer)) => pass(reply, answer),
+            (command, _) => command.refuse("the writer mixed up answers"),
+        }
     }
 }
 

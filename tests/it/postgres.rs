@@ -421,3 +421,72 @@ async fn a_database_being_migrated_into_takes_no_writes() {
     drop(client);
     let _ = driver.await;
 }
+
+#[tokio::test]
+async fn a_group_that_fails_to_serialize_is_decided_again_a_bounded_number_of_times() {
+    let Some(database) = database("postgres::a_group_that_fails_to_serialize").await else {
+        return;
+    };
+    let server = TestServer::start_pg(&database).await;
+    server.add_item(item("TV")).await;
+    let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let driver = tokio::spawn(connection);
+    // Each group's move of the `meta` row fails with SQLSTATE 40001, as a distributed engine's
+    // transaction may, while a sequence (which no rollback resets) is at most `fail_until`.
+    client
+        .batch_execute(
+            "CREATE SEQUENCE injected; \
+             CREATE TABLE fail_until (n BIGINT NOT NULL); \
+             INSERT INTO fail_until VALUES (2); \
+             CREATE FUNCTION inject() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN \
+               IF nextval('injected') <= (SELECT n FROM fail_until) THEN \
+                 RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; \
+               END IF; \
+               RETURN NEW; \
+             END $$; \
+             CREATE TRIGGER inject BEFORE UPDATE ON meta FOR EACH ROW EXECUTE FUNCTION inject();",
+        )
+        .await
+        .expect("inject");
+    let attempts = || async {
+        client
+            .query_one("SELECT last_value FROM injected", &[])
+            .await
+            .expect("sequence")
+            .get::<_, i64>(0)
+    };
+    // Two failures, then the third attempt commits: one answer, one event.
+    let first = server.scan(receive("TV", "F1")).await;
+    assert_eq!(
+        (first.reason(), first.seq, first.replayed),
+        (pb::Reason::Ok, 1, false)
+    );
+    assert_eq!(attempts().await, 3);
+    // Failing every attempt: UNAVAILABLE after GROUP_ATTEMPTS_MAX, nothing written.
+    client
+        .batch_execute("UPDATE fail_until SET n = 3 + 4")
+        .await
+        .expect("fail more");
+    let retried = receive("TV", "F2");
+    let status = server
+        .scans()
+        .scan(retried.clone())
+        .await
+        .expect_err("every attempt failed");
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert!(status.message().contains("40001"), "{}", status.message());
+    assert_eq!(attempts().await, 3 + 4);
+    assert_eq!(server.all_events().await.len(), 1);
+    // The client's retry with the same event_id is decided afresh and accepted once.
+    let again = server.scan(retried).await;
+    assert_eq!(
+        (again.reason(), again.seq, again.replayed),
+        (pb::Reason::Ok, 2, false)
+    );
+    server.stop().await;
+    drop(client);
+    let _ = driver.await;
+}
