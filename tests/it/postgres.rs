@@ -33,6 +33,17 @@ async fn two_instances(test: &str) -> Option<(TestServer, TestServer)> {
     Some((a, b))
 }
 
+/// A plain SQL connection to the test's database, and the task that drives it.
+async fn sql(database: &str) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
+    let (client, connection) = tokio_postgres::connect(database, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (client, driver)
+}
+
 async fn next(events: &mut Streaming<pb::Event>) -> pb::Event {
     tokio::time::timeout(BOUND, events.message())
         .await
@@ -211,10 +222,7 @@ async fn instances_starting_together_apply_the_schema_once_and_a_later_one_is_re
     for open in opened {
         open.join().expect("open thread").expect("open");
     }
-    let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    let driver = tokio::spawn(connection);
+    let (client, driver) = sql(&database).await;
     let versions: Vec<i32> = client
         .query("SELECT version FROM serialtrack_schema", &[])
         .await
@@ -383,10 +391,7 @@ async fn a_database_being_migrated_into_takes_no_writes() {
     };
     let server = TestServer::start_pg(&database).await;
     server.add_item(item("TV")).await;
-    let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    let driver = tokio::spawn(connection);
+    let (client, driver) = sql(&database).await;
     // What `migrate` sets while it copies.
     client
         .batch_execute("UPDATE meta SET next_seq = 0 WHERE id = 1")
@@ -429,10 +434,7 @@ async fn a_group_that_fails_to_serialize_is_decided_again_a_bounded_number_of_ti
     };
     let server = TestServer::start_pg(&database).await;
     server.add_item(item("TV")).await;
-    let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    let driver = tokio::spawn(connection);
+    let (client, driver) = sql(&database).await;
     // Each group's move of the `meta` row fails with SQLSTATE 40001, as a distributed engine's
     // transaction may, while a sequence (which no rollback resets) is at most `fail_until`.
     client
