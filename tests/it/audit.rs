@@ -21,7 +21,7 @@ async fn log_of(dir: &Path, serials: &[&str], dup: &str) -> TestServer {
 
 /// Edits the stored record of event `seq` in place: `from` becomes `to` (same length).
 fn edit_event(dir: &Path, seq: u64, from: &[u8], to: &[u8]) {
-    edit_in(&open_db(dir), seq, from, to);
+    edit_in(&sled::open(dir.join("db")).unwrap(), seq, from, to);
 }
 
 /// As [`edit_event`], in a database the caller opened. (sled lets go of its file lock only
@@ -127,7 +127,7 @@ async fn an_edited_or_deleted_event_is_found() {
     server.stop().await;
 
     // Put it back and delete event 4 instead: a gap.
-    let db = open_db(&dir);
+    let db = sled::open(dir.join("db")).unwrap();
     edit_in(&db, 2, b"mally", b"alice");
     delete_in(&db, 4);
     drop(db);
@@ -180,22 +180,4 @@ async fn an_edited_newest_event_shows_against_the_kept_head() {
     server.scan(receive("TV", "S9")).await;
     assert_eq!(verify(&server, &[]).await.0, 0);
     server.stop().await;
-}
-
-/// sled's database below `dir`, waiting (up to a bound) while the stopped server's handle
-/// still holds sled's file lock: sled lets go of it only when its background threads have, a
-/// moment after the server's store is dropped (as `SledStore::open` waits for it too).
-fn open_db(dir: &Path) -> sled::Db {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        match sled::open(dir.join("db")) {
-            Err(e)
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::yield_now();
-            }
-            opened => return opened.expect("open the stopped server's sled"),
-        }
-    }
 }
