@@ -198,8 +198,7 @@ impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
         let spec = self.spec(&request.template).await?;
         let labels = self.labels_of(&spec, &request.serials).await?;
         if !labels.is_empty() {
-            zpl::zpl_job(&spec, &labels)
-                .map_err(|e| Status::failed_precondition(e.to_string()))?;
+            zpl::zpl_job(&spec, &labels).map_err(|e| Status::failed_precondition(e.to_string()))?;
         }
         let answer = self
             .op(IssueOp::Print {

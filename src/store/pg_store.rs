@@ -59,6 +59,11 @@ use crate::webhook::{Webhook, WebhookError, WebhookOp};
 pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 /// Connections the readers of one store share (each carries many queries at once).
 pub const READER_CONNECTIONS: usize = 4;
+/// How often a group is decided and written again after its writes or COMMIT failed with a
+/// serialization failure or a deadlock (which PostgreSQL, every group holding the `meta` lock
+/// first, does not raise; a distributed engine may). After the last, its callers get
+/// UNAVAILABLE and retry with the same `event_id`.
+pub const GROUP_ATTEMPTS_MAX: usize = 4;
 /// How often a group's start (BEGIN and the `meta` lock) is tried again after a
 /// serialization failure or a deadlock (SQLSTATE 40001, 40P01) before the group is refused.
 pub const LOCK_ATTEMPTS_MAX: usize = 8;
@@ -1372,7 +1377,14 @@ impl PgWriter {
                     .await
             });
             match started {
-                Ok(row) => return meta_from(&row),
+                Ok(row) => {
+                    let meta = meta_from(&row);
+                    if meta.is_err() {
+                        // Not left open holding the lock (a migration runs, or the row is bad).
+                        let _ = self.io.block_on(conn.client.batch_execute("ROLLBACK"));
+                    }
+                    return meta;
+                }
                 Err(e) => {
                     let _ = self.io.block_on(conn.client.batch_execute("ROLLBACK"));
                     if !(is_retryable(&e) && attempt < LOCK_ATTEMPTS_MAX) {
@@ -1383,7 +1395,10 @@ impl PgWriter {
         }
     }
 
-    /// Decides, writes and commits one group and answers its callers.
+    /// Decides, writes and commits one group and answers its callers. A group whose writes or
+    /// COMMIT fail with a serialization failure or a deadlock is decided again from the start
+    /// (fresh reads, fresh sequence numbers), up to [`GROUP_ATTEMPTS_MAX`] times: each attempt
+    /// decides copies of the commands, and the callers get the last attempt's answers.
     fn commit_group(&mut self, commands: Vec<Command>) {
         if let Err(why) = self.reconnect_if_needed() {
             for command in commands {
@@ -1391,8 +1406,30 @@ impl PgWriter {
             }
             return;
         }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (copies, proxies): (Vec<Command>, Vec<Proxy>) =
+                commands.iter().map(Proxy::of).unzip();
+            let retry = self.try_group(copies) && attempt < GROUP_ATTEMPTS_MAX;
+            if !retry {
+                for (command, proxy) in commands.into_iter().zip(proxies) {
+                    proxy.forward(command);
+                }
+                return;
+            }
+            tracing::info!(attempt, "group decided again after a serialization failure");
+        }
+    }
+
+    /// One attempt at a group: answers the commands (here: the copies) and returns whether
+    /// it failed in a way that deciding it again may cure.
+    fn try_group(&mut self, commands: Vec<Command>) -> bool {
         let Some(conn) = self.conn.take() else {
-            return;
+            for command in commands {
+                command.refuse("the store has no database connection");
+            }
+            return false;
         };
         let meta = match self.begin(&conn) {
             Ok(meta) => meta,
@@ -1402,7 +1439,7 @@ impl PgWriter {
                     command.refuse(&why);
                 }
                 self.conn = Some(conn);
-                return;
+                return false;
             }
         };
         // Another instance's groups committed before this one got the lock: all below
@@ -1431,7 +1468,7 @@ impl PgWriter {
                     command.refuse(&why);
                 }
                 self.conn = Some(conn);
-                return;
+                return false;
             }
         };
         let known = match self.io.block_on(read_ahead(&conn, &commands)) {
@@ -1443,7 +1480,7 @@ impl PgWriter {
                     command.refuse(&why);
                 }
                 self.conn = Some(conn);
-                return;
+                return false;
             }
         };
         let tx = Tx {
@@ -1456,6 +1493,7 @@ impl PgWriter {
         let (batch, next_seq, last_hash, changed_recalls) = group.finish();
         let recalls_gen = meta.recalls_gen + i64::from(changed_recalls.is_some());
         let t_write = std::time::Instant::now();
+        let mut retryable = false;
         let written = match read_failure {
             Some(e) => Err(StoreError::Unavailable(format!(
                 "a read failed while deciding: {e}"
@@ -1463,7 +1501,10 @@ impl PgWriter {
             None => self
                 .io
                 .block_on(write_group(&conn, batch, next_seq, last_hash, recalls_gen))
-                .map_err(|e| StoreError::Unavailable(format!("{}; {RETRY_HINT}", pg_error(&e)))),
+                .map_err(|e| {
+                    retryable = is_retryable(&e);
+                    StoreError::Unavailable(format!("{}; {RETRY_HINT}", pg_error(&e)))
+                }),
         };
         let write_time = t_write.elapsed();
         match &written {
@@ -1485,6 +1526,81 @@ impl PgWriter {
         }
         answer_group(pending, &written);
         self.conn = Some(conn);
+        retryable
+    }
+}
+
+/// A copy of a command with a reply of its own, so that a group can be decided again; the
+/// caller's reply gets the answer of the attempt that counts.
+enum Proxy {
+    Scans(oneshot::Receiver<Result<Vec<ScanAnswer>, StoreError>>),
+    Item(oneshot::Receiver<Result<Result<PutItemAnswer, ItemConflict>, StoreError>>),
+    Document(oneshot::Receiver<Result<Result<DocumentAnswer, DocumentError>, StoreError>>),
+    Token(oneshot::Receiver<Result<Result<Token, TokenError>, StoreError>>),
+    Webhook(oneshot::Receiver<Result<Result<Option<Webhook>, WebhookError>, StoreError>>),
+    Issue(oneshot::Receiver<Result<Result<IssueAnswer, IssueError>, StoreError>>),
+}
+
+impl Proxy {
+    /// The copy to decide, and where its answer will be.
+    fn of(command: &Command) -> (Command, Proxy) {
+        match command {
+            Command::Scans { scans, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let scans = scans.clone();
+                (Command::Scans { scans, reply }, Proxy::Scans(answer))
+            }
+            Command::PutItem { item, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let item = item.clone();
+                (Command::PutItem { item, reply }, Proxy::Item(answer))
+            }
+            Command::Document { op, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let op = op.clone();
+                (Command::Document { op, reply }, Proxy::Document(answer))
+            }
+            Command::Token { op, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let op = op.clone();
+                (Command::Token { op, reply }, Proxy::Token(answer))
+            }
+            Command::Webhook { op, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let op = op.clone();
+                (Command::Webhook { op, reply }, Proxy::Webhook(answer))
+            }
+            Command::Issue { op, .. } => {
+                let (reply, answer) = oneshot::channel();
+                let op = op.clone();
+                (Command::Issue { op, reply }, Proxy::Issue(answer))
+            }
+        }
+    }
+
+    /// Gives the copy's answer (sent already: the writer answers before it returns) to the
+    /// caller of `command`.
+    fn forward(self, command: Command) {
+        fn pass<T>(
+            reply: oneshot::Sender<Result<T, StoreError>>,
+            mut answer: oneshot::Receiver<Result<T, StoreError>>,
+        ) {
+            let answer = answer.try_recv().unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "the writer lost an answer; {RETRY_HINT}"
+                )))
+            });
+            let _ = reply.send(answer);
+        }
+        match (command, self) {
+            (Command::Scans { reply, .. }, Proxy::Scans(answer)) => pass(reply, answer),
+            (Command::PutItem { reply, .. }, Proxy::Item(answer)) => pass(reply, answer),
+            (Command::Document { reply, .. }, Proxy::Document(answer)) => pass(reply, answer),
+            (Command::Token { reply, .. }, Proxy::Token(answer)) => pass(reply, answer),
+            (Command::Webhook { reply, .. }, Proxy::Webhook(answer)) => pass(reply, answer),
+            (Command::Issue { reply, .. }, Proxy::Issue(answer)) => pass(reply, answer),
+            (command, _) => command.refuse("the writer mixed up answers"),
+        }
     }
 }
 
@@ -1562,4 +1678,46 @@ pub(super) async fn write_group(
         )
         .await?;
     conn.client.batch_execute("COMMIT").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefix_ends_before_the_next_prefix() {
+        assert_eq!(prefix_end(b"u"), Some(b"v".to_vec()));
+        assert_eq!(prefix_end(&[b'q', 0, 3, 0xff]), Some(vec![b'q', 0, 4]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
+        assert_eq!(prefix_end(&[]), None);
+        // Every key with the prefix sorts below the end, bytewise as the database sorts.
+        let end = prefix_end(&[b'a', 0xff]).unwrap();
+        assert!([b'a', 0xff, 0xff, 0xff].as_slice() < end.as_slice());
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_password() {
+        assert_eq!(
+            redacted("postgres://st:secret@db:5432/st"),
+            "postgres://st:***@db:5432/st"
+        );
+        assert_eq!(redacted("postgres://st@db/st"), "postgres://st@db/st");
+        assert_eq!(
+            redacted("postgresql://a:b:c@db/st?sslmode=disable"),
+            "postgresql://a:***@db/st?sslmode=disable"
+        );
+        assert_eq!(redacted("not a url"), "not a url");
+    }
+
+    #[test]
+    fn the_engine_decides_the_key_clause() {
+        let yb = "PostgreSQL 11.2-YB-2.20.1.0-b0 on x86_64-pc-linux-gnu";
+        let crdb = "CockroachDB CCL v24.1.0 (x86_64-pc-linux-gnu, built 2024/05/15)";
+        let pg = "PostgreSQL 15.8 (Debian 15.8-0+deb12u1) on x86_64-pc-linux-gnu";
+        assert_eq!(Engine::of(yb), Engine::Yugabyte);
+        assert_eq!(Engine::of(crdb), Engine::Cockroach);
+        assert_eq!(Engine::of(pg), Engine::Postgres);
+        assert_eq!(Engine::Yugabyte.key_clause(), "PRIMARY KEY (k ASC)");
+        assert_eq!(Engine::Postgres.key_clause(), "PRIMARY KEY (k)");
+    }
 }

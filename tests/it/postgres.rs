@@ -33,6 +33,17 @@ async fn two_instances(test: &str) -> Option<(TestServer, TestServer)> {
     Some((a, b))
 }
 
+/// A plain SQL connection to the test's database, and the task that drives it.
+async fn sql(database: &str) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
+    let (client, connection) = tokio_postgres::connect(database, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (client, driver)
+}
+
 async fn next(events: &mut Streaming<pb::Event>) -> pb::Event {
     tokio::time::timeout(BOUND, events.message())
         .await
@@ -211,10 +222,7 @@ async fn instances_starting_together_apply_the_schema_once_and_a_later_one_is_re
     for open in opened {
         open.join().expect("open thread").expect("open");
     }
-    let (client, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    let driver = tokio::spawn(connection);
+    let (client, driver) = sql(&database).await;
     let versions: Vec<i32> = client
         .query("SELECT version FROM serialtrack_schema", &[])
         .await
@@ -373,4 +381,114 @@ async fn migrate_copies_a_sled_store_whole_and_writers_go_on_from_it() {
         "{}",
         refused.stderr
     );
+}
+
+#[tokio::test]
+async fn a_database_being_migrated_into_takes_no_writes() {
+    let Some(database) = database("postgres::a_database_being_migrated_into_takes_no_writes").await
+    else {
+        return;
+    };
+    let server = TestServer::start_pg(&database).await;
+    server.add_item(item("TV")).await;
+    let (client, driver) = sql(&database).await;
+    // What `migrate` sets while it copies.
+    client
+        .batch_execute("UPDATE meta SET next_seq = 0 WHERE id = 1")
+        .await
+        .expect("mark");
+    let status = server
+        .scans()
+        .scan(receive("TV", "G1"))
+        .await
+        .expect_err("no write while a migration runs");
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert!(
+        status.message().contains("serialtrack migrate"),
+        "{}",
+        status.message()
+    );
+    let refused = PgStore::open(&database)
+        .map(drop)
+        .expect_err("no open either");
+    assert!(
+        refused.to_string().contains("serialtrack migrate"),
+        "{refused}"
+    );
+    // Nothing was written: once the mark is gone the scan is the log's first event.
+    client
+        .batch_execute("UPDATE meta SET next_seq = 1 WHERE id = 1")
+        .await
+        .expect("unmark");
+    let accepted = server.scan(receive("TV", "G1")).await;
+    assert_eq!((accepted.reason(), accepted.seq), (pb::Reason::Ok, 1));
+    server.stop().await;
+    drop(client);
+    let _ = driver.await;
+}
+
+#[tokio::test]
+async fn a_group_that_fails_to_serialize_is_decided_again_a_bounded_number_of_times() {
+    let Some(database) = database("postgres::a_group_that_fails_to_serialize").await else {
+        return;
+    };
+    let server = TestServer::start_pg(&database).await;
+    server.add_item(item("TV")).await;
+    let (client, driver) = sql(&database).await;
+    // Each group's move of the `meta` row fails with SQLSTATE 40001, as a distributed engine's
+    // transaction may, while a sequence (which no rollback resets) is at most `fail_until`.
+    client
+        .batch_execute(
+            "CREATE SEQUENCE injected; \
+             CREATE TABLE fail_until (n BIGINT NOT NULL); \
+             INSERT INTO fail_until VALUES (2); \
+             CREATE FUNCTION inject() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN \
+               IF nextval('injected') <= (SELECT n FROM fail_until) THEN \
+                 RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; \
+               END IF; \
+               RETURN NEW; \
+             END $$; \
+             CREATE TRIGGER inject BEFORE UPDATE ON meta FOR EACH ROW EXECUTE FUNCTION inject();",
+        )
+        .await
+        .expect("inject");
+    let attempts = || async {
+        client
+            .query_one("SELECT last_value FROM injected", &[])
+            .await
+            .expect("sequence")
+            .get::<_, i64>(0)
+    };
+    // Two failures, then the third attempt commits: one answer, one event.
+    let first = server.scan(receive("TV", "F1")).await;
+    assert_eq!(
+        (first.reason(), first.seq, first.replayed),
+        (pb::Reason::Ok, 1, false)
+    );
+    assert_eq!(attempts().await, 3);
+    // Failing every attempt: UNAVAILABLE after GROUP_ATTEMPTS_MAX, nothing written.
+    client
+        .batch_execute("UPDATE fail_until SET n = 3 + 4")
+        .await
+        .expect("fail more");
+    let retried = receive("TV", "F2");
+    let status = server
+        .scans()
+        .scan(retried.clone())
+        .await
+        .expect_err("every attempt failed");
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert!(status.message().contains("40001"), "{}", status.message());
+    assert_eq!(attempts().await, 3 + 4);
+    assert_eq!(server.all_events().await.len(), 1);
+    // The client's retry with the same event_id is decided afresh and accepted once.
+    let again = server.scan(retried).await;
+    assert_eq!(
+        (again.reason(), again.seq, again.replayed),
+        (pb::Reason::Ok, 2, false)
+    );
+    server.stop().await;
+    drop(client);
+    let _ = driver.await;
 }

@@ -210,6 +210,7 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             task.await.expect("server task");
         }
+        wait_for_sled_lock(&self.dir);
         (self.dir.clone(), self._temp.take())
     }
 
@@ -289,6 +290,23 @@ impl TestServer {
     pub async fn scan(&self, request: pb::ScanRequest) -> pb::ScanReply {
         self.scans().scan(request).await.expect("scan").into_inner()
     }
+}
+
+/// Waits (up to a bound) until no handle holds sled's own lock on the files below `dir`:
+/// sled's IO threads keep it a moment after the store is dropped, and a test that opens the
+/// files itself right after a stop would find it held. Nothing to wait for without sled files.
+fn wait_for_sled_lock(dir: &Path) {
+    let Ok(file) = std::fs::File::open(dir.join("db").join("db")) else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    // sled locks with flock, as File::try_lock does: the two exclude each other.
+    while matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::yield_now();
+    }
+    let _ = file.unlock();
 }
 
 async fn run_server<S: Store>(
