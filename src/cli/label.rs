@@ -60,6 +60,53 @@ pub struct PrintArgs {
     /// Write the job's ZPL to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Send the job's ZPL to this printer (HOST or HOST:PORT, port 9100 by default).
+    #[arg(long)]
+    printer: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabelCommand {
+    /// One unit's label as the template lays it out, to look at before printing: PNG, SVG or
+    /// ZPL by the --out file's extension. Records nothing.
+    Preview {
+        serial: String,
+        #[arg(long)]
+        template: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub async fn label(channel: Conn, command: LabelCommand) -> anyhow::Result<u8> {
+    let LabelCommand::Preview {
+        serial,
+        template,
+        out,
+    } = command;
+    let format = match out.extension().and_then(|e| e.to_str()) {
+        Some("png") => pb::LabelFormat::Png,
+        Some("svg") => pb::LabelFormat::Svg,
+        Some("zpl") => pb::LabelFormat::Zpl,
+        _ => anyhow::bail!("--out {} must end in .png, .svg or .zpl", out.display()),
+    };
+    let label = LabelServiceClient::new(channel)
+        .render_label(pb::RenderLabelRequest {
+            serial,
+            template,
+            format: format.into(),
+        })
+        .await
+        .map_err(request_failed)?
+        .into_inner();
+    std::fs::write(&out, &label.data).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote {} ({}, {} bytes)",
+        out.display(),
+        label.content_type,
+        label.data.len()
+    );
+    Ok(EXIT_OK)
 }
 
 fn parse_size(text: &str) -> Result<(u32, u32), String> {
@@ -245,5 +292,21 @@ pub async fn print(channel: Conn, json: bool, args: PrintArgs) -> anyhow::Result
             .with_context(|| format!("cannot write the ZPL to {}", path.display()))?;
     }
     print_job(&job, json);
+    if let Some(printer) = args.printer {
+        let zpl = response.zpl.into_bytes();
+        let to = printer.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::label::send::send_job(
+                &to,
+                &zpl,
+                crate::label::send::CONNECT_TIMEOUT_DEFAULT,
+                crate::label::send::WRITE_TIMEOUT_DEFAULT,
+            )
+        })
+        .await
+        .context("the printer task failed")?
+        .with_context(|| format!("job {} was recorded but not sent to {printer}", job.id))?;
+        eprintln!("sent job {} to {printer}", job.id);
+    }
     Ok(EXIT_OK)
 }

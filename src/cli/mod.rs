@@ -7,6 +7,7 @@ mod config;
 mod decode;
 mod export;
 mod gateway;
+mod import;
 mod issue;
 mod label;
 mod output;
@@ -88,6 +89,9 @@ enum Command {
     /// Issue new serials of an item by its issuing policy: each an ISSUED unit, printed with
     /// its QR payload.
     Issue(issue::IssueArgs),
+    /// Imports of serials made elsewhere: `import units FILE.csv`.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Vendor and plant ranges of an item's serials.
     #[command(subcommand)]
     Range(issue::RangeCommand),
@@ -99,6 +103,9 @@ enum Command {
     /// Print labels for serials with a template: all checked first, the job recorded, its
     /// ZPL written with --out. --reprint for damaged labels, by each item's policy.
     Print(label::PrintArgs),
+    /// A label's preview: `label preview SERIAL --template T --out label.png`.
+    #[command(subcommand)]
+    Label(label::LabelCommand),
     /// Send scans, one per RAW argument (or one per stdin line with `-`), and print each reply.
     Scan(ScanArgs),
     /// Look units up.
@@ -474,10 +481,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             issue::range(target()?.connect().await?, cli.json, command).await
         }
         Command::Verify(args) => issue::verify(target()?.connect().await?, cli.json, args).await,
+        Command::Import(command) => {
+            import::import(target()?.connect().await?, cli.json, command).await
+        }
         Command::Template(command) => {
             label::template(target()?.connect().await?, cli.json, command).await
         }
         Command::Print(args) => label::print(target()?.connect().await?, cli.json, args).await,
+        Command::Label(command) => label::label(target()?.connect().await?, command).await,
         Command::Token(command) => {
             token::token(target()?.connect().await?, cli.json, command).await
         }

@@ -8,6 +8,7 @@ mod convert;
 mod epcis;
 mod health;
 mod issue;
+pub use issue::IMPORT_REJECTED_LISTED_MAX;
 mod kpi;
 mod label;
 mod metrics;

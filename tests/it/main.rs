@@ -16,6 +16,7 @@ mod epcis;
 mod export;
 mod gateway;
 mod hostile;
+mod import;
 mod issue;
 mod kpi;
 mod label;
