@@ -90,6 +90,20 @@ fn label_status(error: crate::domain::issue::IssueError) -> Status {
     }
 }
 
+fn checked_name(name: &str) -> Result<(), Status> {
+    crate::domain::label::check_name(name).map_err(|e| Status::invalid_argument(e.to_string()))
+}
+
+fn checked_serial(serial: &str) -> Result<(), Status> {
+    if serial.is_empty() || serial.len() > crate::barcode::SERIAL_LEN_MAX {
+        return Err(Status::invalid_argument(format!(
+            "serial {serial:?} must be 1 to {} bytes",
+            crate::barcode::SERIAL_LEN_MAX
+        )));
+    }
+    Ok(())
+}
+
 pub struct Labels<S> {
     pub store: S,
 }
@@ -138,8 +152,7 @@ impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
         request: Request<pb::GetTemplateRequest>,
     ) -> Result<Response<pb::TemplateResponse>, Status> {
         let request = request.into_inner();
-        crate::domain::label::check_name(&request.name)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        checked_name(&request.name)?;
         let version = (request.version != 0).then_some(request.version);
         let template = self
             .store
@@ -173,22 +186,14 @@ impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
     ) -> Result<Response<pb::PrintResponse>, Status> {
         let operator = auth::caller(&request).map(|c| c.name).unwrap_or_default();
         let request = request.into_inner();
-        crate::domain::label::check_name(&request.template)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        checked_name(&request.template)?;
         if request.serials.is_empty() || request.serials.len() > PRINT_SERIALS_MAX {
             return Err(Status::invalid_argument(
                 LabelError::Serials(request.serials.len()).to_string(),
             ));
         }
-        if let Some(long) = request
-            .serials
-            .iter()
-            .find(|s| s.is_empty() || s.len() > crate::barcode::SERIAL_LEN_MAX)
-        {
-            return Err(Status::invalid_argument(format!(
-                "serial {long:?} must be 1 to {} bytes",
-                crate::barcode::SERIAL_LEN_MAX
-            )));
+        for serial in &request.serials {
+            checked_serial(serial)?;
         }
         if request.reason.len() > PRINT_REASON_LEN_MAX {
             return Err(Status::invalid_argument(LabelError::Reason.to_string()));
@@ -250,14 +255,8 @@ impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
         request: Request<pb::RenderLabelRequest>,
     ) -> Result<Response<pb::RenderLabelResponse>, Status> {
         let request = request.into_inner();
-        crate::domain::label::check_name(&request.template)
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        if request.serial.is_empty() || request.serial.len() > crate::barcode::SERIAL_LEN_MAX {
-            return Err(Status::invalid_argument(format!(
-                "serial must be 1 to {} bytes",
-                crate::barcode::SERIAL_LEN_MAX
-            )));
-        }
+        checked_name(&request.template)?;
+        checked_serial(&request.serial)?;
         let format = match pb::LabelFormat::try_from(request.format) {
             Ok(pb::LabelFormat::Unspecified | pb::LabelFormat::Png) => pb::LabelFormat::Png,
             Ok(f) => f,
