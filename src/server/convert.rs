@@ -31,7 +31,7 @@ pub fn bounded_text(field: &str, value: &str, max_bytes: usize) -> Result<(), St
     Ok(())
 }
 
-fn non_empty(value: String) -> Option<String> {
+pub fn non_empty(value: String) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 

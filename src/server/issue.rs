@@ -66,20 +66,6 @@ pub fn range_to_pb(range: Range) -> pb::SerialRange {
     }
 }
 
-fn bounded(field: &str, text: &str, max: usize) -> Result<(), Status> {
-    if text.len() > max {
-        return Err(Status::invalid_argument(format!(
-            "{field} has {} bytes; at most {max} are allowed",
-            text.len()
-        )));
-    }
-    Ok(())
-}
-
-fn text(value: String) -> Option<String> {
-    (!value.is_empty()).then_some(value)
-}
-
 /// A row's shape, checked before it reaches the writer; `Err` is the row's rejection.
 fn import_row(row: pb::ImportRow) -> Result<ImportUnit, (u64, String, String)> {
     let line = row.line;
@@ -122,13 +108,13 @@ fn import_row(row: pb::ImportRow) -> Result<ImportUnit, (u64, String, String)> {
         line,
         sku: row.sku,
         serial: row.serial,
-        lot: text(row.lot),
+        lot: convert::non_empty(row.lot),
         facts: UnitFacts {
-            batch: text(row.batch),
-            size: text(row.size),
-            colour: text(row.colour),
-            po: text(row.po),
-            mfg_unit: text(row.mfg_unit),
+            batch: convert::non_empty(row.batch),
+            size: convert::non_empty(row.size),
+            colour: convert::non_empty(row.colour),
+            po: convert::non_empty(row.po),
+            mfg_unit: convert::non_empty(row.mfg_unit),
             made_at_ms: row.made_at_ms,
             prints: 0,
             last_job: None,
@@ -226,15 +212,15 @@ impl<S: Store> pb::issue_service_server::IssueService for Issuing<S> {
         let operator = auth::caller(&request).map(|c| c.name).unwrap_or_default();
         let request = request.into_inner();
         convert::lookup_sku(&request.sku)?;
-        bounded("owner", &request.owner, crate::domain::issue::OWNER_LEN_MAX)?;
-        bounded("plant", &request.plant, crate::domain::issue::PLANT_LEN_MAX)?;
+        convert::bounded_text("owner", &request.owner, crate::domain::issue::OWNER_LEN_MAX)?;
+        convert::bounded_text("plant", &request.plant, crate::domain::issue::PLANT_LEN_MAX)?;
         let item = self.store.item(&request.sku).await.map_err(store_status)?;
         let answer = self
             .op(IssueOp::Issue {
                 sku: request.sku.clone(),
                 count: request.count,
-                plant: text(request.plant),
-                owner: text(request.owner),
+                plant: convert::non_empty(request.plant),
+                owner: convert::non_empty(request.owner),
                 operator,
             })
             .await?;
@@ -323,7 +309,7 @@ impl<S: Store> pb::issue_service_server::IssueService for Issuing<S> {
         while let Some(message) = stream.message().await? {
             let (vendor, check_only, partial) = match &settings {
                 None => {
-                    bounded(
+                    convert::bounded_text(
                         "vendor",
                         &message.vendor,
                         crate::domain::issue::OWNER_LEN_MAX,
@@ -385,7 +371,7 @@ impl<S: Store> pb::issue_service_server::IssueService for Issuing<S> {
             let decided = self
                 .op(IssueOp::Import {
                     rows,
-                    vendor: text(vendor.clone()),
+                    vendor: convert::non_empty(vendor.clone()),
                     check_only: check_only || stopped,
                     partial,
                     operator: operator.clone(),
@@ -430,8 +416,8 @@ impl<S: Store> pb::issue_service_server::IssueService for Issuing<S> {
         request: Request<pb::VerifyRequest>,
     ) -> Result<Response<pb::VerifyResponse>, Status> {
         let request = request.into_inner();
-        bounded("code", &request.code, VERIFY_CODE_LEN_MAX)?;
-        bounded("place", &request.place, REF_LEN_MAX)?;
+        convert::bounded_text("code", &request.code, VERIFY_CODE_LEN_MAX)?;
+        convert::bounded_text("place", &request.place, REF_LEN_MAX)?;
         if request.code.is_empty() {
             return Err(Status::invalid_argument("code is required"));
         }

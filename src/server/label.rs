@@ -217,8 +217,24 @@ impl<S: Store> pb::label_service_server::LabelService for Labels<S> {
         let IssueAnswer::Printed(job) = answer else {
             return Err(Status::internal("the writer answered another op"));
         };
-        let serials: Vec<String> = job.lines.iter().map(|l| l.serial.clone()).collect();
-        let labels = self.labels_of(&spec, &serials).await?;
+        // The job's units were read before it was recorded: only REPLACE's new serials are read
+        // now (a reused unit's label does not change by being printed).
+        let mut before: HashMap<String, LabelData> =
+            labels.into_iter().map(|l| (l.serial.clone(), l)).collect();
+        let new: Vec<String> = job
+            .lines
+            .iter()
+            .filter(|l| !before.contains_key(&l.serial))
+            .map(|l| l.serial.clone())
+            .collect();
+        for label in self.labels_of(&spec, &new).await? {
+            before.insert(label.serial.clone(), label);
+        }
+        let labels: Vec<LabelData> = job
+            .lines
+            .iter()
+            .filter_map(|l| before.remove(&l.serial))
+            .collect();
         let zpl = zpl::zpl_job(&spec, &labels).map_err(|e| {
             Status::internal(format!(
                 "job {} was recorded but its ZPL failed: {e}",

@@ -191,16 +191,20 @@ async fn a_reuse_reprint_counts_and_a_replace_reprint_voids_and_links() {
         .await
         .unwrap();
 
-    let job = print(
+    let reprinted = print(
         &server,
         "BASIC",
         &["CP000001", "TV000001"],
         Some("label torn"),
     )
     .await
-    .unwrap()
-    .job
     .unwrap();
+    // The printer gets the reused serial and the replacement, not the voided serial.
+    assert_eq!(reprinted.zpl.matches("^XA").count(), 2, "{}", reprinted.zpl);
+    assert!(reprinted.zpl.contains("CP000001"), "{}", reprinted.zpl);
+    assert!(reprinted.zpl.contains("TV000002"), "{}", reprinted.zpl);
+    assert!(!reprinted.zpl.contains("TV000001"), "{}", reprinted.zpl);
+    let job = reprinted.job.unwrap();
     assert!(job.reprint);
     assert_eq!(job.reason, "label torn");
     assert_eq!(
