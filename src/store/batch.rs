@@ -21,6 +21,11 @@ impl Batch {
         self.writes.insert(key.into(), None);
     }
 
+    /// How many keys the batch sets or removes.
+    pub(super) fn len(&self) -> usize {
+        self.writes.len()
+    }
+
     /// The writes in key order.
     pub(super) fn into_writes(self) -> impl Iterator<Item = (IVec, Option<IVec>)> {
         self.writes.into_iter()

@@ -8,6 +8,7 @@ mod batch;
 mod keys;
 mod migrate;
 mod pg_store;
+mod reclaim;
 mod records;
 mod sled_store;
 mod slot;

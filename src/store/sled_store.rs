@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::batch::Batch;
 use super::keys;
+use super::reclaim;
 use super::records::{
     current_templates, decode_facts, decode_print_job, decode_range, decode_template,
 };
@@ -51,12 +52,13 @@ pub const WRITER_QUEUE_LEN_MAX: usize = 4096;
 /// A group stops taking further commands once it holds this many scans (a single batch
 /// command is never split, so a group can exceed it by one batch).
 pub const GROUP_SCANS_MAX: usize = 4096;
-/// sled's page cache, in bytes. sled counts a cached page by its size in the log; held in
-/// memory it takes about three times that, so a full cache holds the server near 850 MiB of
-/// resident memory (the 30-minute soak: RSS levels off there once the cache is full).
-/// Beyond it sled keeps about 0.5 KB per unit stored for its page table and log bookkeeping,
-/// paged out or not (README, soak).
-pub const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+/// sled's page cache, in bytes. sled counts a cached page by its size in the log and holds
+/// it in memory at two to three times that. 64 MiB keeps the hot end of the log (the newest
+/// units, events and index pages) while letting the server's RSS level off within a minute
+/// or two of heavy load; at 256 MiB it took 15 minutes of the soak and about 850 MiB. Beyond
+/// the cache sled keeps a few hundred bytes per unit stored for its page table and log
+/// bookkeeping, paged out or not (README, soak).
+pub const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 const LOCK_FILE: &str = "serialtrack.lock";
 /// How long opening waits for a data dir lock that is held, before saying who holds it.
@@ -1185,10 +1187,18 @@ impl Writer {
                 }
                 continue;
             }
-            if self.commit_group(group).is_err() {
+            match self.commit_group(group) {
+                // After the callers have their answers: free the nodes the group replaced.
+                Ok(writes) => {
+                    if !reclaim::reclaim(reclaim::rounds_for(writes)) {
+                        tracing::debug!(writes, "old sled nodes still pinned after a group");
+                    }
+                }
                 // Done now rather than at the next command, so that readers see the data on
                 // disk again as soon as it can be read.
-                let _ = self.reopen_if_failed();
+                Err(_) => {
+                    let _ = self.reopen_if_failed();
+                }
             }
             self.metrics.writer_queue(commands.len());
         }
@@ -1237,9 +1247,10 @@ impl Writer {
         }
     }
 
-    /// Decides, writes and flushes one group and answers its callers. Returns the failure
-    /// when the write or the flush failed (the database is then closed and must be reopened).
-    fn commit_group(&mut self, commands: Vec<Command>) -> Result<(), String> {
+    /// Decides, writes and flushes one group and answers its callers. Returns how many keys
+    /// it wrote, or the failure when the write or the flush failed (the database is then
+    /// closed and must be reopened).
+    fn commit_group(&mut self, commands: Vec<Command>) -> Result<usize, String> {
         let Some((db, tree)) = self.open.clone() else {
             return Err("the store has no open database".to_owned());
         };
@@ -1255,6 +1266,7 @@ impl Writer {
         let t_decided = std::time::Instant::now();
         let n_cmds = pending.len();
         let (batch, next_seq, last_hash, recalls) = group.finish();
+        let writes = batch.len();
         let mut write_failure = None;
         let mut flush_time = std::time::Duration::ZERO;
         let written = match read_failure {
@@ -1300,7 +1312,7 @@ impl Writer {
             "group committed"
         );
         answer_group(pending, &written);
-        write_failure.map_or(Ok(()), Err)
+        write_failure.map_or(Ok(writes), Err)
     }
 }
 
