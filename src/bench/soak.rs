@@ -49,6 +49,9 @@ pub struct SoakOptions {
     /// disk and in memory.
     #[arg(long)]
     pub no_pick: bool,
+    /// The served store's page cache in MiB (`serve --cache-mib`; its default without this).
+    #[arg(long, value_name = "MIB")]
+    pub cache_mib: Option<u64>,
 }
 
 /// One report line: what happened in one interval, and the state at its end.
@@ -132,11 +135,17 @@ impl SoakReport {
             return "no interval completed\n".to_owned();
         };
         let total_ops: u64 = self.samples.iter().map(|s| s.ops).sum();
+        let half = self.second_half().map_or_else(String::new, |(rss, data)| {
+            format!(
+                "second half: each unit written added {rss:.0} bytes of RSS and {data:.0} bytes of data dir\n"
+            )
+        });
         format!(
             "soak: {ops} operations in {secs:.0} s ({rate:.0}/s of {offered}/s offered, {clients} clients)\n\
              RSS {rss0:.1} MiB after the first interval, {rss1:.1} MiB at the end ({rss_ratio:.2}x)\n\
              data dir {b0:.0} bytes/unit after the first interval, {b1:.0} at the end ({b_ratio:.2}x)\n\
-             p99 latency {p0:.2} ms in the first interval, {p1:.2} ms in the last\n",
+             p99 latency {p0:.2} ms in the first interval, {p1:.2} ms in the last\n\
+             {half}",
             ops = total_ops,
             secs = last.elapsed_s,
             rate = total_ops as f64 / last.elapsed_s.max(1e-9),
@@ -151,6 +160,21 @@ impl SoakReport {
             p0 = first.latency_ms_p99,
             p1 = last.latency_ms_p99,
         )
+    }
+
+    /// What each unit written in the second half of the run added to the server's RSS and to
+    /// the data dir, in bytes: the growth left once the cache has filled. `None` with fewer
+    /// than two samples or no unit written in that half.
+    pub fn second_half(&self) -> Option<(f64, f64)> {
+        let last = self.samples.last()?;
+        let middle = self.samples.get((self.samples.len() - 1) / 2)?;
+        let units = last.units.checked_sub(middle.units).filter(|&n| n > 0)?;
+        #[allow(clippy::cast_precision_loss)]
+        let per_unit = |from: u64, to: u64| (to as f64 - from as f64) / units as f64;
+        Some((
+            per_unit(middle.rss_kib * 1024, last.rss_kib * 1024),
+            per_unit(middle.data_dir_bytes, last.data_dir_bytes),
+        ))
     }
 }
 
@@ -201,8 +225,15 @@ pub async fn soak(
     let data = temp.path().join("data");
     let log = temp.path().join("serve.log");
     let (b, d, l) = (binary.clone(), data.clone(), log.clone());
-    let server =
-        tokio::task::spawn_blocking(move || ServeChild::start(&b, &d, &l, |_| {})).await??;
+    let cache_mib = options.cache_mib;
+    let server = tokio::task::spawn_blocking(move || {
+        ServeChild::start(&b, &d, &l, |command| {
+            if let Some(mib) = cache_mib {
+                command.arg("--cache-mib").arg(mib.to_string());
+            }
+        })
+    })
+    .await??;
     let channel = connect(&server.url).await?;
     pb::catalog_service_client::CatalogServiceClient::new(channel.clone())
         .put_item(pb::PutItemRequest {
@@ -408,4 +439,58 @@ async fn worker(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(elapsed_s: f64, rss_mib: u64, data_mib: u64, units: u64) -> SoakSample {
+        SoakSample {
+            elapsed_s,
+            ops: 1,
+            ops_per_s: 1.0,
+            latency_ms_p50: 1.0,
+            latency_ms_p99: 1.0,
+            latency_ms_max: 1.0,
+            rss_kib: rss_mib * 1024,
+            data_dir_bytes: data_mib * 1024 * 1024,
+            units,
+            events: units * 3,
+        }
+    }
+
+    #[test]
+    fn second_half_growth_is_per_unit_written_after_the_middle_sample() {
+        let report = SoakReport {
+            offered_per_s: 1000,
+            clients: 16,
+            samples: vec![
+                sample(60.0, 100, 10, 1_000),
+                sample(120.0, 200, 20, 2_000),
+                sample(180.0, 201, 30, 3_048),
+            ],
+        };
+        let (rss, data) = report.second_half().unwrap();
+        assert!((rss - 1024.0 * 1024.0 / 1048.0).abs() < 1e-6, "{rss}");
+        assert!(
+            (data - 10.0 * 1024.0 * 1024.0 / 1048.0).abs() < 1e-6,
+            "{data}"
+        );
+        assert!(
+            report
+                .summary()
+                .contains("added 1001 bytes of RSS and 10005 bytes")
+        );
+        let shrinking = SoakReport {
+            samples: vec![sample(60.0, 300, 10, 1_000), sample(120.0, 200, 20, 2_000)],
+            ..report.clone()
+        };
+        assert!(shrinking.second_half().unwrap().0 < 0.0);
+        let idle = SoakReport {
+            samples: vec![sample(60.0, 100, 10, 1_000), sample(120.0, 100, 10, 1_000)],
+            ..report
+        };
+        assert_eq!(idle.second_half(), None);
+    }
 }

@@ -54,9 +54,50 @@ pub struct ServeArgs {
     /// 3,600,000 [env: SERIALTRACK_WEBHOOK_RETRY_MAX_MS] [default: 30000]
     #[arg(long, value_name = "MS", value_parser = parse_retry_ms_arg)]
     pub webhook_retry_max_ms: Option<u64>,
+    /// sled's page cache in MiB, 1 to 1,048,576: the embedded store's memory beyond its
+    /// per-unit bookkeeping is two to three times this [env: SERIALTRACK_CACHE_MIB]
+    /// [default: 64]
+    #[arg(long, value_name = "MIB", value_parser = parse_cache_mib_arg)]
+    pub cache_mib: Option<u64>,
 }
 
-const RETRY_MS: std::ops::RangeInclusive<u64> = 100..=3_600_000;
+/// A whole-number setting's bounds, and what it counts.
+struct Whole {
+    range: std::ops::RangeInclusive<u64>,
+    unit: &'static str,
+}
+
+impl Whole {
+    fn parse(&self, text: &str) -> Result<u64, String> {
+        match text.trim().parse::<u64>() {
+            Ok(n) if self.range.contains(&n) => Ok(n),
+            _ => Err(self.refusal()),
+        }
+    }
+
+    fn parse_arg(&self, text: &str) -> Result<u64, String> {
+        self.parse(text).map_err(|e| format!("{text:?} {e}"))
+    }
+
+    fn refusal(&self) -> String {
+        format!(
+            "is not a number of {} from {} to {}",
+            self.unit,
+            self.range.start(),
+            self.range.end()
+        )
+    }
+}
+
+const RETRY_MS: Whole = Whole {
+    range: 100..=3_600_000,
+    unit: "milliseconds",
+};
+const CACHE_MIB: Whole = Whole {
+    range: 1..=1_048_576,
+    unit: "MiB",
+};
+const DEFAULT_CACHE_MIB: u64 = crate::store::CACHE_BYTES / (1024 * 1024);
 
 /// A store URL: PostgreSQL's scheme (the engines that speak its protocol take it too).
 fn parse_store(text: &str) -> Result<String, String> {
@@ -76,15 +117,12 @@ fn parse_store_arg(text: &str) -> Result<String, String> {
     parse_store(text)
 }
 
-fn parse_retry_ms(text: &str) -> Result<u64, String> {
-    match text.trim().parse::<u64>() {
-        Ok(ms) if RETRY_MS.contains(&ms) => Ok(ms),
-        _ => Err("is not a number of milliseconds from 100 to 3600000".to_owned()),
-    }
+fn parse_retry_ms_arg(text: &str) -> Result<u64, String> {
+    RETRY_MS.parse_arg(text)
 }
 
-fn parse_retry_ms_arg(text: &str) -> Result<u64, String> {
-    parse_retry_ms(text).map_err(|e| format!("{text:?} {e}"))
+fn parse_cache_mib_arg(text: &str) -> Result<u64, String> {
+    CACHE_MIB.parse_arg(text)
 }
 
 #[derive(Subcommand, Debug)]
@@ -122,6 +160,7 @@ const WEBHOOK_RETRY_MAX_MS: Key = Key::new(
     "--webhook-retry-max-ms",
     "SERIALTRACK_WEBHOOK_RETRY_MAX_MS",
 );
+const CACHE_MIB_KEY: Key = Key::new("cache_mib", "--cache-mib", "SERIALTRACK_CACHE_MIB");
 const INSECURE_NO_AUTH: Key = Key::new(
     "insecure_no_auth",
     "--insecure-no-auth",
@@ -182,6 +221,8 @@ pub struct Settings {
     pub tls_key: Setting<Option<PathBuf>>,
     pub insecure_no_auth: Setting<bool>,
     pub webhook_retry_max_ms: Setting<u64>,
+    /// sled's page cache, MiB (the embedded store only).
+    pub cache_mib: Setting<u64>,
 }
 
 /// The config file as written: every key optional, no other key allowed.
@@ -196,6 +237,7 @@ struct FileSettings {
     tls_key: Option<Spanned<String>>,
     insecure_no_auth: Option<Spanned<bool>>,
     webhook_retry_max_ms: Option<Spanned<u64>>,
+    cache_mib: Option<Spanned<u64>>,
 }
 
 struct ConfigFile {
@@ -233,6 +275,30 @@ impl ConfigFile {
 
     fn line(&self, offset: usize) -> usize {
         line_column(&self.text, offset).0
+    }
+
+    /// The whole number at `key` within `bounds`, and its line; an error names the file, the
+    /// line and the key.
+    fn whole(
+        &self,
+        key: &Key,
+        field: Option<&Spanned<u64>>,
+        bounds: &Whole,
+    ) -> anyhow::Result<Option<(u64, usize)>> {
+        let Some(field) = field else {
+            return Ok(None);
+        };
+        let line = self.line(field.span().start);
+        let n = *field.get_ref();
+        if !bounds.range.contains(&n) {
+            bail!(
+                "config file {} line {line}: {} = {n} {}",
+                self.path.display(),
+                key.name,
+                bounds.refusal()
+            );
+        }
+        Ok(Some((n, line)))
     }
 
     /// The value of `key` read with `parse`, and its line; an error names the file, the line
@@ -443,28 +509,25 @@ pub fn resolve(
         false,
     );
 
-    let retry_env = env_value(&env, &WEBHOOK_RETRY_MAX_MS, parse_retry_ms)?;
-    let retry_file = match fields.webhook_retry_max_ms.as_ref() {
-        None => None,
-        Some(field) => {
-            let line = file.line(field.span().start);
-            let ms = *field.get_ref();
-            if !RETRY_MS.contains(&ms) {
-                bail!(
-                    "{} line {line}: {} = {ms} is not a number of milliseconds from 100 to 3600000",
-                    file.path.display(),
-                    WEBHOOK_RETRY_MAX_MS.name
-                );
-            }
-            Some((ms, line))
-        }
-    };
+    let retry_env = env_value(&env, &WEBHOOK_RETRY_MAX_MS, |t| RETRY_MS.parse(t))?;
+    let retry_file = file.whole(
+        &WEBHOOK_RETRY_MAX_MS,
+        fields.webhook_retry_max_ms.as_ref(),
+        &RETRY_MS,
+    )?;
     let webhook_retry_max_ms = pick(
         &WEBHOOK_RETRY_MAX_MS,
         args.webhook_retry_max_ms,
         retry_env,
         retry_file,
         30_000,
+    );
+    let cache_mib = pick(
+        &CACHE_MIB_KEY,
+        args.cache_mib,
+        env_value(&env, &CACHE_MIB_KEY, |t| CACHE_MIB.parse(t))?,
+        file.whole(&CACHE_MIB_KEY, fields.cache_mib.as_ref(), &CACHE_MIB)?,
+        DEFAULT_CACHE_MIB,
     );
 
     let settings = Settings {
@@ -477,6 +540,7 @@ pub fn resolve(
         tls_key,
         insecure_no_auth,
         webhook_retry_max_ms,
+        cache_mib,
     };
     settings.check_shape()?;
     Ok(settings)
@@ -594,6 +658,11 @@ impl Settings {
                 Value::from(self.webhook_retry_max_ms.value),
                 self.webhook_retry_max_ms.source.clone(),
             ),
+            (
+                CACHE_MIB_KEY.name,
+                Value::from(self.cache_mib.value),
+                self.cache_mib.source.clone(),
+            ),
         ]
     }
 }
@@ -681,9 +750,10 @@ pub fn check_command(command: ConfigCommand, json: bool) -> anyhow::Result<u8> {
             (name, value, source.describe())
         })
         .collect();
+    let names = shown.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
     let width = shown.iter().map(|(_, v, _)| v.len()).max().unwrap_or(0);
     for (name, value, source) in &shown {
-        println!("{name:<17} {value:<width$}  {source}");
+        println!("{name:<names$}  {value:<width$}  {source}");
     }
     println!("ok: serve would start with these settings");
     Ok(EXIT_OK)
@@ -750,6 +820,50 @@ mod tests {
         assert!(
             error.contains("SERIALTRACK_WEBHOOK_RETRY_MAX_MS"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn cache_from_each_place_and_refused_out_of_range() {
+        let settings = resolve(&ServeArgs::default(), &env_of(&[])).unwrap();
+        assert_eq!(settings.cache_mib.value, 64);
+        assert_eq!(settings.cache_mib.source, Source::Default);
+        let (_dir, path) = file_with("cache_mib = 16\n");
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        let settings = resolve(&args, &env_of(&[])).unwrap();
+        assert_eq!(settings.cache_mib.value, 16);
+        assert_eq!(settings.cache_mib.source, Source::File { line: 1 });
+        let env = env_of(&[("SERIALTRACK_CACHE_MIB", "256")]);
+        assert_eq!(resolve(&args, &env).unwrap().cache_mib.value, 256);
+        let flagged = ServeArgs {
+            cache_mib: Some(32),
+            ..args
+        };
+        let settings = resolve(&flagged, &env).unwrap();
+        assert_eq!(settings.cache_mib.value, 32);
+        assert_eq!(settings.cache_mib.source, Source::Flag("--cache-mib"));
+        for text in ["cache_mib = 0\n", "cache_mib = 1048577\n"] {
+            let (_dir, path) = file_with(text);
+            let args = ServeArgs {
+                config: Some(path),
+                ..ServeArgs::default()
+            };
+            let error = resolve(&args, &env_of(&[])).unwrap_err().to_string();
+            assert!(
+                error.contains("line 1: cache_mib") && error.contains("MiB from 1 to 1048576"),
+                "{error}"
+            );
+        }
+        let env = env_of(&[("SERIALTRACK_CACHE_MIB", "lots")]);
+        let error = format!("{:#}", resolve(&ServeArgs::default(), &env).unwrap_err());
+        assert!(error.contains("SERIALTRACK_CACHE_MIB"), "{error}");
+        assert!(
+            parse_cache_mib_arg("0")
+                .unwrap_err()
+                .contains("\"0\" is not a number of MiB")
         );
     }
 

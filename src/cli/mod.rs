@@ -633,7 +633,8 @@ async fn serve(settings: config::Settings) -> anyhow::Result<u8> {
             serve_store(store, format!("store {shown}"), &settings, options).await
         }
         None => {
-            let store = match SledStore::open(&data_dir) {
+            let cache_bytes = settings.cache_mib.value * 1024 * 1024;
+            let store = match SledStore::open_with_cache(&data_dir, cache_bytes) {
                 Ok(store) => store,
                 Err(e @ StoreError::Locked { .. }) => bail!(e),
                 Err(e) => {

@@ -67,7 +67,7 @@ impl Tally {
 /// runtime.
 pub fn migrate_sled_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreError> {
     let _lock = lock_data_dir(dir)?;
-    let db = open_sled_waiting(dir)?;
+    let db = open_sled_waiting(dir, super::sled_store::CACHE_BYTES)?;
     upgrade_layout(&db)?;
     let (next_seq, last_hash, _) = read_writer_state(&db)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

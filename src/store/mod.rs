@@ -20,7 +20,7 @@ use std::future::Future;
 pub use migrate::{MigrateReport, migrate_sled_to_pg};
 pub use pg_store::{Engine, PgStore, redacted};
 pub use records::event_hash;
-pub use sled_store::{SledStore, dir_bytes, raw_sled_ceiling};
+pub use sled_store::{CACHE_BYTES, SledStore, dir_bytes, raw_sled_ceiling};
 
 use crate::barcode::Date;
 use crate::domain::kpi::{KpiCounts, KpiKey};

@@ -222,11 +222,12 @@ pub(super) fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
-/// Opens the sled database below `dir` with the store's settings.
-fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+/// Opens the sled database below `dir` with the store's settings and a page cache of
+/// `cache_bytes`.
+fn open_sled(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     let db = sled::Config::new()
         .path(dir.join(DB_DIR))
-        .cache_capacity(CACHE_BYTES)
+        .cache_capacity(cache_bytes)
         .mode(sled::Mode::HighThroughput)
         // The writer flushes every group itself; a background flusher would only compete.
         .flush_every_ms(None)
@@ -238,10 +239,10 @@ fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
 /// held. Whoever calls this holds the data-dir lock, so the holder is a handle of this process
 /// on its way out: sled writes its IO buffers from a thread pool, and a job still running
 /// keeps the files (and their lock) open for a moment after the last handle is dropped.
-pub(super) fn open_sled_waiting(dir: &Path) -> Result<sled::Db, StoreError> {
+pub(super) fn open_sled_waiting(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
-        match open_sled(dir) {
+        match open_sled(dir, cache_bytes) {
             Err(StoreError::Unavailable(e))
                 if e.contains("could not acquire lock") && std::time::Instant::now() < deadline =>
             {
@@ -255,8 +256,13 @@ pub(super) fn open_sled_waiting(dir: &Path) -> Result<sled::Db, StoreError> {
 impl SledStore {
     /// Opens (or creates) the store in `dir`, locking it against a second process.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_with_cache(dir, CACHE_BYTES)
+    }
+
+    /// [`SledStore::open`] with a page cache of `cache_bytes` (`serve --cache-mib`).
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
         let lock = lock_data_dir(dir)?;
-        let db = open_sled_waiting(dir)?;
+        let db = open_sled_waiting(dir, cache_bytes)?;
         upgrade_layout(&db)?;
         let tree: sled::Tree = (*db).clone();
         let (next_seq, last_hash, recalls) = read_writer_state(&tree)?;
@@ -269,6 +275,7 @@ impl SledStore {
             open: Some((db, tree)),
             slot: slot.clone(),
             dir: dir.to_owned(),
+            cache_bytes,
             next_seq,
             last_hash,
             recalls: recalls.clone(),
@@ -1036,6 +1043,8 @@ struct Writer {
     /// The readers' handle, emptied and refilled with `open`.
     slot: Arc<TreeSlot>,
     dir: PathBuf,
+    /// sled's page cache, kept for a reopen.
+    cache_bytes: u64,
     next_seq: u64,
     /// The hash of the last event on disk (the chain's genesis value before the first), which
     /// the next event carries.
@@ -1223,7 +1232,7 @@ impl Writer {
             return Ok(());
         }
         // A reader may hold a handle to the old database for the moment its read takes.
-        let reopened = open_sled_waiting(&self.dir).and_then(|db| {
+        let reopened = open_sled_waiting(&self.dir, self.cache_bytes).and_then(|db| {
             let tree: sled::Tree = (*db).clone();
             let state = read_writer_state(&tree)?;
             Ok((db, tree, state))
@@ -2114,7 +2123,7 @@ pub fn raw_sled_ceiling(
     units: usize,
     group_len: usize,
 ) -> Result<(std::time::Duration, u64), StoreError> {
-    let db = open_sled(dir)?;
+    let db = open_sled(dir, CACHE_BYTES)?;
     let now_ms = time::now_ms();
     let started = std::time::Instant::now();
     let mut seq = 1u64;

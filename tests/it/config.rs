@@ -143,7 +143,8 @@ fn serve_takes_its_settings_from_the_config_file() {
     let file = write(
         temp.path(),
         "serve.toml",
-        "data_dir = \"from-file\"\ninsecure_no_auth = true\nmetrics_listen = \"127.0.0.1:0\"\n",
+        "data_dir = \"from-file\"\ninsecure_no_auth = true\nmetrics_listen = \"127.0.0.1:0\"\n\
+         cache_mib = 8\n",
     );
     let (mut child, addr, metrics) = spawn_serve_with_metrics(&["--config", &file]);
     assert!(
@@ -218,6 +219,21 @@ fn refused_configs_exit_2_naming_the_place() {
             vec![("SERIALTRACK_METRICS_LISTEN", "9464")],
             vec![],
             vec!["SERIALTRACK_METRICS_LISTEN=\"9464\" is not an address".into()],
+        ),
+        (
+            "\ncache_mib = 0\n".into(),
+            vec![],
+            vec![],
+            vec!["line 2: cache_mib = 0 is not a number of MiB from 1 to 1048576".into()],
+        ),
+        (
+            String::new(),
+            vec![("SERIALTRACK_CACHE_MIB", "lots")],
+            vec![],
+            vec![
+                "SERIALTRACK_CACHE_MIB".into(),
+                "is not a number of MiB".into(),
+            ],
         ),
     ];
     for (text, env, flags, expected) in cases {

@@ -114,7 +114,7 @@ async fn an_order_record_keeps_its_size_however_many_units_are_picked() {
 
 /// An order and a shipment as serialtrack wrote them before the picks became keys.
 fn write_layout1(dir: &Path) {
-    let db = open_sled(dir).unwrap();
+    let db = open_sled(dir, CACHE_BYTES).unwrap();
     let mut o = order(&[("A", 3), ("B", 1)]);
     o.shipment_id = Some("SH1".to_owned());
     db.insert(
@@ -144,7 +144,7 @@ async fn a_layout_1_store_is_upgraded_when_it_is_opened() {
     write_layout1(dir.path());
     // Read as layout 2 without the upgrade, the record is refused rather than misread.
     {
-        let db = open_sled(dir.path()).unwrap();
+        let db = open_sled(dir.path(), CACHE_BYTES).unwrap();
         let bytes = db.get(keys::order("O1")).unwrap().unwrap();
         let refused = decode_order(&bytes).unwrap_err().to_string();
         assert!(
@@ -181,7 +181,7 @@ async fn a_layout_1_store_is_upgraded_when_it_is_opened() {
 fn a_store_of_a_later_layout_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = open_sled(dir.path()).unwrap();
+        let db = open_sled(dir.path(), CACHE_BYTES).unwrap();
         db.insert(keys::LAYOUT, &(keys::LAYOUT_VERSION + 1).to_be_bytes())
             .unwrap();
         db.flush().unwrap();
