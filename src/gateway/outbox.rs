@@ -503,6 +503,23 @@ pub fn read_status(dir: &Path) -> Option<StatusFile> {
 mod tests {
     use super::*;
 
+    /// Opens the outbox again after this process dropped it. sled writes its IO buffers from
+    /// a thread pool, and a job still running keeps the files (and sled's lock on them) for a
+    /// moment after the last handle is gone; a gateway never reopens its own outbox, a test
+    /// does, so the wait is here and not in `Outbox::open` (where a held lock means another
+    /// gateway).
+    fn reopen(dir: &Path, max: usize) -> Outbox {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            match Outbox::open(dir, max) {
+                Err(OutboxError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::yield_now();
+                }
+                other => return other.unwrap(),
+            }
+        }
+    }
+
     fn scan(n: u32) -> NewScan {
         NewScan {
             request: pb::ScanRequest {
@@ -533,7 +550,7 @@ mod tests {
         ));
         drop(outbox);
 
-        let outbox = Outbox::open(dir.path(), 3).unwrap();
+        let outbox = reopen(dir.path(), 3);
         assert_eq!(outbox.len(), 3);
         let waiting = outbox.waiting_after(None, 10).unwrap();
         let raws: Vec<&[u8]> = waiting.iter().map(|w| w.request.raw.as_slice()).collect();
