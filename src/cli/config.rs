@@ -865,6 +865,17 @@ mod tests {
                 .unwrap_err()
                 .contains("\"0\" is not a number of MiB")
         );
+        // Both ends of the range are taken.
+        assert_eq!(parse_cache_mib_arg("1"), Ok(1));
+        assert_eq!(parse_cache_mib_arg("1048576"), Ok(1_048_576));
+        for text in ["cache_mib = 1\n", "cache_mib = 1048576\n"] {
+            let (_dir, path) = file_with(text);
+            let args = ServeArgs {
+                config: Some(path),
+                ..ServeArgs::default()
+            };
+            resolve(&args, &env_of(&[])).unwrap();
+        }
     }
 
     #[test]

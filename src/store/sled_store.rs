@@ -54,8 +54,8 @@ pub const WRITER_QUEUE_LEN_MAX: usize = 4096;
 pub const GROUP_SCANS_MAX: usize = 4096;
 /// sled's page cache, in bytes. sled counts a cached page by its size in the log and holds
 /// it in memory at two to three times that. 64 MiB keeps the hot end of the log (the newest
-/// units, events and index pages) while letting the server's RSS level off within a minute
-/// or two of heavy load; at 256 MiB it took 15 minutes of the soak and about 850 MiB. Beyond
+/// units, events and index pages) while the cache fills within about five minutes of
+/// the soak's load (near 260 MiB of RSS); at 256 MiB that took 15 minutes and about 850 MiB. Beyond
 /// the cache sled keeps a few hundred bytes per unit stored for its page table and log
 /// bookkeeping, paged out or not (README, soak).
 pub const CACHE_BYTES: u64 = 64 * 1024 * 1024;
