@@ -1,6 +1,6 @@
 //! `serialtrack bench lifecycle`: units through every station (receive, putaway, pick against
 //! orders, dispatch against shipments, shipments closed) through the real server, against the
-//! raw sled writes of the same number of units in the same run.
+//! raw redb writes of the same number of units in the same run.
 
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,7 @@ impl LifecycleReport {
             "lifecycle bench: {} units, {} orders and shipments\n{:<44} {:>9.1} ms  {:>9.0} units/s   1.00x\n",
             self.units,
             self.orders,
-            "raw sled writes (the machine's floor)",
+            "raw redb writes (the machine's floor)",
             ms(self.raw_ceiling),
             per_second(self.units, self.raw_ceiling)
         );
@@ -96,9 +96,10 @@ pub async fn lifecycle(options: &LifecycleOptions) -> anyhow::Result<LifecycleRe
     let orders = n.div_ceil(order_len);
     let raw_dir = tempfile::tempdir()?;
     let raw_path = raw_dir.path().to_owned();
-    let (raw_ceiling, _) =
-        tokio::task::spawn_blocking(move || crate::store::raw_sled_ceiling(&raw_path, n, 256))
-            .await??;
+    let (raw_ceiling, _) = tokio::task::spawn_blocking(move || {
+        crate::store::raw_ceiling(&raw_path, crate::store::KvEngine::Redb, n, 256)
+    })
+    .await??;
     drop(raw_dir);
 
     let server = BenchServer::start().await?;

@@ -2,8 +2,8 @@
 //! baseline from the same run (the machines are shared and noisy, so ratios carry over and
 //! absolute figures do not).
 //!
-//! Phases, each on fresh serials: the raw sled ceiling (the store's own keys and records written
-//! with `apply_batch` + `flush`, no server), unary `Scan` from many concurrent clients,
+//! Phases, each on fresh serials: the raw redb ceiling (the store's own keys and records written
+//! in one durable commit per group, no server), unary `Scan` from many concurrent clients,
 //! `ScanStream`, `ScanBatch`, and the latency of unary scans at a fixed offered rate. The server
 //! runs in this process on a loopback port over a temp dir; clients use real gRPC.
 //!
@@ -57,7 +57,7 @@ pub struct ReceiveOptions {
     /// Length of the latency phase, seconds.
     #[arg(long, default_value_t = 5)]
     pub latency_seconds: u32,
-    /// Units per group in the raw sled phase.
+    /// Units per group in the raw redb phase.
     #[arg(long, default_value_t = 256)]
     pub raw_group_len: usize,
     /// Also run the unary, stream and batch phases on this PostgreSQL-wire database, with one
@@ -95,7 +95,7 @@ impl ReceiveReport {
         let ratio = |v: f64| v / self.raw_units_per_s;
         format!(
             "receive bench, {units} units per phase\n\
-             raw sled ceiling (apply_batch+flush) {raw:>10.0} units/s   1.00x   {rawb:.0} bytes/unit on disk\n\
+             raw redb ceiling (commit per group)  {raw:>10.0} units/s   1.00x   {rawb:.0} bytes/unit on disk\n\
              unary Scan, {clients:>3} clients        {unary:>10.0} units/s   {ru:.2}x\n\
              unary Scan, {clients:>3} clients, tokens{token:>10.0} units/s   {rt:.2}x   ({tu:.2}x the unary phase without)\n\
              ScanStream                         {stream:>10.0} units/s   {rs:.2}x\n\
@@ -213,9 +213,10 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
     let units = options.units;
     let group_len = options.raw_group_len;
     let raw_path = raw_dir.path().to_owned();
-    let (raw_elapsed, raw_bytes) =
-        tokio::task::spawn_blocking(move || store::raw_sled_ceiling(&raw_path, units, group_len))
-            .await??;
+    let (raw_elapsed, raw_bytes) = tokio::task::spawn_blocking(move || {
+        store::raw_ceiling(&raw_path, store::KvEngine::Redb, units, group_len)
+    })
+    .await??;
     drop(raw_dir);
 
     let server = BenchServer::start().await?;

@@ -273,7 +273,7 @@ impl AsnReport {
         let ratio = |d: Duration| d.as_secs_f64() / self.plain_receive.as_secs_f64().max(1e-9);
         format!(
             "ASN bench: {n} expected serials\n\
-             raw sled writes of {n} units (the machine's floor) {raw:>8.1} ms   {rw:.2}x\n\
+             raw redb writes of {n} units (the machine's floor) {raw:>8.1} ms   {rw:.2}x\n\
              plain receive of {n} units, no receipt (baseline) {plain:>8.1} ms   1.00x\n\
              CreateReceipt with {n} expected serials          {create:>8.1} ms   {rc:.2}x\n\
              receive {n} units against it                     {receive:>8.1} ms   {rr:.2}x\n\
@@ -322,9 +322,10 @@ pub async fn asn(options: &AsnOptions) -> anyhow::Result<AsnReport> {
     let n = options.serials;
     let raw_dir = tempfile::tempdir()?;
     let raw_path = raw_dir.path().to_owned();
-    let (raw_ceiling, _) =
-        tokio::task::spawn_blocking(move || crate::store::raw_sled_ceiling(&raw_path, n, 256))
-            .await??;
+    let (raw_ceiling, _) = tokio::task::spawn_blocking(move || {
+        crate::store::raw_ceiling(&raw_path, crate::store::KvEngine::Redb, n, 256)
+    })
+    .await??;
     drop(raw_dir);
     let server = BenchServer::start().await?;
     server

@@ -641,7 +641,11 @@ async fn serve(settings: config::Settings) -> anyhow::Result<u8> {
                     return Err(e).context(format!("cannot open data dir {}", data_dir.display()));
                 }
             };
-            let what = format!("data dir {}", data_dir.display());
+            let what = format!(
+                "data dir {} ({})",
+                data_dir.display(),
+                store.engine().name()
+            );
             serve_store(store, what, &settings, options).await
         }
     }

@@ -17,9 +17,10 @@ use tokio_postgres::NoTls;
 
 use super::StoreError;
 use super::keys;
+use super::kv::{Engine, Kv};
 use super::pg_store::{Conn, MIGRATING, UPSERT_SQL, migrate_schema, pg_error, redacted};
 use super::records::decode_event;
-use super::sled_store::{lock_data_dir, open_sled_waiting, read_writer_state, upgrade_layout};
+use super::sled_store::{lock_data_dir, read_writer_state, upgrade_layout};
 use crate::audit::Chain;
 
 /// Rows written per statement (each its own transaction) while copying and read per query
@@ -67,7 +68,12 @@ impl Tally {
 /// runtime.
 pub fn migrate_sled_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreError> {
     let _lock = lock_data_dir(dir)?;
-    let db = open_sled_waiting(dir, super::sled_store::CACHE_BYTES)?;
+    let db = Kv::open_waiting(
+        dir,
+        Engine::of_dir(dir),
+        super::sled_store::CACHE_BYTES,
+        std::time::Duration::from_secs(2),
+    )?;
     upgrade_layout(&db)?;
     let (next_seq, last_hash, _) = read_writer_state(&db)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -176,10 +182,10 @@ async fn claim(conn: &Conn) -> Result<(), StoreError> {
     }
 }
 
-async fn copy(db: &sled::Db, conn: &Conn) -> Result<Tally, StoreError> {
+async fn copy(db: &Kv, conn: &Conn) -> Result<Tally, StoreError> {
     let mut tally = Tally::default();
     let mut chunk: Vec<(sled::IVec, sled::IVec)> = Vec::with_capacity(COPY_CHUNK_ROWS);
-    let mut entries = db.iter();
+    let mut entries = db.range::<&[u8], _>(..);
     loop {
         let entry = entries.next().transpose()?;
         let done = entry.is_none();

@@ -1,11 +1,13 @@
-//! Persistence: the [`Store`] trait every backend implements, and the embedded sled backend.
+//! Persistence: the [`Store`] trait every backend implements, and the embedded backend (redb,
+//! or sled for data dirs made before redb).
 //!
 //! The domain decides, the store persists a decided batch atomically and answers queries. The
 //! store knows the domain types, never tonic or prost-generated API types. Only this module
-//! sees sled and the key layout.
+//! sees the engines and the key layout.
 
 mod batch;
 mod keys;
+mod kv;
 mod migrate;
 mod pg_store;
 mod reclaim;
@@ -17,10 +19,11 @@ mod webhooks;
 
 use std::future::Future;
 
+pub use kv::Engine as KvEngine;
 pub use migrate::{MigrateReport, migrate_sled_to_pg};
 pub use pg_store::{Engine, PgStore, redacted};
 pub use records::event_hash;
-pub use sled_store::{CACHE_BYTES, SledStore, dir_bytes, raw_sled_ceiling};
+pub use sled_store::{CACHE_BYTES, SledStore, dir_bytes, raw_ceiling};
 
 use crate::barcode::Date;
 use crate::domain::kpi::{KpiCounts, KpiKey};

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::batch::Batch;
 use super::keys;
+use super::kv::{Engine, Kv};
 use super::reclaim;
 use super::records::{
     current_templates, decode_facts, decode_print_job, decode_range, decode_template,
@@ -63,7 +64,6 @@ pub const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 const LOCK_FILE: &str = "serialtrack.lock";
 /// How long opening waits for a data dir lock that is held, before saying who holds it.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-const DB_DIR: &str = "db";
 
 type ScanReply = oneshot::Sender<Result<Vec<ScanAnswer>, StoreError>>;
 type ItemReply = oneshot::Sender<Result<Result<PutItemAnswer, ItemConflict>, StoreError>>;
@@ -161,6 +161,7 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
     metrics: Arc<Metrics>,
     dir: PathBuf,
+    engine: Engine,
     // Dropped last: the lock outlives the database handle.
     _lock: File,
 }
@@ -222,37 +223,6 @@ pub(super) fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
     Ok(file)
 }
 
-/// Opens the sled database below `dir` with the store's settings and a page cache of
-/// `cache_bytes`.
-fn open_sled(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
-    let db = sled::Config::new()
-        .path(dir.join(DB_DIR))
-        .cache_capacity(cache_bytes)
-        .mode(sled::Mode::HighThroughput)
-        // The writer flushes every group itself; a background flusher would only compete.
-        .flush_every_ms(None)
-        .open()?;
-    Ok(db)
-}
-
-/// [`open_sled`], waiting up to [`LOCK_WAIT`] while sled's own lock on its files is still
-/// held. Whoever calls this holds the data-dir lock, so the holder is a handle of this process
-/// on its way out: sled writes its IO buffers from a thread pool, and a job still running
-/// keeps the files (and their lock) open for a moment after the last handle is dropped.
-pub(super) fn open_sled_waiting(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
-    loop {
-        match open_sled(dir, cache_bytes) {
-            Err(StoreError::Unavailable(e))
-                if e.contains("could not acquire lock") && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            other => return other,
-        }
-    }
-}
-
 impl SledStore {
     /// Opens (or creates) the store in `dir`, locking it against a second process.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
@@ -261,18 +231,38 @@ impl SledStore {
 
     /// [`SledStore::open`] with a page cache of `cache_bytes` (`serve --cache-mib`).
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
+        SledStore::open_engine(dir, Engine::of_dir(dir), cache_bytes)
+    }
+
+    /// [`SledStore::open_with_cache`] on `engine`, which must be the one the data dir already
+    /// holds, if any (a test or bench making a sled store).
+    pub fn open_engine(
+        dir: &Path,
+        engine: Engine,
+        cache_bytes: u64,
+    ) -> Result<SledStore, StoreError> {
         let lock = lock_data_dir(dir)?;
-        let db = open_sled_waiting(dir, cache_bytes)?;
-        upgrade_layout(&db)?;
-        let tree: sled::Tree = (*db).clone();
-        let (next_seq, last_hash, recalls) = read_writer_state(&tree)?;
+        if let Some(found) = Engine::holding(dir)
+            && found != engine
+        {
+            return Err(StoreError::Corrupt(format!(
+                "the data dir {} holds a {} store, not {}",
+                dir.display(),
+                found.name(),
+                engine.name()
+            )));
+        }
+        let kv = Kv::open_waiting(dir, engine, cache_bytes, LOCK_WAIT)?;
+        upgrade_layout(&kv)?;
+        let (next_seq, last_hash, recalls) = read_writer_state(&kv)?;
         let recalls: Recalls = Arc::new(RwLock::new(Arc::new(recalls)));
-        let slot = Arc::new(TreeSlot::new(db.clone()));
+        let engine = kv.engine();
+        let slot = Arc::new(TreeSlot::new(kv.clone()));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE_LEN_MAX);
         let (committed_tx, committed) = tokio::sync::watch::channel(next_seq - 1);
         let metrics = Arc::new(Metrics::new());
         let writer = Writer {
-            open: Some((db, tree)),
+            open: Some(kv),
             slot: slot.clone(),
             dir: dir.to_owned(),
             cache_bytes,
@@ -298,6 +288,7 @@ impl SledStore {
                 writer: Mutex::new(Some(handle)),
                 metrics,
                 dir: dir.to_owned(),
+                engine,
                 _lock: lock,
             }),
         })
@@ -305,6 +296,11 @@ impl SledStore {
 
     pub fn data_dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The engine the data dir holds.
+    pub fn engine(&self) -> Engine {
+        self.inner.engine
     }
 
     /// Bytes the data directory takes on disk now.
@@ -798,13 +794,13 @@ pub(super) trait Get {
     fn prefix(&self, prefix: &[u8]) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError>;
 }
 
-impl Get for sled::Tree {
+impl Get for Kv {
     fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<sled::IVec>, StoreError> {
-        Ok(sled::Tree::get(self, key)?)
+        Kv::get(self, key)
     }
 
     fn prefix(&self, prefix: &[u8]) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError> {
-        Ok(self.scan_prefix(prefix).collect::<Result<_, _>>()?)
+        self.scan_prefix(prefix).collect()
     }
 }
 
@@ -814,7 +810,7 @@ impl Get for Arc<TreeSlot> {
     }
 
     fn prefix(&self, prefix: &[u8]) -> Result<Vec<(sled::IVec, sled::IVec)>, StoreError> {
-        Ok(self.scan_prefix(prefix).collect::<Result<_, _>>()?)
+        self.scan_prefix(prefix).collect()
     }
 }
 
@@ -823,8 +819,8 @@ impl Get for Arc<TreeSlot> {
 /// serials move out of their record into keys of their own (`q`, `d`), a chunk of documents
 /// per batch; a document is upgraded with its keys atomically, so an upgrade cut short goes on
 /// at the next open.
-pub(super) fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
-    /// Documents upgraded per `apply_batch`.
+pub(super) fn upgrade_layout(db: &Kv) -> Result<(), StoreError> {
+    /// Documents upgraded per batch.
     const UPGRADE_CHUNK_LEN: usize = 256;
     let version = match db.get(keys::LAYOUT)? {
         None => 1,
@@ -843,14 +839,10 @@ pub(super) fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
     if version == keys::LAYOUT_VERSION {
         return Ok(());
     }
-    let mut batch = sled::Batch::default();
+    let mut batch = Batch::default();
     let mut n_upgraded = 0usize;
     let mut in_batch = 0usize;
-    let flush = |batch: &mut sled::Batch| -> Result<(), StoreError> {
-        db.apply_batch(std::mem::take(batch))?;
-        db.flush()?;
-        Ok(())
-    };
+    let flush = |batch: &mut Batch| db.write(std::mem::take(batch));
     for entry in db.scan_prefix([keys::ORDER]) {
         let (key, value) = entry?;
         let Some((order, picked)) = upgrade_order(&value)? else {
@@ -861,7 +853,7 @@ pub(super) fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
             for serial in serials {
                 let pick = keys::pick(&order.id, serial, ordinal)
                     .ok_or_else(|| StoreError::Corrupt(format!("order {} pick", order.id)))?;
-                batch.insert(pick, &encode_pick_line(line)?);
+                batch.insert(pick, &encode_pick_line(line)?[..]);
                 ordinal += 1;
             }
         }
@@ -891,7 +883,7 @@ pub(super) fn upgrade_layout(db: &sled::Db) -> Result<(), StoreError> {
             in_batch = 0;
         }
     }
-    batch.insert(keys::LAYOUT, &keys::LAYOUT_VERSION.to_be_bytes());
+    batch.insert(keys::LAYOUT, &keys::LAYOUT_VERSION.to_be_bytes()[..]);
     flush(&mut batch)?;
     if n_upgraded > 0 {
         tracing::info!(
@@ -957,9 +949,7 @@ fn read_dispatched(tree: &impl Get, shipment_id: &str) -> Result<Vec<String>, St
 
 /// What the writer needs to know at open: the next sequence number, the hash of the last
 /// event (which the next one carries), and every recall.
-pub(super) fn read_writer_state(
-    tree: &sled::Tree,
-) -> Result<(u64, [u8; 32], Vec<Recall>), StoreError> {
+pub(super) fn read_writer_state(tree: &Kv) -> Result<(u64, [u8; 32], Vec<Recall>), StoreError> {
     let (next_seq, last_hash) = match tree.scan_prefix([keys::EVENT]).next_back() {
         Some(entry) => {
             let (key, value) = entry?;
@@ -1038,12 +1028,12 @@ fn read_sku_by_gtin(tree: &impl Get, gtin: &str) -> Result<Option<String>, Store
 }
 
 struct Writer {
-    /// The database and its tree; `None` after a failed write until the reopen succeeds.
-    open: Option<(sled::Db, sled::Tree)>,
+    /// The engine; `None` after a failed write until the reopen succeeds.
+    open: Option<Kv>,
     /// The readers' handle, emptied and refilled with `open`.
     slot: Arc<TreeSlot>,
     dir: PathBuf,
-    /// sled's page cache, kept for a reopen.
+    /// The engine's page cache, kept for a reopen.
     cache_bytes: u64,
     next_seq: u64,
     /// The hash of the last event on disk (the chain's genesis value before the first), which
@@ -1057,7 +1047,7 @@ struct Writer {
 
 /// What one group has decided so far: the writes, and the state they create, which later
 /// commands of the group must see.
-pub(super) struct Group<'t, T: Get = sled::Tree> {
+pub(super) struct Group<'t, T: Get = Kv> {
     tree: &'t T,
     batch: Batch,
     next_seq: u64,
@@ -1197,9 +1187,11 @@ impl Writer {
                 continue;
             }
             match self.commit_group(group) {
-                // After the callers have their answers: free the nodes the group replaced.
+                // After the callers have their answers: free the nodes the group replaced
+                // (sled only; redb frees its pages itself).
                 Ok(writes) => {
-                    if !reclaim::reclaim(reclaim::rounds_for(writes)) {
+                    let sled = matches!(self.open, Some(Kv::Sled(_)));
+                    if sled && !reclaim::reclaim(reclaim::rounds_for(writes)) {
                         tracing::debug!(writes, "old sled nodes still pinned after a group");
                     }
                 }
@@ -1232,20 +1224,21 @@ impl Writer {
             return Ok(());
         }
         // A reader may hold a handle to the old database for the moment its read takes.
-        let reopened = open_sled_waiting(&self.dir, self.cache_bytes).and_then(|db| {
-            let tree: sled::Tree = (*db).clone();
-            let state = read_writer_state(&tree)?;
-            Ok((db, tree, state))
-        });
+        let engine = Engine::of_dir(&self.dir);
+        let reopened =
+            Kv::open_waiting(&self.dir, engine, self.cache_bytes, LOCK_WAIT).and_then(|kv| {
+                let state = read_writer_state(&kv)?;
+                Ok((kv, state))
+            });
         match reopened {
-            Ok((db, tree, (next_seq, last_hash, recalls))) => {
+            Ok((kv, (next_seq, last_hash, recalls))) => {
                 self.next_seq = next_seq;
                 self.last_hash = last_hash;
                 if let Ok(mut shared) = self.recalls.write() {
                     *shared = Arc::new(recalls);
                 }
-                self.slot.put(db.clone());
-                self.open = Some((db, tree));
+                self.slot.put(kv.clone());
+                self.open = Some(kv);
                 tracing::info!(next_seq, "store reopened from disk after a failed write");
                 Ok(())
             }
@@ -1260,7 +1253,7 @@ impl Writer {
     /// it wrote, or the failure when the write or the flush failed (the database is then
     /// closed and must be reopened).
     fn commit_group(&mut self, commands: Vec<Command>) -> Result<usize, String> {
-        let Some((db, tree)) = self.open.clone() else {
+        let Some(tree) = self.open.clone() else {
             return Err("the store has no open database".to_owned());
         };
         let mut group = Group::new(
@@ -1277,19 +1270,15 @@ impl Writer {
         let (batch, next_seq, last_hash, recalls) = group.finish();
         let writes = batch.len();
         let mut write_failure = None;
-        let mut flush_time = std::time::Duration::ZERO;
+        let t_write = std::time::Instant::now();
         let written = match read_failure {
             // The decisions of the whole group may rest on the failed read: write none of it.
             Some(e) => Err(StoreError::Unavailable(format!(
                 "a read failed while deciding: {e}"
             ))),
-            None => match tree.apply_batch(batch.into_sled()).and_then(|()| {
-                let t_flush = std::time::Instant::now();
-                let flushed = db.flush();
-                flush_time = t_flush.elapsed();
-                flushed.map(|_| ())
-            }) {
+            None => match tree.write(batch) {
                 Ok(()) => {
+                    let flush_time = t_write.elapsed();
                     count_committed(&self.metrics, n_scans, flush_time, &pending);
                     self.next_seq = next_seq;
                     self.last_hash = last_hash;
@@ -2114,23 +2103,24 @@ impl<T: Get> Group<'_, T> {
     }
 }
 
-/// The raw ceiling the receive bench compares against: `units` units written with the same
-/// keys and record sizes the writer produces for a receive, `group_len` units per
-/// `apply_batch` + `flush`, with no server, no decisions and no reads. Returns the time it took
-/// and the bytes the directory holds afterwards.
-pub fn raw_sled_ceiling(
+/// The raw ceiling the benches compare against: `units` units written to `engine` with the
+/// same keys and record sizes the writer produces for a receive, `group_len` units per durable
+/// batch, with no server, no decisions and no reads. Returns the time it took and the bytes the
+/// directory holds afterwards.
+pub fn raw_ceiling(
     dir: &Path,
+    engine: Engine,
     units: usize,
     group_len: usize,
 ) -> Result<(std::time::Duration, u64), StoreError> {
-    let db = open_sled(dir, CACHE_BYTES)?;
+    let db = Kv::open(dir, engine, CACHE_BYTES)?;
     let now_ms = time::now_ms();
     let started = std::time::Instant::now();
     let mut seq = 1u64;
     let mut last_hash = crate::audit::GENESIS;
     let mut written = 0;
     while written < units {
-        let mut batch = sled::Batch::default();
+        let mut batch = Batch::default();
         let end = (written + group_len).min(units);
         for i in written..end {
             let serial = format!("R{i:09}");
@@ -2184,18 +2174,17 @@ pub fn raw_sled_ceiling(
             // Chained like the writer's events, so the floor pays for the hash too.
             let record = encode_event(&event);
             last_hash = crate::audit::hash_record(&record);
-            batch.insert(&keys::event(seq), record);
-            batch.insert(&keys::event_id(&event.event_id), &seq.to_be_bytes());
+            batch.insert(&keys::event(seq)[..], record);
+            batch.insert(&keys::event_id(&event.event_id)[..], &seq.to_be_bytes()[..]);
             if let Some(key) = keys::history(&serial, seq) {
-                batch.insert(key, &[]);
+                batch.insert(key, &[][..]);
             }
             if let Some(place) = keys::place_prefix(&unit.location) {
-                batch.insert(keys::indexed(&place, &serial), &[]);
+                batch.insert(keys::indexed(&place, &serial), &[][..]);
             }
             seq += 1;
         }
-        db.apply_batch(batch)?;
-        db.flush()?;
+        db.write(batch)?;
         written = end;
     }
     let elapsed = started.elapsed();

@@ -127,7 +127,7 @@ pub fn read_token_by_hash(tree: &impl Get, hash: &[u8; 32]) -> Result<Option<Tok
 
 /// Every token, by name.
 pub fn read_tokens(
-    entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+    entries: impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>>,
 ) -> Result<Vec<Token>, StoreError> {
     entries.map(|entry| decode_token(&entry?.1)).collect()
 }

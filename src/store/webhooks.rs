@@ -98,7 +98,7 @@ pub fn read_webhook(tree: &impl Get, id: &str) -> Result<Option<Webhook>, StoreE
 }
 
 pub fn read_webhooks(
-    entries: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>,
+    entries: impl Iterator<Item = Result<(sled::IVec, sled::IVec), StoreError>>,
 ) -> Result<Vec<Webhook>, StoreError> {
     entries.map(|entry| decode_webhook(&entry?.1)).collect()
 }

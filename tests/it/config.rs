@@ -148,7 +148,7 @@ fn serve_takes_its_settings_from_the_config_file() {
     );
     let (mut child, addr, metrics) = spawn_serve_with_metrics(&["--config", &file]);
     assert!(
-        temp.path().join("from-file/db").is_dir(),
+        temp.path().join("from-file/store.redb").is_file(),
         "data dir from the file"
     );
     // No token needed: insecure_no_auth came from the file.

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serialtrack::proto::v1 as pb;
 use serialtrack::server::{Access, ServeOptions};
-use serialtrack::store::{PgStore, SledStore, Store};
+use serialtrack::store::{CACHE_BYTES, KvEngine, PgStore, SledStore, Store};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -44,10 +44,11 @@ impl TestServer {
         TestServer::start_at(dir, "127.0.0.1:0").await
     }
 
-    /// [`TestServer::start_in`] over sled whatever the suite's backend: for the tests that
-    /// read or edit sled's files themselves.
+    /// [`TestServer::start_in`] over the sled engine whatever the suite's backend: for the
+    /// tests that read or edit sled's files themselves, and so that sled data dirs (made before
+    /// redb) stay tested.
     pub async fn start_sled_in(dir: &Path) -> TestServer {
-        let store = SledStore::open(dir).expect("open store");
+        let store = SledStore::open_engine(dir, KvEngine::Sled, CACHE_BYTES).expect("open store");
         TestServer::start_with(dir, "127.0.0.1:0", ServeOptions::open(), Some(store)).await
     }
 

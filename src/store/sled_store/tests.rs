@@ -112,6 +112,14 @@ async fn an_order_record_keeps_its_size_however_many_units_are_picked() {
     assert_eq!(picked, serials.iter().collect::<Vec<_>>(), "in pick order");
 }
 
+/// The sled engine below `dir`, as data dirs made before redb hold it.
+fn open_sled(dir: &Path, cache_bytes: u64) -> sled::Result<sled::Db> {
+    sled::Config::new()
+        .path(dir.join(super::super::kv::SLED_DIR))
+        .cache_capacity(cache_bytes)
+        .open()
+}
+
 /// An order and a shipment as serialtrack wrote them before the picks became keys.
 fn write_layout1(dir: &Path) {
     let db = open_sled(dir, CACHE_BYTES).unwrap();
