@@ -160,15 +160,17 @@ enum Command {
     /// Measurements.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Copy a sled data dir whole into an empty PostgreSQL-wire database and verify the copy
-    /// (keys per kind, a digest of every key and value, the event chain), for several serve
-    /// instances to share (`serve --store URL`). Stop the serve on the data dir first.
+    /// Copy a data dir whole into an empty PostgreSQL-wire database (for several serve
+    /// instances to share, `serve --store URL`) or into a new data dir on redb (a sled data dir
+    /// moved to the engine whose memory stays flat), and verify the copy (keys per kind, a
+    /// digest of every key and value, the event chain). Stop the serve on the data dir first.
     Migrate {
         /// The data dir to copy (locked while it runs).
         #[arg(long, value_name = "DIR")]
         from: PathBuf,
-        /// The database: postgres://USER[:PASSWORD]@HOST:PORT/DB
-        #[arg(long, value_name = "URL")]
+        /// The database, postgres://USER[:PASSWORD]@HOST:PORT/DB, or a new data dir (which
+        /// must not exist yet)
+        #[arg(long, value_name = "URL|DIR")]
         to: String,
     },
     /// Crash torture: `serve` as a child process under concurrent load, SIGKILLed and
@@ -653,16 +655,28 @@ async fn serve(settings: config::Settings) -> anyhow::Result<u8> {
 
 /// `serialtrack migrate`: copies, verifies and prints what it checked.
 async fn migrate(from: PathBuf, to: String, json: bool) -> anyhow::Result<u8> {
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
-        bail!("--to {to:?} is not a postgres:// URL: write postgres://USER@HOST:PORT/DB");
+    let to_pg = to.starts_with("postgres://") || to.starts_with("postgresql://");
+    if !to_pg && to.contains("://") {
+        bail!(
+            "--to {to:?} is neither a postgres:// URL nor a directory: write postgres://USER@HOST:PORT/DB or a new data dir's path"
+        );
     }
-    let shown = crate::store::redacted(&to);
+    let shown = if to_pg {
+        crate::store::redacted(&to)
+    } else {
+        to.clone()
+    };
     let source = from.clone();
-    let report =
-        tokio::task::spawn_blocking(move || crate::store::migrate_sled_to_pg(&source, &to))
-            .await
-            .context("migrate stopped")?
-            .with_context(|| format!("cannot migrate {} to {shown}", from.display()))?;
+    let report = tokio::task::spawn_blocking(move || {
+        if to_pg {
+            crate::store::migrate_to_pg(&source, &to)
+        } else {
+            crate::store::migrate_to_dir(&source, std::path::Path::new(&to))
+        }
+    })
+    .await
+    .context("migrate stopped")?
+    .with_context(|| format!("cannot migrate {} to {shown}", from.display()))?;
     let head = format!("{}:{}", report.head.0, crate::audit::hex(&report.head.1));
     if json {
         let kinds: serde_json::Map<String, serde_json::Value> = report

@@ -1,5 +1,5 @@
-//! `serialtrack migrate`: a sled data dir copied whole into a PostgreSQL-wire database, then
-//! verified (every key and value read back, counted per record kind and digested; the event
+//! `serialtrack migrate`: a data dir (either engine) copied whole into a PostgreSQL-wire
+//! database, or into a new data dir on redb, then verified (every key and value read back, counted per record kind and digested; the event
 //! chain walked) before the database is opened for writers.
 //!
 //! While it copies, the target's `meta` row holds [`MIGRATING`](super::pg_store::MIGRATING)
@@ -66,7 +66,7 @@ impl Tally {
 /// Copies the sled store in `dir` into the database at `url` (which must hold no data, or a
 /// copy an earlier run cut short) and verifies the copy. Blocks: call it off any async
 /// runtime.
-pub fn migrate_sled_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreError> {
+pub fn migrate_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreError> {
     let _lock = lock_data_dir(dir)?;
     let db = Kv::open_waiting(
         dir,
@@ -98,25 +98,7 @@ pub fn migrate_sled_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreE
         claim(&conn).await?;
         let copied = copy(&db, &conn).await?;
         let (read_back, head, unchained) = read_back(&conn).await?;
-        if (copied.keys, &copied.by_kind) != (read_back.keys, &read_back.by_kind) {
-            return Err(StoreError::Corrupt(format!(
-                "the copy holds other keys than the data dir: {} keys {:?} copied, {} keys {:?} read back",
-                copied.keys, copied.by_kind, read_back.keys, read_back.by_kind
-            )));
-        }
-        let (digest, back) = (copied.digest.finalize(), read_back.digest.finalize());
-        if digest != back {
-            return Err(StoreError::Corrupt(
-                "the copy's keys and values differ from the data dir's (digests differ)".to_owned(),
-            ));
-        }
-        if head != (next_seq - 1, last_hash) {
-            return Err(StoreError::Corrupt(format!(
-                "the copy's event chain ends at event {} but the data dir's at event {}",
-                head.0,
-                next_seq - 1
-            )));
-        }
+        let report = verified(copied, read_back, head, unchained, (next_seq, last_hash))?;
         // Verified: writers may start from the data dir's next sequence number.
         let next = i64::try_from(next_seq)
             .map_err(|_| StoreError::Corrupt(format!("sequence number {next_seq}")))?;
@@ -127,13 +109,7 @@ pub fn migrate_sled_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreE
             )
             .await
             .map_err(|e| pg_error(&e))?;
-        Ok(MigrateReport {
-            keys_by_kind: copied.by_kind,
-            keys: copied.keys,
-            digest: digest.into(),
-            head,
-            unchained,
-        })
+        Ok(report)
     })
 }
 
@@ -230,4 +206,113 @@ async fn read_back(conn: &Conn) -> Result<(Tally, (u64, [u8; 32]), u64), StoreEr
         }
         after = page.last().map(|(k, _)| k.clone());
     }
+}
+
+/// The suffix of the directory a copy into a new data dir is written to before it is verified
+/// and renamed into place.
+const PARTIAL_SUFFIX: &str = ".partial";
+
+/// Copies the data dir `dir` (either engine) into the new data dir `to` on redb and verifies
+/// the copy like [`migrate_to_pg`]: every key and value read back and digested, the event
+/// chain walked. The copy is written to `TO.partial` and renamed to `to` only once verified, so
+/// `to` never holds half a store; a run cut short leaves `TO.partial`, which the next run
+/// replaces. `to` must not exist yet. The first ADMIN token's file comes along. Blocks: call it
+/// off any async runtime.
+pub fn migrate_to_dir(dir: &Path, to: &Path) -> Result<MigrateReport, StoreError> {
+    let io = |path: &Path| {
+        let shown = path.display().to_string();
+        move |source| StoreError::DataDir { dir: shown, source }
+    };
+    if to.exists() {
+        return Err(StoreError::Unavailable(format!(
+            "{} already exists; migrate copies into a new data dir only",
+            to.display()
+        )));
+    }
+    let _lock = lock_data_dir(dir)?;
+    let source = Kv::open_waiting(
+        dir,
+        Engine::of_dir(dir),
+        super::sled_store::CACHE_BYTES,
+        std::time::Duration::from_secs(2),
+    )?;
+    upgrade_layout(&source)?;
+    let (next_seq, last_hash, _) = read_writer_state(&source)?;
+    let mut partial = to.as_os_str().to_owned();
+    partial.push(PARTIAL_SUFFIX);
+    let partial = std::path::PathBuf::from(partial);
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    let (copied, read_back, head, unchained) = {
+        let target = Kv::open(&partial, Engine::Redb, super::sled_store::CACHE_BYTES)?;
+        let mut copied = Tally::default();
+        let mut batch = super::batch::Batch::default();
+        for entry in source.range::<&[u8], _>(..) {
+            let (key, value) = entry?;
+            copied.add(&key, &value);
+            batch.insert(key, value);
+            if batch.len() == COPY_CHUNK_ROWS {
+                target.write(std::mem::take(&mut batch))?;
+            }
+        }
+        target.write(batch)?;
+        let mut read_back = Tally::default();
+        let mut chain = Chain::default();
+        for entry in target.range::<&[u8], _>(..) {
+            let (key, value) = entry?;
+            read_back.add(&key, &value);
+            if key.first() == Some(&keys::EVENT) {
+                chain.push(&decode_event(&value)?).map_err(|broken| {
+                    StoreError::Corrupt(format!("the copy's event chain breaks: {broken}"))
+                })?;
+            }
+        }
+        (copied, read_back, chain.head(), chain.unchained)
+    };
+    let report = verified(copied, read_back, head, unchained, (next_seq, last_hash))?;
+    let token = dir.join(crate::auth::ADMIN_TOKEN_FILE);
+    if token.exists() {
+        std::fs::copy(&token, partial.join(crate::auth::ADMIN_TOKEN_FILE)).map_err(io(&token))?;
+    }
+    std::fs::rename(&partial, to).map_err(io(to))?;
+    Ok(report)
+}
+
+/// The report of a copy whose tallies agree and whose chain ends where the source's does, or
+/// what differs.
+fn verified(
+    copied: Tally,
+    read_back: Tally,
+    head: (u64, [u8; 32]),
+    unchained: u64,
+    (next_seq, last_hash): (u64, [u8; 32]),
+) -> Result<MigrateReport, StoreError> {
+    if (copied.keys, &copied.by_kind) != (read_back.keys, &read_back.by_kind) {
+        return Err(StoreError::Corrupt(format!(
+            "the copy holds other keys than the data dir: {} keys {:?} copied, {} keys {:?} read back",
+            copied.keys, copied.by_kind, read_back.keys, read_back.by_kind
+        )));
+    }
+    let (digest, back) = (copied.digest.finalize(), read_back.digest.finalize());
+    if digest != back {
+        return Err(StoreError::Corrupt(
+            "the copy's keys and values differ from the data dir's (digests differ)".to_owned(),
+        ));
+    }
+    if head != (next_seq - 1, last_hash) {
+        return Err(StoreError::Corrupt(format!(
+            "the copy's event chain ends at event {} but the data dir's at event {}",
+            head.0,
+            next_seq - 1
+        )));
+    }
+    Ok(MigrateReport {
+        keys_by_kind: copied.by_kind,
+        keys: copied.keys,
+        digest: digest.into(),
+        head,
+        unchained,
+    })
 }

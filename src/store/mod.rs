@@ -20,7 +20,7 @@ mod webhooks;
 use std::future::Future;
 
 pub use kv::Engine as KvEngine;
-pub use migrate::{MigrateReport, migrate_sled_to_pg};
+pub use migrate::{MigrateReport, migrate_to_dir, migrate_to_pg};
 pub use pg_store::{Engine, PgStore, redacted};
 pub use records::event_hash;
 pub use sled_store::{CACHE_BYTES, SledStore, dir_bytes, raw_ceiling};

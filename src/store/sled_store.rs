@@ -424,7 +424,7 @@ impl SledStore {
     }
 }
 
-/// Total size of the files below `dir`.
+/// Bytes the files below `dir` take on disk.
 pub fn dir_bytes(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -433,7 +433,9 @@ pub fn dir_bytes(dir: &Path) -> u64 {
         .flatten()
         .map(|entry| match entry.metadata() {
             Ok(m) if m.is_dir() => dir_bytes(&entry.path()),
-            Ok(m) => m.len(),
+            // Blocks allocated, as `du` counts them: redb grows its file in doubling steps
+            // with a sparse tail, which takes no disk until written.
+            Ok(m) => std::os::unix::fs::MetadataExt::blocks(&m) * 512,
             Err(_) => 0,
         })
         .sum()

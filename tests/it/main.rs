@@ -12,6 +12,7 @@ mod config;
 mod connect;
 mod decode;
 mod disk;
+mod engines;
 mod epcis;
 mod export;
 mod gateway;

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serialtrack::proto::v1 as pb;
-use serialtrack::store::PgStore;
+use serialtrack::store::{KvEngine, PgStore};
 use tonic::codec::Streaming;
 
 use crate::support::{TestServer, fresh_pg_schema, item, receive, test_pg};
@@ -338,21 +338,34 @@ async fn migrate_copies_a_sled_store_whole_and_writers_go_on_from_it() {
     let Some(database) = database("postgres::migrate_copies_a_sled_store_whole").await else {
         return;
     };
+    migrate_copies_whole(KvEngine::Sled, &database).await;
+}
+
+#[tokio::test]
+async fn migrate_copies_a_redb_store_whole_and_writers_go_on_from_it() {
+    let Some(database) = database("postgres::migrate_copies_a_redb_store_whole").await else {
+        return;
+    };
+    migrate_copies_whole(KvEngine::Redb, &database).await;
+}
+
+/// A data dir on `engine` copied into `database` by the real binary, then served from there.
+async fn migrate_copies_whole(engine: KvEngine, database: &str) {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
-    let sled = TestServer::start_sled_in(&dir).await;
-    sled.add_item(item("TV")).await;
+    let embedded = TestServer::start_engine_in(&dir, engine).await;
+    embedded.add_item(item("TV")).await;
     for serial in ["M1", "M2", "M3", "M1"] {
-        sled.scan(receive("TV", serial)).await;
+        embedded.scan(receive("TV", serial)).await;
     }
-    let before = sled.all_events().await;
+    let before = embedded.all_events().await;
     let retried = receive("TV", "M4");
-    let original = sled.scan(retried.clone()).await;
-    sled.stop().await;
+    let original = embedded.scan(retried.clone()).await;
+    embedded.stop().await;
 
     let dir_text = dir.to_str().unwrap();
     let run = crate::support::run_cli(
-        &["--json", "migrate", "--from", dir_text, "--to", &database],
+        &["--json", "migrate", "--from", dir_text, "--to", database],
         None,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -364,7 +377,7 @@ async fn migrate_copies_a_sled_store_whole_and_writers_go_on_from_it() {
     assert_eq!(report["keys_by_kind"]["i"], 1);
 
     // The copy serves: the same log, a retry answered from it, new events chained on.
-    let pg = TestServer::start_pg(&database).await;
+    let pg = TestServer::start_pg(database).await;
     let after: Vec<pb::Event> = pg.all_events().await;
     assert_eq!(after[..before.len()], before[..]);
     let again = pg.scan(retried).await;
@@ -382,8 +395,7 @@ async fn migrate_copies_a_sled_store_whole_and_writers_go_on_from_it() {
     pg.stop().await;
 
     // A database that holds a store is not copied into.
-    let refused =
-        crate::support::run_cli(&["migrate", "--from", dir_text, "--to", &database], None);
+    let refused = crate::support::run_cli(&["migrate", "--from", dir_text, "--to", database], None);
     assert_ne!(refused.code, 0);
     assert!(
         refused.stderr.contains("already holds a store"),

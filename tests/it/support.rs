@@ -48,7 +48,12 @@ impl TestServer {
     /// tests that read or edit sled's files themselves, and so that sled data dirs (made before
     /// redb) stay tested.
     pub async fn start_sled_in(dir: &Path) -> TestServer {
-        let store = SledStore::open_engine(dir, KvEngine::Sled, CACHE_BYTES).expect("open store");
+        TestServer::start_engine_in(dir, KvEngine::Sled).await
+    }
+
+    /// [`TestServer::start_in`] over `engine`, embedded, whatever the suite's backend.
+    pub async fn start_engine_in(dir: &Path, engine: KvEngine) -> TestServer {
+        let store = SledStore::open_engine(dir, engine, CACHE_BYTES).expect("open store");
         TestServer::start_with(dir, "127.0.0.1:0", ServeOptions::open(), Some(store)).await
     }
 
@@ -415,6 +420,18 @@ pub fn spawn_serve_with_metrics(args: &[&str]) -> (Child, String, String) {
 /// Starts `serve` and reads `n_lines` of its stdout; answers the child and, first, the address
 /// from the listening line, then the other lines as printed.
 fn spawn_serve_reading(args: &[&str], n_lines: usize) -> (Child, Vec<String>) {
+    let (child, mut lines) = spawn_serve_lines(args, n_lines);
+    let first = &lines[0];
+    lines[0] = first
+        .strip_prefix("serialtrack listening on ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .to_owned();
+    (child, lines)
+}
+
+/// Starts `serve` and answers the child and the first `n_lines` of its stdout as printed.
+pub fn spawn_serve_lines(args: &[&str], n_lines: usize) -> (Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_serialtrack"))
         .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
@@ -430,12 +447,6 @@ fn spawn_serve_reading(args: &[&str], n_lines: usize) -> (Child, Vec<String>) {
         stdout.read_line(&mut line).unwrap();
         lines.push(line);
     }
-    let first = &lines[0];
-    lines[0] = first
-        .strip_prefix("serialtrack listening on ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_owned();
     (child, lines)
 }
 

@@ -204,3 +204,18 @@ fn a_store_of_a_later_layout_is_refused() {
         "{refused}"
     );
 }
+
+#[test]
+fn a_data_dir_opens_only_on_the_engine_it_holds() {
+    for (made, other) in [(Engine::Sled, Engine::Redb), (Engine::Redb, Engine::Sled)] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SledStore::open_engine(dir.path(), made, CACHE_BYTES).unwrap());
+        let Err(refused) = SledStore::open_engine(dir.path(), other, CACHE_BYTES) else {
+            panic!("a {made:?} data dir opened as {other:?}");
+        };
+        let expected = format!("holds a {} store, not {}", made.name(), other.name());
+        assert!(refused.to_string().contains(&expected), "{refused}");
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.engine(), made);
+    }
+}
