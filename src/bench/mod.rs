@@ -37,6 +37,22 @@ pub use warehouse::{AsnOptions, AsnReport, RecallOptions, RecallReport};
 pub const BENCH_UNITS_MAX: usize = 10_000_000;
 pub(crate) const BENCH_SKU: &str = "BENCH-1";
 
+/// `--engine` of the benches: the embedded engine their store runs on.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineArg {
+    Redb,
+    Sled,
+}
+
+impl EngineArg {
+    pub fn engine(self) -> store::KvEngine {
+        match self {
+            EngineArg::Redb => store::KvEngine::Redb,
+            EngineArg::Sled => store::KvEngine::Sled,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReceiveOptions {
     /// Units received in each throughput phase.
@@ -57,18 +73,23 @@ pub struct ReceiveOptions {
     /// Length of the latency phase, seconds.
     #[arg(long, default_value_t = 5)]
     pub latency_seconds: u32,
-    /// Units per group in the raw redb phase.
+    /// Units per group in the raw engine phase.
     #[arg(long, default_value_t = 256)]
     pub raw_group_len: usize,
+    /// The embedded engine of the raw phase and of the served store: redb (what a new data
+    /// dir gets) or sled (what data dirs made before redb hold).
+    #[arg(long, value_enum, default_value_t = EngineArg::Redb)]
+    pub engine: EngineArg,
     /// Also run the unary, stream and batch phases on this PostgreSQL-wire database, with one
-    /// serve instance and with two, and print them as ratios to the sled phases of the same
-    /// run. The bench writes into a schema of its own there and drops it at the end.
+    /// serve instance and with two, and print them as ratios to the embedded phases of the
+    /// same run. The bench writes into a schema of its own there and drops it at the end.
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ReceiveReport {
+    pub engine: store::KvEngine,
     pub units: usize,
     pub clients: usize,
     pub batch_senders: usize,
@@ -94,14 +115,15 @@ impl ReceiveReport {
     pub fn to_text(&self) -> String {
         let ratio = |v: f64| v / self.raw_units_per_s;
         format!(
-            "receive bench, {units} units per phase\n\
-             raw redb ceiling (commit per group)  {raw:>10.0} units/s   1.00x   {rawb:.0} bytes/unit on disk\n\
+            "receive bench on {engine}, {units} units per phase\n\
+             raw {engine} ceiling (durable groups){raw:>10.0} units/s   1.00x   {rawb:.0} bytes/unit on disk\n\
              unary Scan, {clients:>3} clients        {unary:>10.0} units/s   {ru:.2}x\n\
              unary Scan, {clients:>3} clients, tokens{token:>10.0} units/s   {rt:.2}x   ({tu:.2}x the unary phase without)\n\
              ScanStream                         {stream:>10.0} units/s   {rs:.2}x\n\
              ScanBatch, {senders:>2} senders            {batch:>10.0} units/s   {rb:.2}x\n\
              unary latency at {offered} scans/s offered ({n} scans): p50 {p50:.2} ms  p99 {p99:.2} ms  max {max:.2} ms\n\
              store after the run: {su} units, {sb:.0} bytes/unit on disk\n",
+            engine = self.engine.name(),
             units = self.units,
             raw = self.raw_units_per_s,
             rawb = self.raw_bytes_per_unit,
@@ -131,6 +153,7 @@ impl ReceiveReport {
 
     pub fn to_json(&self) -> serde_json::Value {
         json!({
+            "engine": self.engine.name(),
             "units": self.units,
             "clients": self.clients,
             "batch_senders": self.batch_senders,
@@ -213,13 +236,14 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
     let units = options.units;
     let group_len = options.raw_group_len;
     let raw_path = raw_dir.path().to_owned();
+    let engine = options.engine;
     let (raw_elapsed, raw_bytes) = tokio::task::spawn_blocking(move || {
-        store::raw_ceiling(&raw_path, store::KvEngine::Redb, units, group_len)
+        store::raw_ceiling(&raw_path, engine.engine(), units, group_len)
     })
     .await??;
     drop(raw_dir);
 
-    let server = BenchServer::start().await?;
+    let server = BenchServer::start_on(crate::server::Access::Open, engine.engine()).await?;
     let (url, channel) = (server.url.clone(), server.channel.clone());
 
     let unary_elapsed = unary_phase(&url, options.clients, units, "U").await?;
@@ -231,7 +255,7 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
 
     let (store, dir) = server.stop().await?;
     // The token check's cost: the unary phase again, on a server that needs tokens.
-    let secured = BenchServer::start_with(crate::server::Access::Tokens).await?;
+    let secured = BenchServer::start_on(crate::server::Access::Tokens, engine.engine()).await?;
     let unary_token_elapsed = unary_phase_with(
         &secured.url,
         secured.token.as_deref(),
@@ -265,6 +289,7 @@ pub async fn receive(options: &ReceiveOptions) -> anyhow::Result<ReceiveReport> 
         None => None,
     };
     Ok(ReceiveReport {
+        engine: engine.engine(),
         pg,
         units,
         clients: options.clients,
@@ -316,8 +341,16 @@ impl BenchServer {
     /// With [`crate::server::Access::Tokens`], the first ADMIN token is made as `serve`
     /// makes it, and `channel` carries no token: use `token`.
     pub(crate) async fn start_with(access: crate::server::Access) -> anyhow::Result<BenchServer> {
+        BenchServer::start_on(access, store::KvEngine::Redb).await
+    }
+
+    /// [`BenchServer::start_with`] over a new data dir on `engine`.
+    pub(crate) async fn start_on(
+        access: crate::server::Access,
+        engine: store::KvEngine,
+    ) -> anyhow::Result<BenchServer> {
         let dir = tempfile::tempdir()?;
-        let store = SledStore::open(dir.path())?;
+        let store = SledStore::open_engine(dir.path(), engine, store::CACHE_BYTES)?;
         let token = match access {
             crate::server::Access::Tokens => crate::server::auth::first_admin(&store).await?,
             crate::server::Access::Open => None,

@@ -1,6 +1,6 @@
 //! `bench receive --store postgres://...`: the receive bench's unary, stream and batch phases
 //! on the PostgreSQL-wire store, with one `serve` instance and with two on the same database,
-//! as ratios to the sled phases of the same run.
+//! as ratios to the embedded store's phases of the same run.
 //!
 //! The servers run in this process, each with its own `PgStore` (writer thread, connections),
 //! as separate processes would. Everything is written into a schema the bench makes for itself
@@ -31,46 +31,47 @@ pub struct PgReport {
 }
 
 impl PgReport {
-    pub fn to_text(&self, sled: &ReceiveReport) -> String {
-        let of = |pg: f64, sled: f64| pg / sled.max(1e-9);
+    pub fn to_text(&self, embedded: &ReceiveReport) -> String {
+        let of = |pg: f64, base: f64| pg / base.max(1e-9);
         format!(
-            "PostgreSQL store {url} ({engine}), same phases; ratios to sled's phase above\n\
-             unary Scan, {clients:>3} clients        {unary:>10.0} units/s   {ru:.2}x sled\n\
-             ScanStream                         {stream:>10.0} units/s   {rs:.2}x sled\n\
-             ScanBatch, {senders:>2} senders            {batch:>10.0} units/s   {rb:.2}x sled\n\
+            "PostgreSQL store {url} ({engine}), same phases; ratios to {e}'s phase above\n\
+             unary Scan, {clients:>3} clients        {unary:>10.0} units/s   {ru:.2}x {e}\n\
+             ScanStream                         {stream:>10.0} units/s   {rs:.2}x {e}\n\
+             ScanBatch, {senders:>2} senders            {batch:>10.0} units/s   {rb:.2}x {e}\n\
              two instances, one database:\n\
-             unary Scan, {clients:>3} clients split    {two_unary:>10.0} units/s   {tu:.2}x sled   {tu1:.2}x one instance\n\
-             ScanBatch, {senders:>2} senders split       {two_batch:>10.0} units/s   {tb:.2}x sled   {tb1:.2}x one instance\n",
+             unary Scan, {clients:>3} clients split    {two_unary:>10.0} units/s   {tu:.2}x {e}   {tu1:.2}x one instance\n\
+             ScanBatch, {senders:>2} senders split       {two_batch:>10.0} units/s   {tb:.2}x {e}   {tb1:.2}x one instance\n",
+            e = embedded.engine.name(),
             url = self.url,
             engine = self.engine,
-            clients = sled.clients,
-            senders = sled.batch_senders,
+            clients = embedded.clients,
+            senders = embedded.batch_senders,
             unary = self.unary_units_per_s,
-            ru = of(self.unary_units_per_s, sled.unary_units_per_s),
+            ru = of(self.unary_units_per_s, embedded.unary_units_per_s),
             stream = self.stream_units_per_s,
-            rs = of(self.stream_units_per_s, sled.stream_units_per_s),
+            rs = of(self.stream_units_per_s, embedded.stream_units_per_s),
             batch = self.batch_units_per_s,
-            rb = of(self.batch_units_per_s, sled.batch_units_per_s),
+            rb = of(self.batch_units_per_s, embedded.batch_units_per_s),
             two_unary = self.two_unary_units_per_s,
-            tu = of(self.two_unary_units_per_s, sled.unary_units_per_s),
+            tu = of(self.two_unary_units_per_s, embedded.unary_units_per_s),
             tu1 = of(self.two_unary_units_per_s, self.unary_units_per_s),
             two_batch = self.two_batch_units_per_s,
-            tb = of(self.two_batch_units_per_s, sled.batch_units_per_s),
+            tb = of(self.two_batch_units_per_s, embedded.batch_units_per_s),
             tb1 = of(self.two_batch_units_per_s, self.batch_units_per_s),
         )
     }
 
-    pub fn to_json(&self, sled: &ReceiveReport) -> serde_json::Value {
-        let of = |pg: f64, sled: f64| pg / sled.max(1e-9);
+    pub fn to_json(&self, embedded: &ReceiveReport) -> serde_json::Value {
+        let of = |pg: f64, base: f64| pg / base.max(1e-9);
         json!({
             "url": self.url,
             "engine": self.engine,
             "unary_units_per_s": self.unary_units_per_s,
-            "unary_to_sled": of(self.unary_units_per_s, sled.unary_units_per_s),
+            "unary_to_embedded": of(self.unary_units_per_s, embedded.unary_units_per_s),
             "stream_units_per_s": self.stream_units_per_s,
-            "stream_to_sled": of(self.stream_units_per_s, sled.stream_units_per_s),
+            "stream_to_embedded": of(self.stream_units_per_s, embedded.stream_units_per_s),
             "batch_units_per_s": self.batch_units_per_s,
-            "batch_to_sled": of(self.batch_units_per_s, sled.batch_units_per_s),
+            "batch_to_embedded": of(self.batch_units_per_s, embedded.batch_units_per_s),
             "two_unary_units_per_s": self.two_unary_units_per_s,
             "two_unary_to_one": of(self.two_unary_units_per_s, self.unary_units_per_s),
             "two_batch_units_per_s": self.two_batch_units_per_s,

@@ -18,9 +18,10 @@ use serde_json::json;
 use tokio::time::MissedTickBehavior;
 use tonic::transport::Channel;
 
+use super::EngineArg;
 use super::torture::{ServeChild, connect};
 use crate::proto::v1 as pb;
-use crate::store::dir_bytes;
+use crate::store::{CACHE_BYTES, KvEngine, SledStore, dir_bytes};
 
 const SOAK_SKU: &str = "SOAK-1";
 /// Picks per order (each pick writes one key beside the order's constant-size record).
@@ -52,6 +53,10 @@ pub struct SoakOptions {
     /// The served store's page cache in MiB (`serve --cache-mib`; its default without this).
     #[arg(long, value_name = "MIB")]
     pub cache_mib: Option<u64>,
+    /// The embedded engine of the served data dir: redb (what a new data dir gets) or sled
+    /// (what data dirs made before redb hold), to compare the two in one session.
+    #[arg(long, value_enum, default_value_t = EngineArg::Redb)]
+    pub engine: EngineArg,
 }
 
 /// One report line: what happened in one interval, and the state at its end.
@@ -124,6 +129,7 @@ fn mib(bytes: u64) -> f64 {
 /// The whole run: one sample per interval, and what changed from the first to the last.
 #[derive(Debug, Clone)]
 pub struct SoakReport {
+    pub engine: KvEngine,
     pub offered_per_s: u32,
     pub clients: usize,
     pub samples: Vec<SoakSample>,
@@ -141,11 +147,12 @@ impl SoakReport {
             )
         });
         format!(
-            "soak: {ops} operations in {secs:.0} s ({rate:.0}/s of {offered}/s offered, {clients} clients)\n\
+            "soak on {engine}: {ops} operations in {secs:.0} s ({rate:.0}/s of {offered}/s offered, {clients} clients)\n\
              RSS {rss0:.1} MiB after the first interval, {rss1:.1} MiB at the end ({rss_ratio:.2}x)\n\
              data dir {b0:.0} bytes/unit after the first interval, {b1:.0} at the end ({b_ratio:.2}x)\n\
              p99 latency {p0:.2} ms in the first interval, {p1:.2} ms in the last\n\
              {half}",
+            engine = self.engine.name(),
             ops = total_ops,
             secs = last.elapsed_s,
             rate = total_ops as f64 / last.elapsed_s.max(1e-9),
@@ -226,7 +233,13 @@ pub async fn soak(
     let log = temp.path().join("serve.log");
     let (b, d, l) = (binary.clone(), data.clone(), log.clone());
     let cache_mib = options.cache_mib;
+    let engine = options.engine.engine();
     let server = tokio::task::spawn_blocking(move || {
+        // A data dir made on sled first, as older serialtracks made them: serve keeps the
+        // engine a data dir holds.
+        if engine == KvEngine::Sled {
+            drop(SledStore::open_engine(&d, engine, CACHE_BYTES)?);
+        }
         ServeChild::start(&b, &d, &l, |command| {
             if let Some(mib) = cache_mib {
                 command.arg("--cache-mib").arg(mib.to_string());
@@ -318,8 +331,11 @@ pub async fn soak(
         worker.await??;
     }
     server.kill()?;
+    // Read off the served data dir's files: what serve really ran on.
+    let engine = KvEngine::of_dir(&data);
     drop(temp);
     Ok(SoakReport {
+        engine,
         offered_per_s: options.rate,
         clients: options.clients,
         samples,
@@ -463,6 +479,7 @@ mod tests {
     #[test]
     fn second_half_growth_is_per_unit_written_after_the_middle_sample() {
         let report = SoakReport {
+            engine: KvEngine::Redb,
             offered_per_s: 1000,
             clients: 16,
             samples: vec![

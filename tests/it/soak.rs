@@ -59,3 +59,36 @@ fn soak_refuses_a_run_of_no_length() {
         run.stderr
     );
 }
+
+#[test]
+fn soak_serves_the_engine_asked_for() {
+    for engine in ["sled", "redb"] {
+        let run = run_cli(
+            &[
+                "bench",
+                "soak",
+                "--seconds",
+                "1",
+                "--interval-seconds",
+                "1",
+                "--clients",
+                "1",
+                "--rate",
+                "50",
+                "--engine",
+                engine,
+            ],
+            None,
+        );
+        assert_eq!(
+            run.code, 0,
+            "stdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        assert!(
+            run.stdout.contains(&format!("soak on {engine}: ")),
+            "{}",
+            run.stdout
+        );
+    }
+}
