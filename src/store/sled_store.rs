@@ -1,10 +1,12 @@
-//! The embedded sled backend: one tree, one writer thread with group commit, lock-free reads.
+//! The embedded backend: one ordered map of keys in redb (or sled, for data dirs made before
+//! redb; `kv.rs`), one writer thread with group commit, reads that do not wait for it.
 //!
-//! The writer thread is the only code that writes to sled. It takes every command waiting in
-//! its queue (up to [`GROUP_SCANS_MAX`] scans), decides each scan against the stored state plus
-//! what earlier commands of the same group changed, writes the whole group with one
-//! `apply_batch`, flushes, and only then answers. sled acknowledges writes before they reach
-//! disk, so the flush per group is what makes "accepted" mean "on disk".
+//! The writer thread is the only code that writes to the engine. It takes every command
+//! waiting in its queue (up to [`GROUP_SCANS_MAX`] scans), decides each scan against the stored
+//! state plus what earlier commands of the same group changed, writes the whole group as one
+//! durable batch (`Kv::write`: a redb commit, or sled's `apply_batch` and a flush, since sled
+//! acknowledges writes before they reach disk), and only then answers: "accepted" means "on
+//! disk".
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, TryLockError};
@@ -53,12 +55,12 @@ pub const WRITER_QUEUE_LEN_MAX: usize = 4096;
 /// A group stops taking further commands once it holds this many scans (a single batch
 /// command is never split, so a group can exceed it by one batch).
 pub const GROUP_SCANS_MAX: usize = 4096;
-/// sled's page cache, in bytes. sled counts a cached page by its size in the log and holds
-/// it in memory at two to three times that. 64 MiB keeps the hot end of the log (the newest
-/// units, events and index pages) while the cache fills within about five minutes of
-/// the soak's load (near 260 MiB of RSS); at 256 MiB that took 15 minutes and about 850 MiB. Beyond
-/// the cache sled keeps a few hundred bytes per unit stored for its page table and log
-/// bookkeeping, paged out or not (README, soak).
+/// The engine's page cache, in bytes. redb (new data dirs) holds about this much: the soak's
+/// server settles near 122-130 MiB of RSS within three minutes and stays there. sled (older
+/// data dirs) counts a cached page by its size in the log and holds it in memory at two to
+/// three times that (near 260 MiB of RSS after five minutes of the soak), and beyond the cache
+/// keeps a few hundred bytes per unit stored for its page table and log bookkeeping (README,
+/// soak).
 pub const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 const LOCK_FILE: &str = "serialtrack.lock";
