@@ -405,8 +405,8 @@ async fn events_record_the_token_name_whatever_the_client_names() {
 
 #[tokio::test]
 async fn revoking_takes_effect_at_once_and_tokens_survive_a_restart() {
-    // On sled whatever the suite's backend: the end reads the data dir's files.
-    let (server, admin) = TestServer::start_secured_sled().await;
+    // Embedded whatever the suite's backend: the end reads the data dir's files.
+    let (server, admin) = TestServer::start_secured_embedded().await;
     let sam = create_token(&server, &admin, "sam", pb::Role::Supervisor).await;
     let mut tokens = pb::auth_service_client::AuthServiceClient::new(with(&server, Some(&sam)));
     let me = tokens
@@ -465,7 +465,7 @@ async fn revoking_takes_effect_at_once_and_tokens_survive_a_restart() {
     // no new first ADMIN token is made.
     let dir = server.dir.clone();
     let (_, temp) = server.stop().await;
-    let (server, new_admin) = TestServer::restart_secured_sled(&dir).await;
+    let (server, new_admin) = TestServer::restart_secured_embedded(&dir).await;
     assert!(new_admin.is_none());
     let listed = pb::auth_service_client::AuthServiceClient::new(with(&server, Some(&admin)))
         .list_tokens(pb::ListTokensRequest {})

@@ -146,3 +146,22 @@ async fn migrate_moves_a_sled_data_dir_to_a_new_redb_one_verified() {
     );
     drop(server.stop().await);
 }
+
+/// The suite's own servers run on the engine `SERIALTRACK_TEST_STORE` names (sled, or redb
+/// when unset), so that `.ci/run`'s pass on sled really is on sled.
+#[tokio::test]
+async fn the_suite_runs_on_the_engine_it_was_asked_for() {
+    let wanted = match std::env::var(crate::support::TEST_STORE).ok().as_deref() {
+        Some("postgres") => return,
+        Some("sled") => "db",
+        _ => "store.redb",
+    };
+    let server = TestServer::start().await;
+    server.add_item(item("TV")).await;
+    assert!(
+        server.dir.join(wanted).exists(),
+        "{wanted} in {}",
+        server.dir.display()
+    );
+    drop(server.stop().await);
+}

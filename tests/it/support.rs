@@ -69,32 +69,33 @@ impl TestServer {
         TestServer::start_secured_on(false).await
     }
 
-    /// [`TestServer::start_secured`] on sled whatever the suite's backend: for the tests that
-    /// read sled's files.
-    pub async fn start_secured_sled() -> (TestServer, String) {
+    /// [`TestServer::start_secured`] on the embedded store whatever the suite's backend: for
+    /// the tests that read the data dir's files.
+    pub async fn start_secured_embedded() -> (TestServer, String) {
         TestServer::start_secured_on(true).await
     }
 
-    async fn start_secured_on(sled: bool) -> (TestServer, String) {
+    async fn start_secured_on(embedded: bool) -> (TestServer, String) {
         let temp = tempfile::tempdir().expect("temp dir");
-        let (mut server, admin) = TestServer::secured(&temp.path().join("data"), sled).await;
+        let (mut server, admin) = TestServer::secured(&temp.path().join("data"), embedded).await;
         server._temp = Some(temp);
         (server, admin.expect("a new store has no token"))
     }
 
-    /// Starts a server that needs tokens over `dir` again on sled, as `serve` starts:
-    /// answers it and the first ADMIN token it made (none when the store has tokens already).
-    pub async fn restart_secured_sled(dir: &Path) -> (TestServer, Option<String>) {
+    /// Starts a server that needs tokens over `dir` again on the embedded store, as `serve`
+    /// starts: answers it and the first ADMIN token it made (none when the store has tokens
+    /// already).
+    pub async fn restart_secured_embedded(dir: &Path) -> (TestServer, Option<String>) {
         TestServer::secured(dir, true).await
     }
 
-    async fn secured(dir: &Path, sled: bool) -> (TestServer, Option<String>) {
+    async fn secured(dir: &Path, embedded: bool) -> (TestServer, Option<String>) {
         let options = ServeOptions {
             access: Access::Tokens,
             tls: None,
             ..ServeOptions::open()
         };
-        let database = if sled {
+        let database = if embedded {
             None
         } else {
             suite_database(dir).await
@@ -109,7 +110,7 @@ impl TestServer {
                 (server, admin)
             }
             None => {
-                let store = SledStore::open(dir).expect("open store");
+                let store = open_embedded(dir);
                 let admin = serialtrack::server::auth::first_admin(&store)
                     .await
                     .expect("first admin");
@@ -133,7 +134,7 @@ impl TestServer {
                 TestServer::launch(store, dir, addr, options).await
             }
             (store, _) => {
-                let store = store.unwrap_or_else(|| SledStore::open(dir).expect("open store"));
+                let store = store.unwrap_or_else(|| open_embedded(dir));
                 TestServer::launch(store, dir, addr, options).await
             }
         }
@@ -376,6 +377,18 @@ pub async fn fresh_pg_schema(cluster: &str, name: &str) -> String {
 
 /// The PostgreSQL URL a suite server over `dir` keeps its data under when the suite runs on
 /// PostgreSQL: one schema per data dir, so a restart over the same dir finds its data.
+/// The embedded store over `dir`: on the engine the dir holds, or for a new dir on the suite's
+/// (`SERIALTRACK_TEST_STORE=sled` runs the suite's servers on sled, as data dirs made before
+/// redb are; otherwise redb, what `serve` makes).
+fn open_embedded(dir: &Path) -> SledStore {
+    let suite = match std::env::var(TEST_STORE).ok().as_deref() {
+        Some("sled") => KvEngine::Sled,
+        _ => KvEngine::Redb,
+    };
+    let engine = KvEngine::holding(dir).unwrap_or(suite);
+    SledStore::open_engine(dir, engine, CACHE_BYTES).expect("open store")
+}
+
 async fn suite_database(dir: &Path) -> Option<String> {
     if std::env::var(TEST_STORE).ok().as_deref() != Some("postgres") {
         return None;
