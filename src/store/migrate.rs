@@ -63,19 +63,49 @@ impl Tally {
     }
 }
 
-/// Copies the sled store in `dir` into the database at `url` (which must hold no data, or a
-/// copy an earlier run cut short) and verifies the copy. Blocks: call it off any async
-/// runtime.
+/// The data dir a migration copies, opened and locked for the whole run.
+struct Source {
+    kv: Kv,
+    /// The next sequence number and the chain's head, which the copy must end at.
+    next_seq: u64,
+    last_hash: [u8; 32],
+    _lock: std::fs::File,
+}
+
+impl Source {
+    /// Locks and opens `dir` on the engine it holds (upgraded to the current key layout), or
+    /// refuses a dir that holds no store: a mistyped path copies nothing.
+    fn open(dir: &Path) -> Result<Source, StoreError> {
+        let Some(engine) = Engine::holding(dir) else {
+            return Err(StoreError::Unavailable(format!(
+                "{} holds no serialtrack store (neither store.redb nor db/)",
+                dir.display()
+            )));
+        };
+        let lock = lock_data_dir(dir)?;
+        let kv = Kv::open_waiting(
+            dir,
+            engine,
+            super::sled_store::CACHE_BYTES,
+            std::time::Duration::from_secs(2),
+        )?;
+        upgrade_layout(&kv)?;
+        let (next_seq, last_hash, _) = read_writer_state(&kv)?;
+        Ok(Source {
+            kv,
+            next_seq,
+            last_hash,
+            _lock: lock,
+        })
+    }
+}
+
+/// Copies the data dir `dir` (either engine) into the database at `url` (which must hold no
+/// data, or a copy an earlier run cut short) and verifies the copy. Blocks: call it off any
+/// async runtime.
 pub fn migrate_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreError> {
-    let _lock = lock_data_dir(dir)?;
-    let db = Kv::open_waiting(
-        dir,
-        Engine::of_dir(dir),
-        super::sled_store::CACHE_BYTES,
-        std::time::Duration::from_secs(2),
-    )?;
-    upgrade_layout(&db)?;
-    let (next_seq, last_hash, _) = read_writer_state(&db)?;
+    let source = Source::open(dir)?;
+    let (db, next_seq, last_hash) = (&source.kv, source.next_seq, source.last_hash);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -96,7 +126,7 @@ pub fn migrate_to_pg(dir: &Path, url: &str) -> Result<MigrateReport, StoreError>
         migrate_schema(&client).await?;
         let conn = Conn::prepare(client).await?;
         claim(&conn).await?;
-        let copied = copy(&db, &conn).await?;
+        let copied = copy(db, &conn).await?;
         let (read_back, head, unchained) = read_back(&conn).await?;
         let report = verified(copied, read_back, head, unchained, (next_seq, last_hash))?;
         // Verified: writers may start from the data dir's next sequence number.
@@ -229,15 +259,8 @@ pub fn migrate_to_dir(dir: &Path, to: &Path) -> Result<MigrateReport, StoreError
             to.display()
         )));
     }
-    let _lock = lock_data_dir(dir)?;
-    let source = Kv::open_waiting(
-        dir,
-        Engine::of_dir(dir),
-        super::sled_store::CACHE_BYTES,
-        std::time::Duration::from_secs(2),
-    )?;
-    upgrade_layout(&source)?;
-    let (next_seq, last_hash, _) = read_writer_state(&source)?;
+    let opened = Source::open(dir)?;
+    let (source, next_seq, last_hash) = (&opened.kv, opened.next_seq, opened.last_hash);
     let mut partial = to.as_os_str().to_owned();
     partial.push(PARTIAL_SUFFIX);
     let partial = std::path::PathBuf::from(partial);

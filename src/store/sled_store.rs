@@ -265,6 +265,7 @@ impl SledStore {
         let metrics = Arc::new(Metrics::new());
         let writer = Writer {
             open: Some(kv),
+            engine,
             slot: slot.clone(),
             dir: dir.to_owned(),
             cache_bytes,
@@ -1034,6 +1035,8 @@ fn read_sku_by_gtin(tree: &impl Get, gtin: &str) -> Result<Option<String>, Store
 struct Writer {
     /// The engine; `None` after a failed write until the reopen succeeds.
     open: Option<Kv>,
+    /// Which engine the data dir holds, for the reopen.
+    engine: Engine,
     /// The readers' handle, emptied and refilled with `open`.
     slot: Arc<TreeSlot>,
     dir: PathBuf,
@@ -1194,7 +1197,7 @@ impl Writer {
                 // After the callers have their answers: free the nodes the group replaced
                 // (sled only; redb frees its pages itself).
                 Ok(writes) => {
-                    let sled = matches!(self.open, Some(Kv::Sled(_)));
+                    let sled = self.engine == Engine::Sled;
                     if sled && !reclaim::reclaim(reclaim::rounds_for(writes)) {
                         tracing::debug!(writes, "old sled nodes still pinned after a group");
                     }
@@ -1228,9 +1231,8 @@ impl Writer {
             return Ok(());
         }
         // A reader may hold a handle to the old database for the moment its read takes.
-        let engine = Engine::of_dir(&self.dir);
-        let reopened =
-            Kv::open_waiting(&self.dir, engine, self.cache_bytes, LOCK_WAIT).and_then(|kv| {
+        let reopened = Kv::open_waiting(&self.dir, self.engine, self.cache_bytes, LOCK_WAIT)
+            .and_then(|kv| {
                 let state = read_writer_state(&kv)?;
                 Ok((kv, state))
             });

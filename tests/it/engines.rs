@@ -130,6 +130,25 @@ async fn migrate_moves_a_sled_data_dir_to_a_new_redb_one_verified() {
         url.stderr
     );
 
+    let missing = temp.path().join("typo");
+    let nothing = run_cli(
+        &[
+            "migrate",
+            "--from",
+            missing.to_str().unwrap(),
+            "--to",
+            temp.path().join("x").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(nothing.code, 2);
+    assert!(
+        nothing.stderr.contains("holds no serialtrack store"),
+        "{}",
+        nothing.stderr
+    );
+    assert!(!missing.exists() && !temp.path().join("x").exists());
+
     // The copy serves on redb: the same log, a retry answered from it, new events chained on.
     let server = TestServer::start_engine_in(&new, KvEngine::Redb).await;
     assert_eq!(server.all_events().await, before);
