@@ -163,12 +163,12 @@ impl Kv {
         let prefix = prefix.as_ref();
         match self {
             Kv::Sled(db) => KvIter::Sled(Box::new(db.scan_prefix(prefix))),
-            Kv::Redb(_) => {
+            Kv::Redb(db) => {
                 let end = match prefix_end(prefix) {
                     Some(end) => Bound::Excluded(end),
                     None => Bound::Unbounded,
                 };
-                self.redb_range(Bound::Included(prefix.to_vec()), end)
+                redb_range(db, Bound::Included(prefix.to_vec()), end)
             }
         }
     }
@@ -177,43 +177,14 @@ impl Kv {
     pub(super) fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> KvIter {
         match self {
             Kv::Sled(db) => KvIter::Sled(Box::new(db.range(range))),
-            Kv::Redb(_) => {
+            Kv::Redb(db) => {
                 let owned = |b: Bound<&K>| match b {
                     Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
                     Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
                     Bound::Unbounded => Bound::Unbounded,
                 };
-                self.redb_range(owned(range.start_bound()), owned(range.end_bound()))
+                redb_range(db, owned(range.start_bound()), owned(range.end_bound()))
             }
-        }
-    }
-
-    fn redb_range(&self, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>) -> KvIter {
-        let Kv::Redb(db) = self else {
-            unreachable!("redb_range is only called on redb");
-        };
-        // redb refuses (panics on) a range whose start lies after its end; an empty one is
-        // what the caller means.
-        let inverted = match (&start, &end) {
-            (Bound::Included(s), Bound::Included(e)) => s > e,
-            (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
-            | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
-            _ => false,
-        };
-        if inverted {
-            return KvIter::Empty;
-        }
-        let opened = db
-            .begin_read()
-            .map_err(redb_error)
-            .and_then(|txn| txn.open_table(TABLE).map_err(redb_error))
-            .and_then(|table| {
-                let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (as_slice(&start), as_slice(&end));
-                table.range::<&[u8]>(bounds).map_err(redb_error)
-            });
-        match opened {
-            Ok(range) => KvIter::Redb(Box::new(range)),
-            Err(e) => KvIter::Failed(Some(e)),
         }
     }
 
@@ -248,6 +219,33 @@ impl Kv {
                 txn.commit().map_err(redb_error)
             }
         }
+    }
+}
+
+/// The keys of redb's table from `start` to `end`, in key order (lazily).
+fn redb_range(db: &redb::Database, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>) -> KvIter {
+    // redb refuses (panics on) a range whose start lies after its end; an empty one is
+    // what the caller means.
+    let inverted = match (&start, &end) {
+        (Bound::Included(s), Bound::Included(e)) => s > e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
+        | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
+        _ => false,
+    };
+    if inverted {
+        return KvIter::Empty;
+    }
+    let opened = db
+        .begin_read()
+        .map_err(redb_error)
+        .and_then(|txn| txn.open_table(TABLE).map_err(redb_error))
+        .and_then(|table| {
+            let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (as_slice(&start), as_slice(&end));
+            table.range::<&[u8]>(bounds).map_err(redb_error)
+        });
+    match opened {
+        Ok(range) => KvIter::Redb(Box::new(range)),
+        Err(e) => KvIter::Failed(Some(e)),
     }
 }
 
